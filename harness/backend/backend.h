@@ -1,0 +1,48 @@
+/* The op dispatch table.  A backend is one table of kernel families; ops in
+ * harness/ops/ validate shapes, allocate outputs, record the tape and call
+ * ctx->backend-><family>-><kernel>.  A second backend (oneDNN, CUDA/cuDNN)
+ * provides its own table in its own folder; callers never change. */
+#ifndef GS_BACKEND_H
+#define GS_BACKEND_H
+
+#include "../core/context.h"
+#include "../ops/activation.h"
+#include "../ops/batchnorm.h"
+#include "../ops/conv2d.h"
+#include "../ops/elementwise.h"
+#include "../ops/layernorm.h"
+#include "../ops/loss.h"
+#include "../ops/matmul.h"
+#include "../ops/normalize.h"
+#include "../ops/pool.h"
+#include "../ops/reduce.h"
+#include "../ops/shape.h"
+#include "../ops/softmax.h"
+#include "../ops/tokens.h"
+#include "../ops/upsample.h"
+
+struct gs_backend {
+    const char *name;
+    /* Called by gs_context_init (may be NULL). */
+    gs_status (*init)(gs_context *ctx);
+    const gs_activation_kernels *activation;
+    const gs_batchnorm_kernels *batchnorm;
+    const gs_conv2d_kernels *conv2d;
+    const gs_elementwise_kernels *elementwise;
+    const gs_layernorm_kernels *layernorm;
+    const gs_loss_kernels *loss;
+    const gs_matmul_kernels *matmul;
+    const gs_normalize_kernels *normalize;
+    const gs_pool_kernels *pool;
+    const gs_reduce_kernels *reduce;
+    const gs_shape_kernels *shape;
+    const gs_softmax_kernels *softmax;
+    const gs_tokens_kernels *tokens;
+    const gs_upsample_kernels *upsample;
+};
+
+const gs_backend *gs_backend_cpu(void);
+/* Number of cores available to this process. */
+int gs_backend_default_threads(void);
+
+#endif

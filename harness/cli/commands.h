@@ -1,0 +1,15 @@
+/* Subcommands of the geossl program.  Each takes argv starting at its own
+ * name and returns the process exit code. */
+#ifndef GS_CLI_COMMANDS_H
+#define GS_CLI_COMMANDS_H
+
+typedef struct gs_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} gs_command;
+
+int gs_cmd_train(int argc, char **argv);
+int gs_cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,35 @@
+/* geossl: the command-line program.  main() only dispatches to commands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const gs_command COMMANDS[] = {
+    {"train", "a short supervised training run on generated data (the engine's smoke run)", gs_cmd_train},
+    {"version", "print the version", gs_cmd_version},
+};
+#define N_COMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "geossl %s - self-supervised learning benchmarks for remote sensing\n\n"
+            "usage: geossl <command> [options]\n       geossl <command> --help\n\ncommands:\n",
+            GEOSSL_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) return gs_cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "geossl: unknown command '%s' (run 'geossl --help' for the list)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,91 @@
+#include "arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GS_ARENA_ALIGN 64
+
+struct gs_arena_block {
+    gs_arena_block *next;
+    size_t size;
+    size_t offset;
+    unsigned char *memory;
+};
+
+void gs_arena_init(gs_arena *arena, const char *name, size_t block_size) {
+    memset(arena, 0, sizeof *arena);
+    arena->name = name;
+    arena->block_size = block_size ? block_size : ((size_t)1 << 20);
+}
+
+void gs_arena_free(gs_arena *arena) {
+    gs_arena_block *b = arena->blocks;
+    while (b) {
+        gs_arena_block *next = b->next;
+        free(b->memory);
+        free(b);
+        b = next;
+    }
+    arena->blocks = arena->current = NULL;
+    arena->used = arena->reserved = 0;
+}
+
+static gs_arena_block *new_block(gs_arena *arena, size_t bytes) {
+    size_t size = bytes > arena->block_size ? bytes : arena->block_size;
+    gs_arena_block *b = malloc(sizeof *b);
+    if (!b) return NULL;
+    b->memory = aligned_alloc(GS_ARENA_ALIGN, (size + GS_ARENA_ALIGN - 1) / GS_ARENA_ALIGN * GS_ARENA_ALIGN);
+    if (!b->memory) {
+        free(b);
+        return NULL;
+    }
+    b->size = size;
+    b->offset = 0;
+    b->next = arena->blocks;
+    arena->blocks = b;
+    arena->reserved += size;
+    return b;
+}
+
+void *gs_arena_alloc(gs_arena *arena, size_t bytes) {
+    size_t need = (bytes + GS_ARENA_ALIGN - 1) / GS_ARENA_ALIGN * GS_ARENA_ALIGN;
+    if (need == 0) need = GS_ARENA_ALIGN;
+    /* Walk the kept blocks from the current one: after a reset they are reused
+     * in order, so a repeated step finds room without malloc. */
+    gs_arena_block *b = arena->current;
+    while (b && b->size - b->offset < need) {
+        /* Blocks are linked newest first; reuse order is "current, then any
+         * block with room", searched linearly (there are few blocks). */
+        b = NULL;
+        for (gs_arena_block *c = arena->blocks; c; c = c->next)
+            if (c->size - c->offset >= need) {
+                b = c;
+                break;
+            }
+    }
+    if (!b) {
+        /* Grow geometrically so a large step needs few blocks. */
+        size_t grow = arena->reserved > need ? arena->reserved : need;
+        b = new_block(arena, grow);
+        if (!b) return NULL;
+    }
+    arena->current = b;
+    void *p = b->memory + b->offset;
+    b->offset += need;
+    arena->used += need;
+    if (arena->used > arena->peak) arena->peak = arena->used;
+    return p;
+}
+
+void *gs_arena_calloc(gs_arena *arena, size_t bytes) {
+    void *p = gs_arena_alloc(arena, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+void gs_arena_reset(gs_arena *arena) {
+    for (gs_arena_block *b = arena->blocks; b; b = b->next) b->offset = 0;
+    arena->current = arena->blocks;
+    arena->used = 0;
+}

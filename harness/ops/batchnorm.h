@@ -1,0 +1,33 @@
+/* Batch normalization over dimension 1: (N, C) and (N, C, L) for 1-d,
+ * (N, C, H, W) for 2-d.  Training mode normalizes with the batch statistics
+ * and updates the running ones as torch does (momentum 0.1 weights the new
+ * value; the running variance uses the unbiased batch variance); eval mode
+ * normalizes with the running statistics. */
+#ifndef GS_OPS_BATCHNORM_H
+#define GS_OPS_BATCHNORM_H
+
+#include "../core/context.h"
+#include "../core/tensor.h"
+
+/* gamma, beta, running_mean, running_var: (C).  running_* are updated in
+ * place in training mode (they are buffers, not differentiated). */
+gs_tensor *gs_batchnorm(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, gs_tensor *beta, gs_tensor *running_mean,
+                        gs_tensor *running_var, bool training, float momentum, float eps);
+
+/* Layout seen by kernels: x is (n, c, inner) with inner = H*W (or L, or 1).
+ * Backward kernels ADD into dx, dgamma, dbeta (each may be NULL). */
+typedef struct gs_batchnorm_kernels {
+    void (*forward_train)(gs_context *ctx, int64_t n, int64_t c, int64_t inner, const float *x, const float *gamma,
+                          const float *beta, float momentum, float eps, float *y, float *save_mean,
+                          float *save_invstd, float *running_mean, float *running_var);
+    void (*forward_eval)(gs_context *ctx, int64_t n, int64_t c, int64_t inner, const float *x, const float *gamma,
+                         const float *beta, const float *running_mean, const float *running_var, float eps,
+                         float *y);
+    /* mean/invstd: the saved batch statistics (train) or the running mean and
+     * 1/sqrt(running_var + eps) (eval); `training` selects the formula. */
+    void (*backward)(gs_context *ctx, int64_t n, int64_t c, int64_t inner, bool training, const float *x,
+                     const float *gamma, const float *mean, const float *invstd, const float *dy, float *dx,
+                     float *dgamma, float *dbeta);
+} gs_batchnorm_kernels;
+
+#endif

@@ -1,0 +1,133 @@
+#include "gradcheck.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void gradcheck_context(gs_context *ctx, unsigned long long seed) {
+    gs_context_options options = {.n_threads = 2, .seed = seed};
+    gs_context_init(ctx, &options);
+}
+
+gs_tensor *gradcheck_input(gs_context *ctx, int ndim, const int64_t *shape, float scale, bool requires_grad) {
+    gs_tensor *t = gs_tensor_new(ctx, &ctx->params, ndim, shape);
+    if (!t) return NULL;
+    gs_tensor_fill_normal(ctx, t, scale);
+    t->requires_grad = requires_grad;
+    return t;
+}
+
+/* L = sum(R * y) in double, gradients off. */
+static bool evaluate(gs_context *ctx, gradcheck_fn fn, gs_tensor *const *inputs, void *user, const float *r,
+                     int64_t n, double *out) {
+    gs_step_begin(ctx);
+    bool previous = gs_set_grad_enabled(ctx, false);
+    gs_tensor *y = fn(ctx, inputs, user);
+    gs_set_grad_enabled(ctx, previous);
+    if (!y || gs_failed(ctx) || y->numel != n) return false;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += (double)r[i] * (double)y->data[i];
+    *out = sum;
+    return true;
+}
+
+static bool numeric_at(gs_context *ctx, gradcheck_fn fn, gs_tensor *const *inputs, void *user, const float *r,
+                       int64_t n, float *value, float eps, double *grad) {
+    float saved = *value;
+    double plus = 0.0, minus = 0.0;
+    *value = saved + eps;
+    bool ok = evaluate(ctx, fn, inputs, user, r, n, &plus);
+    *value = saved - eps;
+    ok = ok && evaluate(ctx, fn, inputs, user, r, n, &minus);
+    *value = saved;
+    /* The perturbation actually applied, in float arithmetic. */
+    double step = (double)(saved + eps) - (double)(saved - eps);
+    *grad = (plus - minus) / step;
+    return ok;
+}
+
+static bool close_enough(double a, double b, double rtol, double atol) {
+    double scale = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+    return fabs(a - b) <= rtol * scale + atol;
+}
+
+bool gradcheck_run(gs_context *ctx, gradcheck_fn fn, gs_tensor *const *inputs, int n_inputs, void *user,
+                   const gradcheck_options *opt, gradcheck_report *report) {
+    gradcheck_options o = {.eps = 1e-2f, .rtol = 1e-2, .atol = 1e-4, .max_skip_fraction = 0.05};
+    if (opt) {
+        if (opt->eps > 0) o.eps = opt->eps;
+        if (opt->rtol > 0) o.rtol = opt->rtol;
+        if (opt->atol > 0) o.atol = opt->atol;
+        if (opt->max_skip_fraction > 0) o.max_skip_fraction = opt->max_skip_fraction;
+    }
+    memset(report, 0, sizeof *report);
+
+    /* Analytic pass: one forward with recording, backward seeded with R. */
+    gs_step_begin(ctx);
+    for (int i = 0; i < n_inputs; i++) inputs[i]->grad = NULL;
+    gs_tensor *y = fn(ctx, inputs, user);
+    if (!y || gs_failed(ctx)) {
+        snprintf(report->message, sizeof report->message, "forward failed: %s", ctx->error);
+        return false;
+    }
+    int64_t n = y->numel;
+    float *r = malloc((size_t)n * sizeof *r);
+    gs_rng rng;
+    gs_rng_seed(&rng, 12345);
+    for (int64_t i = 0; i < n; i++) r[i] = gs_rng_normal(&rng);
+    gs_backward_from(ctx, y, r);
+    if (gs_failed(ctx)) {
+        snprintf(report->message, sizeof report->message, "backward failed: %s", ctx->error);
+        free(r);
+        return false;
+    }
+    float **analytic = calloc((size_t)n_inputs, sizeof *analytic);
+    for (int i = 0; i < n_inputs; i++) {
+        if (!inputs[i]->requires_grad) continue;
+        analytic[i] = calloc((size_t)inputs[i]->numel, sizeof(float));
+        /* No gradient reached this input: it is all zeros. */
+        if (inputs[i]->grad) memcpy(analytic[i], inputs[i]->grad, (size_t)inputs[i]->numel * sizeof(float));
+    }
+
+    bool ok = true;
+    for (int i = 0; i < n_inputs && ok; i++) {
+        if (!analytic[i]) continue;
+        for (int64_t j = 0; j < inputs[i]->numel; j++) {
+            double numeric;
+            if (!numeric_at(ctx, fn, inputs, user, r, n, &inputs[i]->data[j], o.eps, &numeric)) {
+                snprintf(report->message, sizeof report->message, "forward failed while perturbing: %s", ctx->error);
+                ok = false;
+                break;
+            }
+            report->checked++;
+            double a = analytic[i][j];
+            if (close_enough(a, numeric, o.rtol, o.atol)) continue;
+            double finer;
+            numeric_at(ctx, fn, inputs, user, r, n, &inputs[i]->data[j], o.eps / 2, &finer);
+            if (!close_enough(numeric, finer, o.rtol, o.atol) && !close_enough(a, finer, o.rtol, o.atol)) {
+                report->skipped++; /* a kink: the function is not smooth here */
+                continue;
+            }
+            if (close_enough(a, finer, o.rtol, o.atol)) continue;
+            if (report->failed++ == 0)
+                snprintf(report->message, sizeof report->message,
+                         "input %d element %lld: analytic %.6g, numeric %.6g (eps/2: %.6g)", i, (long long)j, a,
+                         numeric, finer);
+        }
+    }
+    if (ok && report->failed > 0) ok = false;
+    if (ok && report->skipped > o.max_skip_fraction * (double)report->checked) {
+        snprintf(report->message, sizeof report->message, "%lld of %lld elements skipped as kinks (limit %.0f%%)",
+                 report->skipped, report->checked, 100 * o.max_skip_fraction);
+        ok = false;
+    }
+    if (ok && report->checked == 0) {
+        snprintf(report->message, sizeof report->message, "no element was checked");
+        ok = false;
+    }
+    for (int i = 0; i < n_inputs; i++) free(analytic[i]);
+    free(analytic);
+    free(r);
+    return ok;
+}
