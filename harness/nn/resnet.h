@@ -1,0 +1,61 @@
+/* ResNet-18 and ResNet-50 with torchvision's architecture (v1.5: the stride
+ * of a bottleneck sits on its 3x3 convolution) for any number of input bands
+ * and any input size.  The default stem is torchvision's (7x7 stride-2
+ * convolution, batchnorm, relu, 3x3 stride-2 max-pool); the opt-in small
+ * stem (a 3x3 stride-1 convolution, no max-pool) suits 32-64 px inputs but no
+ * benchmark uses it by default.  Parameter names are torchvision's. */
+#ifndef GS_NN_RESNET_H
+#define GS_NN_RESNET_H
+
+#include "layers.h"
+#include "params.h"
+
+typedef enum gs_stem { GS_STEM_IMAGENET, GS_STEM_SMALL } gs_stem;
+
+typedef struct gs_resnet_config {
+    int depth;       /* 18 or 50 */
+    int in_bands;    /* input channels, any number >= 1 */
+    int width;       /* channels of the first stage; torchvision: 64 */
+    gs_stem stem;
+    int num_classes; /* > 0 adds the "fc" layer; 0: the pooled features are the output */
+} gs_resnet_config;
+
+typedef struct gs_resnet_block {
+    gs_conv_layer conv1, conv2, conv3; /* conv3 only in bottlenecks */
+    gs_batchnorm_layer bn1, bn2, bn3;
+    bool has_downsample;
+    gs_conv_layer downsample_conv;     /* "downsample.0" */
+    gs_batchnorm_layer downsample_bn;  /* "downsample.1" */
+} gs_resnet_block;
+
+typedef struct gs_resnet {
+    gs_resnet_config config;
+    gs_param_list params;
+    gs_conv_layer conv1;
+    gs_batchnorm_layer bn1;
+    gs_resnet_block blocks[16];
+    int n_blocks;
+    int stage_end[4];          /* blocks [stage_end[s-1], stage_end[s]) form stage s */
+    int64_t stage_channels[4]; /* output channels of each stage */
+    bool has_fc;
+    gs_linear_layer fc;
+    int64_t feature_dim;       /* channels of the pooled features */
+    char arch[128];            /* e.g. "resnet18 bands=3 width=64 stem=imagenet classes=0" */
+} gs_resnet;
+
+/* The configuration of torchvision's resnet<depth> for `bands` inputs. */
+gs_resnet_config gs_resnet_default_config(int depth, int bands);
+gs_status gs_resnet_init(gs_context *ctx, gs_resnet *net, const gs_resnet_config *config);
+void gs_resnet_free(gs_resnet *net);
+
+/* x (N, in_bands, H, W) -> logits (N, num_classes), or the pooled features
+ * (N, feature_dim) when there is no fc layer.  `training` selects batchnorm
+ * batch statistics (and updates the running ones). */
+gs_tensor *gs_resnet_forward(gs_context *ctx, gs_resnet *net, gs_tensor *x, bool training);
+/* The same, also returning the feature map after the stem (stages[0], before
+ * the max-pool) and after each of the 4 stages (stages[1..4]), for dense
+ * decoders.  stages may be NULL. */
+gs_tensor *gs_resnet_forward_stages(gs_context *ctx, gs_resnet *net, gs_tensor *x, bool training,
+                                    gs_tensor *stages[5]);
+
+#endif
