@@ -1,8 +1,9 @@
 /* Batch normalization over dimension 1: (N, C) and (N, C, L) for 1-d,
  * (N, C, H, W) for 2-d.  Training mode normalizes with the batch statistics
- * and updates the running ones as torch does (momentum 0.1 weights the new
- * value; the running variance uses the unbiased batch variance); eval mode
- * normalizes with the running statistics. */
+ * (biased variance) and updates the running ones as torch does
+ * (running = (1 - momentum) running + momentum batch, with the unbiased batch
+ * variance for running_var); eval mode normalizes with the running
+ * statistics.  Backward works in both modes. */
 #ifndef GS_OPS_BATCHNORM_H
 #define GS_OPS_BATCHNORM_H
 
@@ -10,11 +11,17 @@
 #include "../core/tensor.h"
 
 /* gamma, beta, running_mean, running_var: (C).  running_* are updated in
- * place in training mode (they are buffers, not differentiated). */
+ * place in training mode (they are buffers, not differentiated).
+ * gamma and beta may both be NULL (affine=False, as Barlow Twins and SimSiam
+ * use); running_mean and running_var may both be NULL in training mode
+ * (track_running_stats=False).  Training needs more than one value per
+ * channel (N * H * W > 1), as in torch. */
 gs_tensor *gs_batchnorm(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, gs_tensor *beta, gs_tensor *running_mean,
                         gs_tensor *running_var, bool training, float momentum, float eps);
 
 /* Layout seen by kernels: x is (n, c, inner) with inner = H*W (or L, or 1).
+ * gamma/beta NULL mean 1 and 0; running_mean/running_var may be NULL in
+ * forward_train (no update).  Per-channel sums are accumulated in double.
  * Backward kernels ADD into dx, dgamma, dbeta (each may be NULL). */
 typedef struct gs_batchnorm_kernels {
     void (*forward_train)(gs_context *ctx, int64_t n, int64_t c, int64_t inner, const float *x, const float *gamma,
