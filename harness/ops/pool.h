@@ -14,7 +14,9 @@ gs_tensor *gs_global_avgpool(gs_context *ctx, gs_tensor *x);
 gs_tensor *gs_adaptive_avgpool2d(gs_context *ctx, gs_tensor *x, int64_t out_h, int64_t out_w);
 
 /* planes = N * C.  argmax holds, per output element, the flat index inside its
- * input plane.  Backward kernels ADD into dx. */
+ * input plane; it may be NULL when no backward follows.  Global average
+ * pooling is adaptive_avg with out_h = out_w = 1.  Backward kernels ADD into
+ * dx. */
 typedef struct gs_pool_kernels {
     void (*maxpool_forward)(gs_context *ctx, int64_t planes, int64_t h, int64_t w, int kernel, int stride,
                             int padding, int64_t out_h, int64_t out_w, const float *x, float *y, int32_t *argmax);

@@ -1,0 +1,203 @@
+/* conv2d: finite-difference gradient checks, forward values against a naive
+ * 7-loop reference, and shape errors.  Shapes cover the kernel's paths: im2col
+ * with samples grouped into one GEMM (small outputs), one sample per GEMM
+ * (outputs of >= 512 pixels), a partial last group, and the 1x1 stride-1
+ * plain-GEMM path in both group modes. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gradcheck.h"
+#include "ops/ops.h"
+
+typedef struct conv_case {
+    int64_t n, c_in, h, w, c_out, k;
+    int stride, padding;
+    bool bias;
+    bool x_grad; /* false: input without gradient (the first layer) */
+} conv_case;
+
+static gs_tensor *apply_conv(gs_context *ctx, gs_tensor *const *in, void *user) {
+    const conv_case *c = user;
+    return gs_conv2d(ctx, in[0], in[1], c->bias ? in[2] : NULL, c->stride, c->padding);
+}
+
+static void check_gradients(conv_case c) {
+    gs_context ctx;
+    gradcheck_context(&ctx, 11);
+    gs_tensor *in[3];
+    in[0] = gradcheck_input(&ctx, GS_DIMS(c.n, c.c_in, c.h, c.w), 1.0f, c.x_grad);
+    in[1] = gradcheck_input(&ctx, GS_DIMS(c.c_out, c.c_in, c.k, c.k), 0.5f, true);
+    in[2] = c.bias ? gradcheck_input(&ctx, GS_DIMS(c.c_out), 1.0f, true) : NULL;
+    gradcheck_report report;
+    bool ok = gradcheck_run(&ctx, apply_conv, in, c.bias ? 3 : 2, &c, NULL, &report);
+    cr_expect(ok, "%s", report.message);
+    int64_t expected = in[1]->numel + (c.bias ? c.c_out : 0) + (c.x_grad ? in[0]->numel : 0);
+    cr_expect_eq(report.checked, expected, "checked %lld of %lld elements", report.checked, (long long)expected);
+    cr_expect_eq(report.skipped, 0);
+    gs_context_free(&ctx);
+}
+
+Test(gradcheck_conv2d, k3_s1_p1_bias) { check_gradients((conv_case){2, 3, 6, 5, 4, 3, 1, 1, true, true}); }
+Test(gradcheck_conv2d, k3_s1_p1_no_bias) { check_gradients((conv_case){2, 3, 5, 5, 2, 3, 1, 1, false, true}); }
+Test(gradcheck_conv2d, k3_s2_p1_odd_input) { check_gradients((conv_case){2, 2, 7, 7, 3, 3, 2, 1, false, true}); }
+Test(gradcheck_conv2d, k3_s2_p1_odd_input_bias) { check_gradients((conv_case){2, 3, 7, 9, 2, 3, 2, 1, true, true}); }
+Test(gradcheck_conv2d, k7_s2_p3_stem) { check_gradients((conv_case){2, 3, 11, 11, 4, 7, 2, 3, true, true}); }
+Test(gradcheck_conv2d, k1_s1_gemm_path_bias) { check_gradients((conv_case){2, 3, 5, 7, 4, 1, 1, 0, true, true}); }
+Test(gradcheck_conv2d, k1_s1_gemm_path_no_bias) { check_gradients((conv_case){2, 4, 3, 5, 3, 1, 1, 0, false, true}); }
+Test(gradcheck_conv2d, k1_s2_downsample) { check_gradients((conv_case){2, 4, 7, 7, 3, 1, 2, 0, false, true}); }
+Test(gradcheck_conv2d, k1_s2_downsample_bias) { check_gradients((conv_case){2, 3, 8, 6, 5, 1, 2, 0, true, true}); }
+/* 23 x 23 = 529 output pixels: one sample per GEMM, no grouping copies. */
+Test(gradcheck_conv2d, k3_one_sample_per_gemm) { check_gradients((conv_case){2, 2, 23, 23, 2, 3, 1, 1, true, true}); }
+Test(gradcheck_conv2d, k1_s1_one_sample_per_gemm) {
+    check_gradients((conv_case){2, 2, 23, 23, 3, 1, 1, 0, true, true});
+}
+/* 10 x 10 outputs: groups of 6 samples, the last group holds 1. */
+Test(gradcheck_conv2d, partial_last_group) { check_gradients((conv_case){7, 1, 10, 10, 2, 3, 1, 1, true, true}); }
+Test(gradcheck_conv2d, weight_only_first_layer) { check_gradients((conv_case){2, 3, 9, 9, 2, 3, 2, 1, true, false}); }
+
+/* Backward must ADD into existing gradients (a tensor used twice, multi-crop):
+ * with every gradient pre-filled with 1, the result must be 1 + the gradient
+ * of a clean run. */
+static void check_accumulates(gs_context *ctx, gradcheck_fn fn, gs_tensor *const *in, int n_in, void *user) {
+    float *clean[4] = {0}, *prefilled[4] = {0};
+    for (int pass = 0; pass < 2; pass++) {
+        gs_step_begin(ctx);
+        for (int i = 0; i < n_in; i++) {
+            in[i]->grad = NULL;
+            if (pass == 1) {
+                prefilled[i] = malloc((size_t)in[i]->numel * sizeof(float));
+                for (int64_t j = 0; j < in[i]->numel; j++) prefilled[i][j] = 1.0f;
+                in[i]->grad = prefilled[i];
+            }
+        }
+        gs_tensor *y = fn(ctx, in, user);
+        cr_assert_not_null(y, "%s", ctx->error);
+        float *dy = malloc((size_t)y->numel * sizeof(float));
+        for (int64_t j = 0; j < y->numel; j++) dy[j] = (float)((j * 7) % 11) - 5.0f;
+        cr_assert_eq(gs_backward_from(ctx, y, dy), GS_OK, "%s", ctx->error);
+        free(dy);
+        for (int i = 0; pass == 0 && i < n_in; i++) {
+            cr_assert_not_null(in[i]->grad);
+            clean[i] = malloc((size_t)in[i]->numel * sizeof(float));
+            memcpy(clean[i], in[i]->grad, (size_t)in[i]->numel * sizeof(float));
+        }
+    }
+    for (int i = 0; i < n_in; i++) {
+        int64_t bad = 0;
+        for (int64_t j = 0; j < in[i]->numel; j++)
+            if (fabsf(prefilled[i][j] - (clean[i][j] + 1.0f)) > 1e-4f * (1.0f + fabsf(clean[i][j]))) bad++;
+        cr_expect_eq(bad, 0, "input %d: %lld gradient elements were overwritten, not accumulated", i, (long long)bad);
+        in[i]->grad = NULL;
+        free(clean[i]);
+        free(prefilled[i]);
+    }
+}
+
+static void accumulates(conv_case c) {
+    gs_context ctx;
+    gradcheck_context(&ctx, 41);
+    gs_tensor *in[3];
+    in[0] = gradcheck_input(&ctx, GS_DIMS(c.n, c.c_in, c.h, c.w), 1.0f, true);
+    in[1] = gradcheck_input(&ctx, GS_DIMS(c.c_out, c.c_in, c.k, c.k), 0.5f, true);
+    in[2] = gradcheck_input(&ctx, GS_DIMS(c.c_out), 1.0f, true);
+    check_accumulates(&ctx, apply_conv, in, 3, &c);
+    gs_context_free(&ctx);
+}
+
+Test(accumulate_conv2d, k3_grouped) { accumulates((conv_case){3, 2, 5, 5, 3, 3, 1, 1, true, true}); }
+Test(accumulate_conv2d, k3_one_sample_per_gemm) { accumulates((conv_case){2, 2, 23, 23, 3, 3, 1, 1, true, true}); }
+Test(accumulate_conv2d, k1_grouped) { accumulates((conv_case){3, 3, 4, 5, 2, 1, 1, 0, true, true}); }
+Test(accumulate_conv2d, k1_one_sample_per_gemm) { accumulates((conv_case){2, 3, 23, 23, 2, 1, 1, 0, true, true}); }
+Test(accumulate_conv2d, k1_s2_grouped) { accumulates((conv_case){2, 3, 7, 7, 2, 1, 2, 0, true, true}); }
+
+/* y[n,o,i,j] = b[o] + sum_{c,kh,kw} w[o,c,kh,kw] * x[n,c,i*s-p+kh,j*s-p+kw], in double. */
+static double naive_conv(const gs_tensor *x, const gs_tensor *w, const gs_tensor *b, int s, int p, int64_t n,
+                         int64_t o, int64_t i, int64_t j) {
+    const int64_t c_in = x->shape[1], h = x->shape[2], wd = x->shape[3], kh_n = w->shape[2], kw_n = w->shape[3];
+    double sum = b ? b->data[o] : 0.0;
+    for (int64_t c = 0; c < c_in; c++)
+        for (int64_t kh = 0; kh < kh_n; kh++)
+            for (int64_t kw = 0; kw < kw_n; kw++) {
+                int64_t ih = i * s - p + kh, iw = j * s - p + kw;
+                if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
+                sum += (double)w->data[((o * c_in + c) * kh_n + kh) * kw_n + kw] *
+                       (double)x->data[((n * c_in + c) * h + ih) * wd + iw];
+            }
+    return sum;
+}
+
+static void check_forward(int64_t n, int64_t c_in, int64_t h, int64_t wd, int64_t c_out, int64_t kh, int64_t kw,
+                          int s, int p, bool bias) {
+    gs_context ctx;
+    gradcheck_context(&ctx, 5);
+    gs_tensor *x = gradcheck_input(&ctx, GS_DIMS(n, c_in, h, wd), 1.0f, false);
+    gs_tensor *w = gradcheck_input(&ctx, GS_DIMS(c_out, c_in, kh, kw), 1.0f, false);
+    gs_tensor *b = bias ? gradcheck_input(&ctx, GS_DIMS(c_out), 1.0f, false) : NULL;
+    gs_tensor *y = gs_conv2d(&ctx, x, w, b, s, p);
+    cr_assert_not_null(y, "%s", ctx.error);
+    const int64_t oh_n = (h + 2 * p - kh) / s + 1, ow_n = (wd + 2 * p - kw) / s + 1;
+    cr_assert_eq(y->ndim, 4);
+    cr_assert(y->shape[0] == n && y->shape[1] == c_out && y->shape[2] == oh_n && y->shape[3] == ow_n);
+    int64_t bad = 0;
+    for (int64_t in = 0; in < n; in++)
+        for (int64_t o = 0; o < c_out; o++)
+            for (int64_t i = 0; i < oh_n; i++)
+                for (int64_t j = 0; j < ow_n; j++) {
+                    double ref = naive_conv(x, w, b, s, p, in, o, i, j);
+                    float got = y->data[((in * c_out + o) * oh_n + i) * ow_n + j];
+                    if (fabs(got - ref) > 1e-4 * (1.0 + fabs(ref)) && bad++ == 0)
+                        cr_log_error("y[%lld,%lld,%lld,%lld] = %g, reference %g", (long long)in, (long long)o,
+                                     (long long)i, (long long)j, got, ref);
+                }
+    cr_expect_eq(bad, 0, "%lld outputs differ from the reference", (long long)bad);
+    gs_context_free(&ctx);
+}
+
+Test(forward_conv2d, k3_s1_p1) { check_forward(2, 3, 6, 5, 4, 3, 3, 1, 1, true); }
+Test(forward_conv2d, k3_s2_p1_odd) { check_forward(3, 4, 7, 7, 5, 3, 3, 2, 1, false); }
+Test(forward_conv2d, k7_s2_p3_stem) { check_forward(2, 3, 32, 29, 8, 7, 7, 2, 3, true); }
+Test(forward_conv2d, k1_s1) { check_forward(3, 5, 4, 6, 7, 1, 1, 1, 0, true); }
+Test(forward_conv2d, k1_s2) { check_forward(2, 6, 9, 9, 4, 1, 1, 2, 0, false); }
+Test(forward_conv2d, rectangular_kernel_no_padding) { check_forward(2, 2, 8, 9, 3, 2, 5, 1, 0, true); }
+Test(forward_conv2d, large_stride_and_padding) { check_forward(2, 2, 9, 8, 3, 3, 3, 3, 2, true); }
+Test(forward_conv2d, one_sample_per_gemm) { check_forward(3, 3, 30, 25, 4, 3, 3, 1, 1, true); }
+Test(forward_conv2d, k1_one_sample_per_gemm) { check_forward(2, 3, 24, 24, 4, 1, 1, 1, 0, true); }
+Test(forward_conv2d, partial_last_group) { check_forward(9, 2, 10, 10, 3, 3, 3, 1, 1, true); }
+Test(forward_conv2d, tiny_outputs_many_samples) { check_forward(20, 8, 2, 2, 6, 3, 3, 1, 1, true); }
+
+/* The kernel's result does not depend on whether the tape records. */
+Test(forward_conv2d, same_values_with_and_without_recording) {
+    gs_context ctx;
+    gradcheck_context(&ctx, 3);
+    gs_tensor *x = gradcheck_input(&ctx, GS_DIMS(2, 3, 7, 7), 1.0f, true);
+    gs_tensor *w = gradcheck_input(&ctx, GS_DIMS(4, 3, 3, 3), 1.0f, true);
+    gs_tensor *a = gs_conv2d(&ctx, x, w, NULL, 2, 1);
+    gs_set_grad_enabled(&ctx, false);
+    gs_tensor *b = gs_conv2d(&ctx, x, w, NULL, 2, 1);
+    cr_assert(a && b);
+    cr_expect(a->requires_grad);
+    cr_expect_not(b->requires_grad);
+    for (int64_t i = 0; i < a->numel; i++) cr_expect_eq(a->data[i], b->data[i]);
+    gs_context_free(&ctx);
+}
+
+static void expect_shape_error(int64_t c_in_w, int64_t h, int64_t k, int64_t bias_n, int ndim_x) {
+    gs_context ctx;
+    gradcheck_context(&ctx, 1);
+    gs_tensor *x = ndim_x == 4 ? gradcheck_input(&ctx, GS_DIMS(2, 3, h, h), 1.0f, true)
+                               : gradcheck_input(&ctx, GS_DIMS(3, h, h), 1.0f, true);
+    gs_tensor *w = gradcheck_input(&ctx, GS_DIMS(4, c_in_w, k, k), 1.0f, true);
+    gs_tensor *b = bias_n ? gradcheck_input(&ctx, GS_DIMS(bias_n), 1.0f, true) : NULL;
+    gs_tensor *y = gs_conv2d(&ctx, x, w, b, 1, 0);
+    cr_expect_null(y);
+    cr_expect_eq(ctx.status, GS_ERR_SHAPE, "status %d: %s", ctx.status, ctx.error);
+    cr_expect(strstr(ctx.error, "conv2d") != NULL, "message should name the op: %s", ctx.error);
+    gs_context_free(&ctx);
+}
+
+Test(shape_conv2d, channel_mismatch) { expect_shape_error(2, 5, 3, 0, 4); }
+Test(shape_conv2d, wrong_bias_length) { expect_shape_error(3, 5, 3, 5, 4); }
+Test(shape_conv2d, three_dim_input) { expect_shape_error(3, 5, 3, 0, 3); }
+Test(shape_conv2d, kernel_larger_than_input) { expect_shape_error(3, 4, 5, 0, 4); }
