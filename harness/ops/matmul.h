@@ -16,7 +16,9 @@ gs_tensor *gs_linear(gs_context *ctx, gs_tensor *x, gs_tensor *w, gs_tensor *bia
  * C_i = alpha * op(A_i) op(B_i) + beta * C_i, where op transposes when asked,
  * op(A_i) is (m, k), op(B_i) is (k, n), and X_i = X + i * stride_x (a stride
  * of 0 shares one matrix across the batch).  lda/ldb/ldc are the row lengths
- * of the stored matrices. */
+ * of the stored matrices.  A stride_c of 0 runs the batch in order, so with
+ * beta = 1 it accumulates every entry into one C (the gradient of a shared
+ * operand) deterministically. */
 typedef struct gs_matmul_kernels {
     void (*gemm)(gs_context *ctx, bool trans_a, bool trans_b, int64_t batch, int64_t m, int64_t n, int64_t k,
                  float alpha, const float *a, int64_t lda, int64_t stride_a, const float *b, int64_t ldb,

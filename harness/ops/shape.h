@@ -6,13 +6,15 @@
 #include "../core/context.h"
 #include "../core/tensor.h"
 
-/* Same elements, new shape; shares data, gradient flows back. */
+/* Same elements, new shape; shares data, gradient flows back.  One dim may
+ * be -1 (inferred from the element count). */
 gs_tensor *gs_reshape(gs_context *ctx, gs_tensor *x, int ndim, const int64_t *shape);
 /* Shares data; no gradient flows back through it (stop-gradient). */
 gs_tensor *gs_detach(gs_context *ctx, gs_tensor *x);
 /* Output dim i is input dim perm[i]. */
 gs_tensor *gs_permute(gs_context *ctx, gs_tensor *x, const int *perm);
-/* Elements [start, end) of dimension dim. */
+/* Elements [start, end) of dimension dim; bounds outside the dim or an
+ * empty range fail with GS_ERR_SHAPE (no negative indexing). */
 gs_tensor *gs_slice(gs_context *ctx, gs_tensor *x, int dim, int64_t start, int64_t end);
 /* Joins n tensors along dim; all other dims must agree. */
 gs_tensor *gs_concat(gs_context *ctx, gs_tensor *const *xs, int n, int dim);

@@ -11,7 +11,7 @@
 gs_tensor *gs_gather_tokens(gs_context *ctx, gs_tensor *x, const int32_t *idx, int64_t k);
 /* x (N, K, D) -> (N, T, D): row idx[n*K + j] of sample n receives x[n, j];
  * every other row is `fill` (D), e.g. a learned mask token (NULL: zeros).
- * idx must not repeat within a sample. */
+ * idx must not repeat within a sample (checked: GS_ERR_ARGUMENT). */
 gs_tensor *gs_scatter_tokens(gs_context *ctx, gs_tensor *x, const int32_t *idx, int64_t t, gs_tensor *fill);
 
 /* Backward kernels ADD into dx / dfill (dfill may be NULL). */
