@@ -30,7 +30,7 @@ static gs_tensor *new_header(gs_context *ctx, gs_arena *arena, int ndim, const i
         return NULL;
     }
     t->ndim = ndim;
-    memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim > 0) memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
     t->numel = gs_shape_numel(ndim, shape);
     return t;
 }

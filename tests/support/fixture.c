@@ -73,3 +73,10 @@ double fixture_max_rel_error(const float *a, const float *b, int64_t n, double f
     }
     return max_err;
 }
+
+double fixture_output_floor(const fixture_tensor *t) {
+    double max_abs = 0.0;
+    for (int64_t i = 0; i < t->numel; i++)
+        if (fabs((double)t->data[i]) > max_abs) max_abs = fabs((double)t->data[i]);
+    return max_abs > 0 ? 0.1 * max_abs : 1e-30;
+}

@@ -27,4 +27,9 @@ const fixture_tensor *fixture_get(const fixture *fx, const char *name);
 /* Largest |a - b| / max(|b|, floor) over n values, and the worst index. */
 double fixture_max_rel_error(const float *a, const float *b, int64_t n, double floor, int64_t *worst);
 
+/* The denominator floor for comparing outputs: a tenth of the tensor's
+ * largest magnitude, so logits near zero are judged against the tensor's
+ * scale rather than their own (float32 rounding is absolute there). */
+double fixture_output_floor(const fixture_tensor *t);
+
 #endif

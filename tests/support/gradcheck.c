@@ -6,7 +6,9 @@
 #include <string.h>
 
 void gradcheck_context(gs_context *ctx, unsigned long long seed) {
-    gs_context_options options = {.n_threads = 2, .seed = seed};
+    /* GEOSSL_TEST_THREADS overrides the default of 2 threads. */
+    const char *env = getenv("GEOSSL_TEST_THREADS");
+    gs_context_options options = {.n_threads = env && atoi(env) > 0 ? atoi(env) : 2, .seed = seed};
     gs_context_init(ctx, &options);
 }
 
@@ -65,7 +67,14 @@ bool gradcheck_run(gs_context *ctx, gradcheck_fn fn, gs_tensor *const *inputs, i
 
     /* Analytic pass: one forward with recording, backward seeded with R. */
     gs_step_begin(ctx);
-    for (int i = 0; i < n_inputs; i++) inputs[i]->grad = NULL;
+    /* Parameters keep their gradient buffer (it lives in the gradient arena);
+     * other inputs get a fresh one from this step's activation arena. */
+    for (int i = 0; i < n_inputs; i++) {
+        if (inputs[i]->is_param && inputs[i]->grad)
+            memset(inputs[i]->grad, 0, (size_t)inputs[i]->numel * sizeof(float));
+        else
+            inputs[i]->grad = NULL;
+    }
     gs_tensor *y = fn(ctx, inputs, user);
     if (!y || gs_failed(ctx)) {
         snprintf(report->message, sizeof report->message, "forward failed: %s", ctx->error);

@@ -25,7 +25,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import gsfx  # noqa: E402
 
 DIM, DEPTH, HEADS, MLP, PATCH, BANDS, SIZE, CLASSES, BATCH = 48, 12, 3, 192, 8, 4, 32, 10, 4
-SGD = dict(lr=0.02, momentum=0.9, weight_decay=5e-4)
+# The same optimizer settings as resnet_reference.py.
+SGD = dict(lr=0.002, momentum=0.9, weight_decay=5e-4)
 ADAMW = dict(lr=5e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05)
 OUT_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures")
 
@@ -94,7 +95,7 @@ def main():
     loss = F.cross_entropy(logits, labels)
     loss.backward()
     tensors += [("output", logits), ("loss", loss.reshape(1))]
-    tensors += [("grad/" + timm_name(n), p.grad) for n, p in model.named_parameters()]
+    tensors += [("grad/" + timm_name(n), p.grad.clone()) for n, p in model.named_parameters()]  # later steps reuse p.grad
     sgd = run_steps(model, state, x, labels, lambda d, n: torch.optim.SGD(
         [dict(params=d), dict(params=n, weight_decay=0.0)], **SGD))
     adamw = run_steps(model, state, x, labels, lambda d, n: torch.optim.AdamW(

@@ -1,0 +1,48 @@
+#include "reference_steps.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "reference_model.h"
+
+void reference_run_steps(gs_context *ctx, const gs_param_list *params, reference_loss_fn loss_fn, void *model,
+                         const fixture *fx, const int32_t *labels, gs_optimizer_kind kind, float losses[5]) {
+    gs_optimizer_config cfg = gs_optimizer_defaults(kind);
+    if (kind == GS_OPTIM_SGD) {
+        cfg.lr = 0.002f;
+        cfg.momentum = 0.9f;
+        cfg.weight_decay = 5e-4f;
+    } else {
+        cfg.lr = 5e-4f;
+        cfg.weight_decay = 0.05f;
+    }
+    gs_optimizer opt;
+    cr_assert_eq(gs_optimizer_init(ctx, &opt, params, &cfg), GS_OK, "%s", ctx->error);
+    for (int step = 0; step < 5; step++) {
+        gs_step_begin(ctx);
+        gs_optimizer_zero_grad(&opt);
+        gs_tensor *x = reference_tensor(ctx, fx, "input");
+        gs_tensor *loss = loss_fn(ctx, model, x, labels);
+        cr_assert_not_null(loss, "step %d: %s", step, ctx->error);
+        losses[step] = loss->data[0];
+        cr_assert_eq(gs_backward(ctx, loss), GS_OK, "step %d: %s", step, ctx->error);
+        cr_assert_eq(gs_optimizer_step(ctx, &opt, cfg.lr), GS_OK, "step %d: %s", step, ctx->error);
+    }
+    gs_optimizer_free(&opt);
+}
+
+void reference_expect_losses(const fixture *fx, gs_optimizer_kind kind, const float losses[5]) {
+    const fixture_tensor *ref = fixture_get(fx, kind == GS_OPTIM_SGD ? "sgd_losses" : "adamw_losses");
+    cr_assert_not_null(ref);
+    double worst = 0.0;
+    for (int i = 0; i < 5; i++) {
+        double rel = fabs((double)losses[i] - (double)ref->data[i]) / fabs((double)ref->data[i]);
+        cr_expect_leq(rel, 1e-4, "%s step %d: loss %.7g, torch %.7g (relative %.2g)",
+                      kind == GS_OPTIM_SGD ? "SGD" : "AdamW", i, (double)losses[i], (double)ref->data[i], rel);
+        if (rel > worst) worst = rel;
+        if (getenv("GEOSSL_VERBOSE")) fprintf(stderr, "  step %d: %.8g vs torch %.8g\n", i, (double)losses[i], (double)ref->data[i]);
+    }
+    fprintf(stderr, "%s 5 steps: worst loss relative error %.2g\n", kind == GS_OPTIM_SGD ? "SGD" : "AdamW", worst);
+}
