@@ -140,3 +140,48 @@ bool gradcheck_run(gs_context *ctx, gradcheck_fn fn, gs_tensor *const *inputs, i
     free(r);
     return ok;
 }
+
+bool gradcheck_accumulates(gs_context *ctx, gradcheck_fn fn, gs_tensor *const *inputs, int n_inputs, void *user,
+                           char *msg, size_t msg_size) {
+    float **clean = calloc((size_t)n_inputs, sizeof *clean), **prefilled = calloc((size_t)n_inputs, sizeof *prefilled);
+    bool ok = true;
+    msg[0] = '\0';
+    for (int pass = 0; pass < 2 && ok; pass++) {
+        gs_step_begin(ctx);
+        for (int i = 0; i < n_inputs; i++) {
+            inputs[i]->grad = NULL;
+            if (pass == 1) {
+                prefilled[i] = malloc((size_t)inputs[i]->numel * sizeof(float));
+                for (int64_t j = 0; j < inputs[i]->numel; j++) prefilled[i][j] = 1.0f;
+                inputs[i]->grad = prefilled[i];
+            }
+        }
+        gs_tensor *y = fn(ctx, inputs, user);
+        float *dy = y ? malloc((size_t)y->numel * sizeof(float)) : NULL;
+        for (int64_t j = 0; dy && j < y->numel; j++) dy[j] = (float)((j * 7) % 11) - 5.0f;
+        if (!y || gs_backward_from(ctx, y, dy) != GS_OK) {
+            snprintf(msg, msg_size, "forward or backward failed: %s", ctx->error);
+            ok = false;
+        }
+        free(dy);
+        for (int i = 0; ok && pass == 0 && i < n_inputs; i++) {
+            clean[i] = calloc((size_t)inputs[i]->numel, sizeof(float));
+            if (inputs[i]->grad) memcpy(clean[i], inputs[i]->grad, (size_t)inputs[i]->numel * sizeof(float));
+        }
+    }
+    for (int i = 0; i < n_inputs; i++) {
+        long long bad = 0;
+        for (int64_t j = 0; ok && j < inputs[i]->numel; j++)
+            if (fabsf(prefilled[i][j] - (clean[i][j] + 1.0f)) > 1e-4f * (1.0f + fabsf(clean[i][j]))) bad++;
+        if (bad && ok) {
+            snprintf(msg, msg_size, "input %d: %lld gradient elements were overwritten, not accumulated", i, bad);
+            ok = false;
+        }
+        inputs[i]->grad = NULL;
+        free(clean[i]);
+        free(prefilled[i]);
+    }
+    free(clean);
+    free(prefilled);
+    return ok;
+}

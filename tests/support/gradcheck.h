@@ -13,6 +13,7 @@
 #define GS_TEST_GRADCHECK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/context.h"
 #include "core/tensor.h"
@@ -41,6 +42,12 @@ gs_tensor *gradcheck_input(gs_context *ctx, int ndim, const int64_t *shape, floa
  * passed and the skip budget held; `report` says what happened either way. */
 bool gradcheck_run(gs_context *ctx, gradcheck_fn fn, gs_tensor *const *inputs, int n_inputs, void *user,
                    const gradcheck_options *opt, gradcheck_report *report);
+
+/* Backward must ADD into existing gradients (a tensor used twice,
+ * multi-crop): with every input gradient pre-filled with 1, the result must
+ * be 1 + the gradient of a clean run.  Returns false and says why in msg. */
+bool gradcheck_accumulates(gs_context *ctx, gradcheck_fn fn, gs_tensor *const *inputs, int n_inputs, void *user,
+                           char *msg, size_t msg_size);
 
 /* A context for tests: fixed seed, 2 threads, errors logged. */
 void gradcheck_context(gs_context *ctx, unsigned long long seed);

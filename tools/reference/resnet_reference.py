@@ -21,6 +21,7 @@ from torchvision.models.resnet import BasicBlock, ResNet
 
 sys.path.insert(0, os.path.dirname(__file__))
 import gsfx  # noqa: E402
+from steps import run_steps  # noqa: E402
 
 WIDTH, BANDS, CLASSES, BATCH = 16, 4, 10, 8
 # Odd intermediate sizes exercise padding: 56 -> 28 -> 14 -> 14, 7, 4, 2 and
@@ -52,24 +53,7 @@ def narrow_resnet18(width, bands, classes, stem):
     return model
 
 
-def param_groups(model):
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    return decay, no_decay
-
-
-def run_steps(model, state, x, labels, make_optimizer):
-    model.load_state_dict(state)
-    decay, no_decay = param_groups(model)
-    opt = make_optimizer(decay, no_decay)
-    losses = []
-    for _ in range(5):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), labels)
-        losses.append(loss.item())
-        loss.backward()
-        opt.step()
-    return losses
+DECAY = lambda n, p: p.ndim > 1  # conv and linear weights
 
 
 def compute(stem, state, x, labels, dtype):
@@ -91,9 +75,9 @@ def compute(stem, state, x, labels, dtype):
         out["eval_output"] = model(x)
     model.train()
     out["sgd_losses"] = torch.tensor(run_steps(model, state, x, labels, lambda d, n: torch.optim.SGD(
-        [dict(params=d), dict(params=n, weight_decay=0.0)], **SGD)))
+        [dict(params=d), dict(params=n, weight_decay=0.0)], **SGD), DECAY))
     out["adamw_losses"] = torch.tensor(run_steps(model, state, x, labels, lambda d, n: torch.optim.AdamW(
-        [dict(params=d), dict(params=n, weight_decay=0.0)], **ADAMW)))
+        [dict(params=d), dict(params=n, weight_decay=0.0)], **ADAMW), DECAY))
     return out
 
 

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 import gsfx  # noqa: E402
+from steps import run_steps  # noqa: E402
 
 DIM, DEPTH, HEADS, MLP, PATCH, BANDS, SIZE, CLASSES, BATCH = 48, 12, 3, 192, 8, 4, 32, 10, 4
 # The same optimizer settings as resnet_reference.py.
@@ -62,20 +63,7 @@ def timm_name(name):
     return name
 
 
-def run_steps(model, state, x, labels, make_optimizer):
-    model.load_state_dict(state)
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "token" not in n and "pos_embed" not in n]
-    ids = {id(p) for p in decay}
-    no_decay = [p for p in model.parameters() if id(p) not in ids]
-    opt = make_optimizer(decay, no_decay)
-    losses = []
-    for _ in range(5):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), labels)
-        losses.append(loss.item())
-        loss.backward()
-        opt.step()
-    return losses
+DECAY = lambda n, p: p.ndim > 1 and "token" not in n and "pos_embed" not in n  # conv and linear weights
 
 
 def main():
@@ -97,9 +85,9 @@ def main():
     tensors += [("output", logits), ("loss", loss.reshape(1))]
     tensors += [("grad/" + timm_name(n), p.grad.clone()) for n, p in model.named_parameters()]  # later steps reuse p.grad
     sgd = run_steps(model, state, x, labels, lambda d, n: torch.optim.SGD(
-        [dict(params=d), dict(params=n, weight_decay=0.0)], **SGD))
+        [dict(params=d), dict(params=n, weight_decay=0.0)], **SGD), DECAY)
     adamw = run_steps(model, state, x, labels, lambda d, n: torch.optim.AdamW(
-        [dict(params=d), dict(params=n, weight_decay=0.0)], **ADAMW))
+        [dict(params=d), dict(params=n, weight_decay=0.0)], **ADAMW), DECAY)
     tensors += [("sgd_losses", sgd), ("adamw_losses", adamw)]
     path = os.path.join(OUT_DIR, "vit_tiny.gsfx")
     gsfx.write(path, tensors)
