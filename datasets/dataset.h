@@ -1,0 +1,109 @@
+/* The dataset interface: one format per file under datasets/formats/, each
+ * indexing its real on-disk layout (open) and decoding one sample (read).
+ * A dataset is named on the command line as FORMAT:PATH everywhere
+ * (eurosat-rgb:/data/EuroSAT, bigearthnet:/data/BigEarthNet-v1.0, ...).
+ *
+ * Pixel values are returned as stored (uint8 0..255, Sentinel-2 digital
+ * numbers, ...); normalization is the loader's job (stats.h).  read() is
+ * thread-safe: it touches only the sample it decodes and reports errors in a
+ * gs_error, so loader workers can call it concurrently. */
+#ifndef GS_DATASETS_DATASET_H
+#define GS_DATASETS_DATASET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/error.h"
+
+#define GS_MAX_BANDS 16
+#define GS_IGNORE_LABEL (-1)
+
+typedef enum gs_task {
+    GS_TASK_CLASSIFICATION, /* one label per sample */
+    GS_TASK_MULTILABEL,     /* a set of labels per sample (BigEarthNet) */
+    GS_TASK_SEGMENTATION,   /* a label per pixel (Potsdam) */
+    GS_TASK_UNLABELED,      /* pretraining imagery (seasonal Sentinel-2, GeoTIFF folders) */
+} gs_task;
+
+typedef enum gs_split { GS_SPLIT_NONE = -1, GS_SPLIT_TRAIN = 0, GS_SPLIT_VAL = 1, GS_SPLIT_TEST = 2 } gs_split;
+
+typedef struct gs_band_info {
+    char name[16];       /* "B04", "red", "IR" */
+    float wavelength_nm; /* centre wavelength; 0 when unknown */
+    float resolution_m;  /* native ground sampling distance; 0 when unknown */
+} gs_band_info;
+
+typedef struct gs_sample {
+    char *path;       /* the sample's file, or its folder (BigEarthNet patch, seasonal location) */
+    char *stem;       /* file or folder name without extension: what split files list */
+    int32_t label;    /* classification: class index; otherwise GS_IGNORE_LABEL */
+    uint64_t labels;  /* multi-label: bit c set when class c is present (<= 64 classes) */
+    int split;        /* gs_split, from split files or gs_split_stratified */
+    int64_t x, y;     /* patch offset inside a larger tile (Potsdam tiles, GeoTIFF scenes) */
+    int32_t group;    /* location id for seasonal data, tile id for patches; -1 when none */
+} gs_sample;
+
+typedef struct gs_dataset_options {
+    int patch_size;     /* tiling of large scenes (Potsdam tiles, GeoTIFF folders); 0: format default */
+    int stride;         /* 0: patch_size (no overlap) */
+    bool eroded_labels; /* Potsdam: use the *_noBoundary label files */
+    bool bigearthnet19; /* BigEarthNet: the 19-class nomenclature instead of 43 */
+    int dates;          /* seasonal formats: dates per sample; 0: format default */
+} gs_dataset_options;
+
+typedef struct gs_dataset_format gs_dataset_format;
+
+typedef struct gs_dataset {
+    const gs_dataset_format *format;
+    char *root;
+    gs_task task;
+    int n_classes;
+    char **class_names;           /* n_classes names */
+    int bands;
+    gs_band_info band_info[GS_MAX_BANDS];
+    int64_t height, width;        /* of every sample as read() returns it */
+    int dates;                    /* images per sample: 1, or several for seasonal formats */
+    gs_sample *samples;
+    int64_t n_samples;
+    int64_t capacity;
+    int64_t n_warnings;           /* unexpected names etc., reported by open() on stderr */
+    gs_dataset_options options;
+    void *state;                  /* format-private */
+} gs_dataset;
+
+/* What read() fills: buffers sized by the caller from the dataset. */
+typedef struct gs_sample_data {
+    float *pixels;  /* dates * bands * height * width */
+    int32_t *mask;  /* segmentation: height * width class ids (GS_IGNORE_LABEL where unlabeled) */
+} gs_sample_data;
+
+struct gs_dataset_format {
+    const char *name;    /* the FORMAT of FORMAT:PATH */
+    const char *summary; /* one line for --help */
+    /* Index the samples under ds->root (set by gs_dataset_open) and fill every
+     * other field of ds.  Bad files found while indexing are errors naming the
+     * file; unexpected but harmless things (an unknown class folder) warn. */
+    gs_status (*open)(gs_dataset *ds, gs_error *err);
+    gs_status (*read)(const gs_dataset *ds, int64_t index, gs_sample_data *out, gs_error *err);
+    void (*close)(gs_dataset *ds); /* frees ds->state; may be NULL */
+};
+
+/* Parses "FORMAT:PATH", finds the format and opens it.  options may be NULL. */
+gs_status gs_dataset_open(const char *spec, const gs_dataset_options *options, gs_dataset *out, gs_error *err);
+void gs_dataset_close(gs_dataset *ds);
+const gs_dataset_format *gs_dataset_format_find(const char *name);
+/* Writes "  name  summary" lines for every format. */
+void gs_dataset_print_formats(FILE *out);
+
+/* Helpers for formats. */
+gs_sample *gs_dataset_add_sample(gs_dataset *ds, const char *path, const char *stem, gs_error *err);
+/* Index of `name` among the class names, or -1. */
+int gs_dataset_class_index(const gs_dataset *ds, const char *name);
+gs_status gs_dataset_set_classes(gs_dataset *ds, const char *const *names, int n, gs_error *err);
+/* Floats read() needs for pixels: dates * bands * height * width. */
+int64_t gs_dataset_sample_floats(const gs_dataset *ds);
+/* The stem of a path: "a/b/Forest_12.tif" -> "Forest_12". malloc'd. */
+char *gs_path_stem(const char *path);
+
+#endif

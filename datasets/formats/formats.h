@@ -1,0 +1,18 @@
+/* Every format, defined one per file in this folder. */
+#ifndef GS_DATASETS_FORMATS_H
+#define GS_DATASETS_FORMATS_H
+
+#include <string.h>
+
+#include "../dataset.h"
+
+extern const gs_dataset_format gs_format_eurosat_rgb; /* eurosat_rgb.c */
+extern const gs_dataset_format gs_format_eurosat_ms;  /* eurosat_ms.c */
+extern const gs_dataset_format gs_format_resisc45;    /* resisc45.c */
+extern const gs_dataset_format gs_format_bigearthnet; /* bigearthnet.c */
+extern const gs_dataset_format gs_format_potsdam;     /* potsdam.c */
+extern const gs_dataset_format gs_format_seco;        /* seasonal.c (SeCo layout) */
+extern const gs_dataset_format gs_format_ssl4eo;      /* seasonal.c (SSL4EO-S12 layout) */
+extern const gs_dataset_format gs_format_geotiff;     /* geotiff_folder.c */
+
+#endif

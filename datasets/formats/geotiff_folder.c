@@ -1,0 +1,4 @@
+/* placeholder until this format lands: an unnamed format is not listed */
+#include "formats.h"
+
+const gs_dataset_format gs_format_geotiff = {0};

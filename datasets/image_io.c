@@ -1,0 +1,390 @@
+#include "image_io.h"
+
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tiffio.h>
+
+#include <jpeglib.h> /* needs stdio.h and stddef.h first */
+
+gs_status gs_raster_alloc(gs_raster *r, int bands, int64_t height, int64_t width, gs_error *err) {
+    memset(r, 0, sizeof *r);
+    if (bands < 1 || height < 1 || width < 1)
+        return gs_error_set(err, GS_ERR_FORMAT, "invalid raster size %d x %lld x %lld", bands, (long long)height,
+                            (long long)width);
+    r->data = calloc((size_t)bands * (size_t)height * (size_t)width, sizeof(float));
+    if (!r->data)
+        return gs_error_set(err, GS_ERR_MEMORY, "out of memory for a %d x %lld x %lld raster", bands,
+                            (long long)height, (long long)width);
+    r->bands = bands;
+    r->height = height;
+    r->width = width;
+    return GS_OK;
+}
+
+void gs_raster_free(gs_raster *r) {
+    free(r->data);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- TIFF ---------------------------------------------------------------- */
+
+typedef struct tiff_messages {
+    char text[256];
+} tiff_messages;
+
+/* Per-file handlers (libtiff >= 4.5): keep the first message for our error
+ * and return 1 so libtiff's global handler stays silent. */
+static int tiff_error_handler(TIFF *tif, void *user, const char *module, const char *fmt, va_list args) {
+    (void)tif;
+    (void)module;
+    tiff_messages *m = user;
+    if (!m->text[0]) vsnprintf(m->text, sizeof m->text, fmt, args);
+    return 1;
+}
+
+static int tiff_warning_handler(TIFF *tif, void *user, const char *module, const char *fmt, va_list args) {
+    (void)tif;
+    (void)user;
+    (void)module;
+    (void)fmt;
+    (void)args;
+    return 1; /* GeoTIFF keys unknown to libtiff warn on every file: ignore */
+}
+
+static TIFF *tiff_open(const char *path, const char *mode, tiff_messages *m, gs_error *err) {
+    memset(m, 0, sizeof *m);
+    FILE *probe = strchr(mode, 'r') ? fopen(path, "rb") : NULL;
+    if (strchr(mode, 'r')) {
+        if (!probe) {
+            gs_error_set(err, GS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+            return NULL;
+        }
+        fclose(probe);
+    }
+    TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
+    TIFFOpenOptionsSetErrorHandlerExtR(options, tiff_error_handler, m);
+    TIFFOpenOptionsSetWarningHandlerExtR(options, tiff_warning_handler, m);
+    TIFF *tif = TIFFOpenExt(path, mode, options);
+    TIFFOpenOptionsFree(options);
+    if (!tif)
+        gs_error_set(err, strchr(mode, 'r') ? GS_ERR_FORMAT : GS_ERR_IO, "%s is not a readable TIFF (%s)", path,
+                     m->text[0] ? m->text : "unknown reason");
+    return tif;
+}
+
+static gs_status tiff_layout(TIFF *tif, const char *path, int64_t *width, int64_t *height, int *bands,
+                             gs_pixel_type *type, gs_error *err) {
+    uint32_t w = 0, h = 0;
+    uint16_t spp = 1, bps = 0, format = SAMPLEFORMAT_UINT;
+    TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
+    TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &format);
+    if (w == 0 || h == 0 || spp == 0)
+        return gs_error_set(err, GS_ERR_FORMAT, "%s: empty image (%u x %u, %u bands)", path, w, h, spp);
+    if (bps == 8 && format == SAMPLEFORMAT_UINT)
+        *type = GS_PIXEL_U8;
+    else if (bps == 16 && format == SAMPLEFORMAT_UINT)
+        *type = GS_PIXEL_U16;
+    else if (bps == 16 && format == SAMPLEFORMAT_INT)
+        *type = GS_PIXEL_I16;
+    else if (bps == 32 && format == SAMPLEFORMAT_IEEEFP)
+        *type = GS_PIXEL_F32;
+    else
+        return gs_error_set(err, GS_ERR_FORMAT,
+                            "%s: unsupported sample type (%u bits, format %u); geossl reads 8/16-bit integers "
+                            "and 32-bit floats",
+                            path, bps, format);
+    *width = w;
+    *height = h;
+    *bands = spp;
+    return GS_OK;
+}
+
+gs_status gs_tiff_probe(const char *path, int64_t *width, int64_t *height, int *bands, gs_pixel_type *type,
+                        gs_error *err) {
+    tiff_messages m;
+    TIFF *tif = tiff_open(path, "r", &m, err);
+    if (!tif) return err->status;
+    gs_status status = tiff_layout(tif, path, width, height, bands, type, err);
+    TIFFClose(tif);
+    return status;
+}
+
+static float sample_at(const unsigned char *buf, gs_pixel_type type, size_t i) {
+    switch (type) {
+    case GS_PIXEL_U8: return buf[i];
+    case GS_PIXEL_U16: {
+        uint16_t v;
+        memcpy(&v, buf + 2 * i, 2);
+        return v;
+    }
+    case GS_PIXEL_I16: {
+        int16_t v;
+        memcpy(&v, buf + 2 * i, 2);
+        return v;
+    }
+    case GS_PIXEL_F32: {
+        float v;
+        memcpy(&v, buf + 4 * i, 4);
+        return v;
+    }
+    }
+    return 0.0f;
+}
+
+static size_t type_size(gs_pixel_type type) {
+    return type == GS_PIXEL_U8 ? 1 : type == GS_PIXEL_F32 ? 4 : 2;
+}
+
+/* Copies one decoded strip or tile (rows x cols at (row0, col0); `planes`
+ * samples per pixel, for `plane` when separate) into the band-major raster. */
+static void scatter_block(gs_raster *out, const unsigned char *buf, int64_t row0, int64_t col0, int64_t rows,
+                          int64_t cols, int64_t buf_cols, int planes, int plane) {
+    for (int64_t r = 0; r < rows && row0 + r < out->height; r++)
+        for (int64_t c = 0; c < cols && col0 + c < out->width; c++)
+            for (int p = 0; p < planes; p++) {
+                int band = planes == 1 ? plane : p;
+                float v = sample_at(buf, out->type, (size_t)((r * buf_cols + c) * planes + p));
+                out->data[((int64_t)band * out->height + row0 + r) * out->width + col0 + c] = v;
+            }
+}
+
+gs_status gs_tiff_read(const char *path, gs_raster *out, gs_error *err) {
+    memset(out, 0, sizeof *out);
+    tiff_messages m;
+    TIFF *tif = tiff_open(path, "r", &m, err);
+    if (!tif) return err->status;
+    int64_t width, height;
+    int bands;
+    gs_pixel_type type;
+    uint16_t planar = PLANARCONFIG_CONTIG;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+    if (tiff_layout(tif, path, &width, &height, &bands, &type, err) != GS_OK ||
+        gs_raster_alloc(out, bands, height, width, err) != GS_OK) {
+        TIFFClose(tif);
+        return err->status;
+    }
+    out->type = type;
+    int planes = planar == PLANARCONFIG_SEPARATE ? 1 : bands;
+    bool tiled = TIFFIsTiled(tif);
+    tmsize_t block = tiled ? TIFFTileSize(tif) : TIFFStripSize(tif);
+    unsigned char *buf = block > 0 ? malloc((size_t)block) : NULL;
+    if (!buf) {
+        TIFFClose(tif);
+        gs_raster_free(out);
+        return gs_error_set(err, GS_ERR_FORMAT, "%s: invalid %s size", path, tiled ? "tile" : "strip");
+    }
+    int n_planes = planar == PLANARCONFIG_SEPARATE ? bands : 1;
+    gs_status status = GS_OK;
+    if (tiled) {
+        uint32_t tw = 0, th = 0;
+        TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
+        TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
+        for (int p = 0; p < n_planes && status == GS_OK; p++)
+            for (uint32_t y = 0; y < height && status == GS_OK; y += th)
+                for (uint32_t x = 0; x < width; x += tw) {
+                    ttile_t t = TIFFComputeTile(tif, x, y, 0, (tsample_t)p);
+                    if (TIFFReadEncodedTile(tif, t, buf, block) < 0) {
+                        status = GS_ERR_FORMAT;
+                        break;
+                    }
+                    scatter_block(out, buf, y, x, th, tw, tw, planes, p);
+                }
+    } else {
+        uint32_t rows_per_strip = 0;
+        TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rows_per_strip);
+        if (rows_per_strip == 0 || rows_per_strip > height) rows_per_strip = (uint32_t)height;
+        for (int p = 0; p < n_planes && status == GS_OK; p++)
+            for (uint32_t y = 0; y < height; y += rows_per_strip) {
+                tstrip_t s = TIFFComputeStrip(tif, y, (tsample_t)p);
+                if (TIFFReadEncodedStrip(tif, s, buf, block) < 0) {
+                    status = GS_ERR_FORMAT;
+                    break;
+                }
+                scatter_block(out, buf, y, 0, rows_per_strip, width, width, planes, p);
+            }
+    }
+    free(buf);
+    TIFFClose(tif);
+    if (status != GS_OK) {
+        gs_raster_free(out);
+        return gs_error_set(err, GS_ERR_FORMAT, "%s: cannot decode the pixels, truncated or corrupt? (%s)", path,
+                            m.text[0] ? m.text : "read failed");
+    }
+    (void)type_size;
+    return GS_OK;
+}
+
+gs_status gs_tiff_write(const char *path, const gs_raster *r, gs_pixel_type type, int lzw, gs_error *err) {
+    tiff_messages m;
+    TIFF *tif = tiff_open(path, "w", &m, err);
+    if (!tif) return err->status;
+    uint16_t bps = type == GS_PIXEL_U8 ? 8 : type == GS_PIXEL_F32 ? 32 : 16;
+    uint16_t format = type == GS_PIXEL_F32 ? SAMPLEFORMAT_IEEEFP : type == GS_PIXEL_I16 ? SAMPLEFORMAT_INT
+                                                                                         : SAMPLEFORMAT_UINT;
+    bool rgb = type == GS_PIXEL_U8 && (r->bands == 3 || r->bands == 4);
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)r->width);
+    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)r->height);
+    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)r->bands);
+    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, bps);
+    TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT, format);
+    TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, rgb ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(tif, TIFFTAG_COMPRESSION, lzw ? COMPRESSION_LZW : COMPRESSION_NONE);
+    int extra = r->bands - (rgb ? 3 : 1);
+    if (extra > 0) {
+        uint16_t kinds[64];
+        for (int i = 0; i < extra && i < 64; i++)
+            kinds[i] = (rgb && r->bands == 4) ? EXTRASAMPLE_ASSOCALPHA : EXTRASAMPLE_UNSPECIFIED;
+        TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, (uint16_t)extra, kinds);
+    }
+    TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, (uint32_t)1);
+    size_t row_bytes = (size_t)r->width * (size_t)r->bands * (bps / 8);
+    unsigned char *row = malloc(row_bytes);
+    gs_status status = row ? GS_OK : GS_ERR_MEMORY;
+    for (int64_t y = 0; y < r->height && status == GS_OK; y++) {
+        for (int64_t x = 0; x < r->width; x++)
+            for (int b = 0; b < r->bands; b++) {
+                double v = r->data[((int64_t)b * r->height + y) * r->width + x];
+                size_t i = (size_t)(x * r->bands + b);
+                if (type == GS_PIXEL_F32) {
+                    float f = (float)v;
+                    memcpy(row + 4 * i, &f, 4);
+                } else {
+                    double lo = type == GS_PIXEL_I16 ? -32768 : 0, hi = type == GS_PIXEL_U8 ? 255 : type == GS_PIXEL_U16 ? 65535 : 32767;
+                    v = v < lo ? lo : v > hi ? hi : nearbyint(v);
+                    if (type == GS_PIXEL_U8) {
+                        row[i] = (unsigned char)v;
+                    } else if (type == GS_PIXEL_U16) {
+                        uint16_t u = (uint16_t)v;
+                        memcpy(row + 2 * i, &u, 2);
+                    } else {
+                        int16_t s = (int16_t)v;
+                        memcpy(row + 2 * i, &s, 2);
+                    }
+                }
+            }
+        if (TIFFWriteScanline(tif, row, (uint32_t)y, 0) < 0) status = GS_ERR_IO;
+    }
+    free(row);
+    TIFFClose(tif);
+    if (status != GS_OK)
+        return gs_error_set(err, status, "cannot write %s (%s)", path, m.text[0] ? m.text : "write failed");
+    return GS_OK;
+}
+
+/* ---- JPEG ---------------------------------------------------------------- */
+
+typedef struct jpeg_error_jump {
+    struct jpeg_error_mgr mgr;
+    jmp_buf jump;
+    char text[JMSG_LENGTH_MAX];
+} jpeg_error_jump;
+
+static void jpeg_error_exit(j_common_ptr info) {
+    jpeg_error_jump *e = (jpeg_error_jump *)info->err;
+    e->mgr.format_message(info, e->text);
+    longjmp(e->jump, 1);
+}
+
+static void jpeg_silent(j_common_ptr info, int level) {
+    (void)info;
+    (void)level;
+}
+
+gs_status gs_jpeg_read(const char *path, gs_raster *out, gs_error *err) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) return gs_error_set(err, GS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    struct jpeg_decompress_struct info;
+    jpeg_error_jump jerr;
+    unsigned char *volatile row = NULL;
+    info.err = jpeg_std_error(&jerr.mgr);
+    jerr.mgr.error_exit = jpeg_error_exit;
+    jerr.mgr.emit_message = jpeg_silent;
+    jerr.text[0] = '\0';
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_decompress(&info);
+        fclose(f);
+        free(row);
+        gs_raster_free(out);
+        return gs_error_set(err, GS_ERR_FORMAT, "%s is not a readable JPEG (%s)", path, jerr.text);
+    }
+    jpeg_create_decompress(&info);
+    jpeg_stdio_src(&info, f);
+    jpeg_read_header(&info, TRUE);
+    if (info.num_components != 1) info.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&info);
+    int bands = info.output_components;
+    if (gs_raster_alloc(out, bands, info.output_height, info.output_width, err) != GS_OK) {
+        jpeg_destroy_decompress(&info);
+        fclose(f);
+        return err->status;
+    }
+    out->type = GS_PIXEL_U8;
+    row = malloc((size_t)info.output_width * (size_t)bands);
+    while (info.output_scanline < info.output_height) {
+        int64_t y = info.output_scanline;
+        JSAMPROW rows[1] = {row};
+        jpeg_read_scanlines(&info, rows, 1);
+        for (int64_t x = 0; x < out->width; x++)
+            for (int b = 0; b < bands; b++) out->data[((int64_t)b * out->height + y) * out->width + x] = row[x * bands + b];
+    }
+    jpeg_finish_decompress(&info);
+    jpeg_destroy_decompress(&info);
+    free(row);
+    fclose(f);
+    return GS_OK;
+}
+
+gs_status gs_jpeg_write(const char *path, const gs_raster *r, int quality, gs_error *err) {
+    if (r->bands != 1 && r->bands != 3)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "%s: JPEG holds 1 or 3 bands, not %d", path, r->bands);
+    FILE *f = fopen(path, "wb");
+    if (!f) return gs_error_set(err, GS_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    struct jpeg_compress_struct info;
+    jpeg_error_jump jerr;
+    unsigned char *volatile row = NULL;
+    info.err = jpeg_std_error(&jerr.mgr);
+    jerr.mgr.error_exit = jpeg_error_exit;
+    jerr.mgr.emit_message = jpeg_silent;
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_compress(&info);
+        fclose(f);
+        free(row);
+        return gs_error_set(err, GS_ERR_IO, "cannot write %s (%s)", path, jerr.text);
+    }
+    jpeg_create_compress(&info);
+    jpeg_stdio_dest(&info, f);
+    info.image_width = (JDIMENSION)r->width;
+    info.image_height = (JDIMENSION)r->height;
+    info.input_components = r->bands;
+    info.in_color_space = r->bands == 3 ? JCS_RGB : JCS_GRAYSCALE;
+    jpeg_set_defaults(&info);
+    jpeg_set_quality(&info, quality, TRUE);
+    jpeg_start_compress(&info, TRUE);
+    row = malloc((size_t)r->width * (size_t)r->bands);
+    while (info.next_scanline < info.image_height) {
+        int64_t y = info.next_scanline;
+        for (int64_t x = 0; x < r->width; x++)
+            for (int b = 0; b < r->bands; b++) {
+                float v = r->data[((int64_t)b * r->height + y) * r->width + x];
+                row[x * r->bands + b] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
+            }
+        JSAMPROW rows[1] = {row};
+        jpeg_write_scanlines(&info, rows, 1);
+    }
+    jpeg_finish_compress(&info);
+    jpeg_destroy_compress(&info);
+    free(row);
+    if (fclose(f) != 0) return gs_error_set(err, GS_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    return GS_OK;
+}

@@ -1,0 +1,18 @@
+/* The formats geossl reads, by the FORMAT name of FORMAT:PATH. */
+#include "formats/formats.h"
+
+static const gs_dataset_format *const FORMATS[] = {
+    &gs_format_eurosat_rgb, &gs_format_eurosat_ms, &gs_format_resisc45, &gs_format_bigearthnet,
+    &gs_format_potsdam,     &gs_format_seco,       &gs_format_ssl4eo,   &gs_format_geotiff,
+};
+
+const gs_dataset_format *gs_dataset_format_find(const char *name) {
+    for (size_t i = 0; i < sizeof FORMATS / sizeof *FORMATS; i++)
+        if (FORMATS[i]->name && !strcmp(FORMATS[i]->name, name)) return FORMATS[i];
+    return NULL;
+}
+
+void gs_dataset_print_formats(FILE *out) {
+    for (size_t i = 0; i < sizeof FORMATS / sizeof *FORMATS; i++)
+        if (FORMATS[i]->name) fprintf(out, "  %-12s %s\n", FORMATS[i]->name, FORMATS[i]->summary);
+}
