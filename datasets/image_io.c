@@ -287,6 +287,7 @@ typedef struct jpeg_error_jump {
     struct jpeg_error_mgr mgr;
     jmp_buf jump;
     char text[JMSG_LENGTH_MAX];
+    int warnings;
 } jpeg_error_jump;
 
 static void jpeg_error_exit(j_common_ptr info) {
@@ -295,9 +296,12 @@ static void jpeg_error_exit(j_common_ptr info) {
     longjmp(e->jump, 1);
 }
 
-static void jpeg_silent(j_common_ptr info, int level) {
-    (void)info;
-    (void)level;
+/* libjpeg decodes a truncated file with only a warning ("premature end of
+ * data segment") and reports success: count warnings, keep the first. */
+static void jpeg_note_warning(j_common_ptr info, int level) {
+    jpeg_error_jump *e = (jpeg_error_jump *)info->err;
+    if (level >= 0) return; /* trace messages */
+    if (e->warnings++ == 0) e->mgr.format_message(info, e->text);
 }
 
 gs_status gs_jpeg_read(const char *path, gs_raster *out, gs_error *err) {
@@ -309,8 +313,9 @@ gs_status gs_jpeg_read(const char *path, gs_raster *out, gs_error *err) {
     unsigned char *volatile row = NULL;
     info.err = jpeg_std_error(&jerr.mgr);
     jerr.mgr.error_exit = jpeg_error_exit;
-    jerr.mgr.emit_message = jpeg_silent;
+    jerr.mgr.emit_message = jpeg_note_warning;
     jerr.text[0] = '\0';
+    jerr.warnings = 0;
     if (setjmp(jerr.jump)) {
         jpeg_destroy_decompress(&info);
         fclose(f);
@@ -342,6 +347,10 @@ gs_status gs_jpeg_read(const char *path, gs_raster *out, gs_error *err) {
     jpeg_destroy_decompress(&info);
     free(row);
     fclose(f);
+    if (jerr.warnings > 0) {
+        gs_raster_free(out);
+        return gs_error_set(err, GS_ERR_FORMAT, "%s is truncated or corrupt (libjpeg: %s)", path, jerr.text);
+    }
     return GS_OK;
 }
 
@@ -355,7 +364,8 @@ gs_status gs_jpeg_write(const char *path, const gs_raster *r, int quality, gs_er
     unsigned char *volatile row = NULL;
     info.err = jpeg_std_error(&jerr.mgr);
     jerr.mgr.error_exit = jpeg_error_exit;
-    jerr.mgr.emit_message = jpeg_silent;
+    jerr.mgr.emit_message = jpeg_note_warning;
+    jerr.warnings = 0;
     if (setjmp(jerr.jump)) {
         jpeg_destroy_compress(&info);
         fclose(f);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "image_io.h"
 #include "test_paths.h"
@@ -133,6 +134,26 @@ Test(datasets_image_io, missing_and_corrupt_files_are_named) {
     fclose(f);
     memset(&err, 0, sizeof err);
     cr_expect_eq(gs_jpeg_read(path, &r, &err), GS_ERR_FORMAT);
+    remove(path);
+    remove(dir);
+}
+
+/* libjpeg returns success on a truncated file with a warning: still bad. */
+Test(datasets_image_io, truncated_jpeg_is_bad) {
+    char dir[256], path[300];
+    test_temp_dir(dir, sizeof dir);
+    gs_error err = {0};
+    gs_raster r;
+    cr_assert_eq(gs_raster_alloc(&r, 3, 64, 64, &err), GS_OK);
+    for (int64_t i = 0; i < 3 * 64 * 64; i++) r.data[i] = (float)((i * 31) % 255);
+    snprintf(path, sizeof path, "%s/t.jpg", dir);
+    cr_assert_eq(gs_jpeg_write(path, &r, 90, &err), GS_OK, "%s", err.message);
+    gs_raster_free(&r);
+    struct stat st;
+    stat(path, &st);
+    cr_assert_eq(truncate(path, st.st_size / 2), 0);
+    cr_expect_eq(gs_jpeg_read(path, &r, &err), GS_ERR_FORMAT, "a truncated JPEG was accepted");
+    cr_expect(strstr(err.message, "truncated") != NULL, "%s", err.message);
     remove(path);
     remove(dir);
 }
