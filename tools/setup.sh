@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(build-essential cmake pkg-config libopenblas-openmp-dev libhdf5-dev libcriterion-dev
+PACKAGES=(build-essential cmake pkg-config libopenblas-openmp-dev libdnnl-dev libhdf5-dev libcriterion-dev
           libcsv-dev libcjson-dev libtiff-dev libjpeg-dev libpng-dev gnuplot-nox)
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -61,6 +61,8 @@ static int replay(gs_context *ctx) {
         if (!node->out->grad) continue;
         node->backward(ctx, node);
         if (gs_failed(ctx)) break;
+        /* Every consumer of node->out ran earlier in this reverse replay. */
+        gs_tensor_release_grad(ctx, node->out);
     }
     gs_tape_clear(tape);
     return ctx->status;

@@ -23,8 +23,10 @@
 
 struct gs_backend {
     const char *name;
-    /* Called by gs_context_init (may be NULL). */
+    /* Called by gs_context_init and gs_context_free (either may be NULL);
+     * per-context backend data lives in ctx->backend_state. */
     gs_status (*init)(gs_context *ctx);
+    void (*free)(gs_context *ctx);
     const gs_activation_kernels *activation;
     const gs_batchnorm_kernels *batchnorm;
     const gs_conv2d_kernels *conv2d;
@@ -42,6 +44,12 @@ struct gs_backend {
 };
 
 const gs_backend *gs_backend_cpu(void);
+/* The fastest backend built: "onednn" when oneDNN was found, else "cpu". */
+const gs_backend *gs_backend_default(void);
+/* "cpu", "onednn" or "default"; NULL for a name not built. */
+const gs_backend *gs_backend_by_name(const char *name);
+/* The names gs_backend_by_name accepts, for messages. */
+const char *gs_backend_names(void);
 /* Number of cores available to this process. */
 int gs_backend_default_threads(void);
 

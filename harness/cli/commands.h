@@ -10,6 +10,7 @@ typedef struct gs_command {
 } gs_command;
 
 int gs_cmd_train(int argc, char **argv);
+int gs_cmd_bench(int argc, char **argv);
 int gs_cmd_version(int argc, char **argv);
 
 #endif

@@ -13,7 +13,7 @@ gs_status gs_context_init(gs_context *ctx, const gs_context_options *options) {
     if (!options) options = &defaults;
     ctx->n_threads = options->n_threads > 0 ? options->n_threads : gs_backend_default_threads();
     gs_rng_seed(&ctx->rng, options->seed);
-    ctx->backend = options->backend ? options->backend : gs_backend_cpu();
+    ctx->backend = options->backend ? options->backend : gs_backend_default();
     ctx->log = options->log;
     if (!ctx->log.sink) {
         ctx->log.sink = gs_log_stderr_sink;
@@ -30,7 +30,9 @@ gs_status gs_context_init(gs_context *ctx, const gs_context_options *options) {
 }
 
 void gs_context_free(gs_context *ctx) {
+    if (ctx->backend && ctx->backend->free) ctx->backend->free(ctx);
     gs_tape_free(&ctx->tape);
+    free(ctx->grad_pool.free);
     gs_arena_free(&ctx->params);
     gs_arena_free(&ctx->grads);
     gs_arena_free(&ctx->optim_state);
@@ -64,6 +66,7 @@ void gs_log(gs_context *ctx, gs_log_level level, const char *fmt, ...) {
 
 void gs_step_begin(gs_context *ctx) {
     gs_tape_clear(&ctx->tape);
+    ctx->grad_pool.count = 0;
     gs_arena_reset(&ctx->activations);
 }
 

@@ -18,10 +18,24 @@
 
 typedef struct gs_backend gs_backend;
 
+/* Gradient buffers of intermediate tensors, recycled during backward: once a
+ * node's backward has run, its output's gradient is dead and its buffer can
+ * hold a later gradient (PyTorch frees them likewise).  Emptied by
+ * gs_step_begin together with the activation arena it draws from. */
+typedef struct gs_grad_block {
+    float *ptr;
+    size_t bytes;
+} gs_grad_block;
+
+typedef struct gs_grad_pool {
+    gs_grad_block *free;
+    size_t count, capacity;
+} gs_grad_pool;
+
 typedef struct gs_context_options {
     int n_threads;              /* <= 0: all cores */
     unsigned long long seed;
-    const gs_backend *backend;  /* NULL: the CPU backend */
+    const gs_backend *backend;  /* NULL: gs_backend_default() */
     gs_logger log;              /* sink NULL: stderr, info and above */
 } gs_context_options;
 
@@ -29,11 +43,13 @@ struct gs_context {
     int n_threads;
     gs_rng rng;
     const gs_backend *backend;
+    void *backend_state;   /* owned by the backend (engine handles, caches) */
     gs_arena params;       /* parameter and buffer values; lives with the model */
     gs_arena grads;        /* parameter gradients; zeroed by the optimizer */
     gs_arena optim_state;  /* momentum, Adam moments */
     gs_arena activations;  /* forward pass, saved tensors, tape data: reset per step */
     gs_tape tape;
+    gs_grad_pool grad_pool;
     bool grad_enabled;
     gs_logger log;
     /* A per-context scratch buffer for kernels (im2col, col2im, ...).  One

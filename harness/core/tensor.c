@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "context.h"
@@ -77,9 +78,44 @@ gs_tensor *gs_tensor_view(gs_context *ctx, gs_tensor *t, int ndim, const int64_t
     return v;
 }
 
+/* The smallest recycled block that fits, removed from the pool. */
+static float *take_recycled(gs_grad_pool *pool, size_t bytes) {
+    size_t best = pool->count;
+    for (size_t i = 0; i < pool->count; i++)
+        if (pool->free[i].bytes >= bytes && (best == pool->count || pool->free[i].bytes < pool->free[best].bytes))
+            best = i;
+    if (best == pool->count) return NULL;
+    float *p = pool->free[best].ptr;
+    pool->free[best] = pool->free[--pool->count];
+    return p;
+}
+
+void gs_tensor_release_grad(gs_context *ctx, gs_tensor *t) {
+    if (!t->grad || t->is_param || !t->grad_recyclable) return;
+    gs_grad_pool *pool = &ctx->grad_pool;
+    if (pool->count == pool->capacity) {
+        size_t capacity = pool->capacity ? 2 * pool->capacity : 64;
+        gs_grad_block *blocks = realloc(pool->free, capacity * sizeof *blocks);
+        if (!blocks) return; /* keeping the buffer is always safe */
+        pool->free = blocks;
+        pool->capacity = capacity;
+    }
+    pool->free[pool->count++] = (gs_grad_block){t->grad, (size_t)t->numel * sizeof(float)};
+    t->grad = NULL;
+}
+
 float *gs_tensor_grad(gs_context *ctx, gs_tensor *t) {
     if (t->grad) return t->grad;
-    t->grad = gs_arena_calloc(&ctx->activations, (size_t)t->numel * sizeof(float));
+    size_t bytes = (size_t)t->numel * sizeof(float);
+    float *recycled = take_recycled(&ctx->grad_pool, bytes);
+    if (recycled) {
+        memset(recycled, 0, bytes);
+        t->grad = recycled;
+        t->grad_recyclable = true;
+        return t->grad;
+    }
+    t->grad_recyclable = true;
+    t->grad = gs_arena_calloc(&ctx->activations, bytes);
     if (!t->grad) gs_fail(ctx, GS_ERR_MEMORY, "out of memory allocating a gradient of %lld floats", (long long)t->numel);
     return t->grad;
 }

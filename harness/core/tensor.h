@@ -30,6 +30,7 @@ typedef struct gs_tensor {
     int64_t numel;
     bool requires_grad;  /* the tape tracks ops on it */
     bool is_param;       /* grad lives in the gradient arena and outlives the step */
+    bool grad_recyclable; /* grad came from gs_tensor_grad's pool (see gs_grad_pool) */
     const char *name;    /* parameters: torchvision / timm style name */
 } gs_tensor;
 
@@ -50,6 +51,10 @@ gs_tensor *gs_tensor_view(gs_context *ctx, gs_tensor *t, int ndim, const int64_t
 /* The gradient buffer of t, allocated zero-filled in the activation arena on
  * first use (parameters already have theirs).  NULL on allocation failure. */
 float *gs_tensor_grad(gs_context *ctx, gs_tensor *t);
+/* Returns t's gradient buffer to the pool (the tape does this once the node
+ * producing t has run its backward).  Parameters and caller-owned gradient
+ * buffers are never released. */
+void gs_tensor_release_grad(gs_context *ctx, gs_tensor *t);
 
 int64_t gs_shape_numel(int ndim, const int64_t *shape);
 bool gs_tensor_same_shape(const gs_tensor *a, const gs_tensor *b);

@@ -1,0 +1,98 @@
+/* geossl bench: training/inference throughput and per-kernel timings. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/kernel_bench.h"
+#include "bench/train_bench.h"
+#include "commands.h"
+#include "core/context.h"
+#include "options.h"
+
+static int bench_train(int argc, char **argv, bool inference) {
+    const char *backbone = "resnet18", *stem = "imagenet";
+    long long size = 64, bands = 3, batch = 64, threads = 0, warmup = 3, steps = 7, patch = 8, seed = 0;
+    bool quiet = false;
+    const gs_option options[] = {
+        {"backbone", GS_OPT_STRING, &backbone, "NAME", "resnet18 | resnet50 | vit-tiny | vit-small [resnet18]"},
+        {"size", GS_OPT_INT, &size, "PX", "input size [64]"},
+        {"bands", GS_OPT_INT, &bands, "N", "input bands [3]"},
+        {"batch", GS_OPT_INT, &batch, "N", "batch size [64]"},
+        {"threads", GS_OPT_INT, &threads, "N", "threads (0: all cores) [0]"},
+        {"warmup", GS_OPT_INT, &warmup, "N", "untimed steps first [3]"},
+        {"steps", GS_OPT_INT, &steps, "N", "timed steps; the median is reported [7]"},
+        {"patch", GS_OPT_INT, &patch, "N", "ViT patch size [8]"},
+        {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem: imagenet | small [imagenet]"},
+        {"seed", GS_OPT_INT, &seed, "N", "random seed [0]"},
+        {"quiet", GS_OPT_FLAG, &quiet, "", "no per-step lines"},
+    };
+    const char *summary = inference ? "Times feature extraction (forward, eval mode, no gradients); prints the median img/s."
+                                    : "Times training steps (forward, backward, SGD) after warm-up; prints the median img/s.";
+    int parsed = gs_options_parse(inference ? "bench infer" : "bench train", summary, options,
+                                  (int)(sizeof options / sizeof *options), argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
+    if (!gs_backbone_name_valid(backbone)) {
+        fprintf(stderr, "geossl bench: unknown backbone '%s' (use resnet18, resnet50, vit-tiny or vit-small)\n", backbone);
+        return 2;
+    }
+    gs_context ctx;
+    gs_context_options co = {.n_threads = (int)threads, .seed = (unsigned long long)seed};
+    gs_context_init(&ctx, &co);
+    gs_train_bench_config c = {
+        .backbone = {.name = backbone, .bands = (int)bands, .img_size = (int)size, .patch = (int)patch,
+                     .stem = strcmp(stem, "small") ? GS_STEM_IMAGENET : GS_STEM_SMALL, .pos = GS_POS_LEARNED},
+        .batch = (int)batch, .warmup_steps = (int)warmup, .steps = (int)steps, .inference = inference};
+    gs_train_bench_result r;
+    if (gs_train_bench(&ctx, &c, quiet ? NULL : stderr, &r) != GS_OK) {
+        fprintf(stderr, "geossl bench: %s: %s\n", gs_status_name(ctx.status), ctx.error);
+        gs_context_free(&ctx);
+        return 1;
+    }
+    printf("%s %s %lldpx %lld bands batch %lld threads %d\n", inference ? "inference" : "training", backbone, size,
+           bands, batch, ctx.n_threads);
+    printf("parameters %lld\n", (long long)r.parameters);
+    printf("peak memory %.1f MiB\n", r.peak_rss_kb / 1024.0);
+    printf("  activations %.1f MiB, parameters %.1f, gradients %.1f, optimizer %.1f, kernel scratch %.1f\n",
+           r.activations_peak / 1048576.0, r.parameters_bytes / 1048576.0, r.gradients_bytes / 1048576.0,
+           r.optimizer_bytes / 1048576.0, r.scratch_bytes / 1048576.0);
+    printf("range %.1f .. %.1f img/s\n", r.min_img_per_s, r.max_img_per_s);
+    printf("%.1f img/s\n", r.median_img_per_s);
+    gs_context_free(&ctx);
+    return 0;
+}
+
+static int bench_kernels(int argc, char **argv) {
+    long long threads = 0, repeats = 5;
+    const char *only = NULL;
+    const gs_option options[] = {
+        {"threads", GS_OPT_INT, &threads, "N", "threads (0: all cores) [0]"},
+        {"repeats", GS_OPT_INT, &repeats, "N", "timed repetitions per op; the median is reported [5]"},
+        {"only", GS_OPT_STRING, &only, "TEXT", "only ops whose name contains TEXT"},
+    };
+    int parsed = gs_options_parse("bench kernels",
+                                  "Times every op's forward and backward at the shapes ResNet-18 (64 px, batch 64) and\n"
+                                  "ViT-Tiny (patch 8, 64 px, batch 64) use; prints CSV (median ms, GFLOP/s, GB/s).",
+                                  options, (int)(sizeof options / sizeof *options), argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
+    gs_context ctx;
+    gs_context_options co = {.n_threads = (int)threads};
+    gs_context_init(&ctx, &co);
+    gs_status status = gs_kernel_bench(&ctx, stdout, (int)repeats, only);
+    if (status != GS_OK) fprintf(stderr, "geossl bench kernels: %s\n", ctx.error);
+    gs_context_free(&ctx);
+    return status == GS_OK ? 0 : 1;
+}
+
+int gs_cmd_bench(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        printf("usage: geossl bench <what> [options]\n\n"
+               "  train     training throughput of a backbone (median img/s, parameters, peak memory)\n"
+               "  infer     feature-extraction throughput\n"
+               "  kernels   every op's forward/backward time as CSV\n");
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1, false);
+    if (!strcmp(argv[1], "infer")) return bench_train(argc - 1, argv + 1, true);
+    if (!strcmp(argv[1], "kernels")) return bench_kernels(argc - 1, argv + 1);
+    fprintf(stderr, "geossl bench: unknown benchmark '%s' (train, infer or kernels)\n", argv[1]);
+    return 2;
+}
