@@ -144,20 +144,30 @@ static size_t type_size(gs_pixel_type type) {
     return type == GS_PIXEL_U8 ? 1 : type == GS_PIXEL_F32 ? 4 : 2;
 }
 
-/* Copies one decoded strip or tile (rows x cols at (row0, col0); `planes`
- * samples per pixel, for `plane` when separate) into the band-major raster. */
-static void scatter_block(gs_raster *out, const unsigned char *buf, int64_t row0, int64_t col0, int64_t rows,
-                          int64_t cols, int64_t buf_cols, int planes, int plane) {
-    for (int64_t r = 0; r < rows && row0 + r < out->height; r++)
-        for (int64_t c = 0; c < cols && col0 + c < out->width; c++)
+/* Copies the part of one decoded strip or tile (rows x cols at (row0, col0)
+ * of the image; `planes` samples per pixel, for `plane` when separate) that
+ * falls inside the window (out->height x out->width at (y0, x0)) into the
+ * band-major raster. */
+static void scatter_block(gs_raster *out, int64_t y0, int64_t x0, const unsigned char *buf, int64_t row0,
+                          int64_t col0, int64_t rows, int64_t cols, int planes, int plane) {
+    int64_t r_lo = y0 > row0 ? y0 - row0 : 0, r_hi = y0 + out->height - row0;
+    int64_t c_lo = x0 > col0 ? x0 - col0 : 0, c_hi = x0 + out->width - col0;
+    if (r_hi > rows) r_hi = rows;
+    if (c_hi > cols) c_hi = cols;
+    for (int64_t r = r_lo; r < r_hi; r++)
+        for (int64_t c = c_lo; c < c_hi; c++)
             for (int p = 0; p < planes; p++) {
                 int band = planes == 1 ? plane : p;
-                float v = sample_at(buf, out->type, (size_t)((r * buf_cols + c) * planes + p));
-                out->data[((int64_t)band * out->height + row0 + r) * out->width + col0 + c] = v;
+                float v = sample_at(buf, out->type, (size_t)((r * cols + c) * planes + p));
+                out->data[((int64_t)band * out->height + row0 + r - y0) * out->width + col0 + c - x0] = v;
             }
 }
 
-gs_status gs_tiff_read(const char *path, gs_raster *out, gs_error *err) {
+/* Decodes only the strips or tiles that overlap the window, so a patch of a
+ * large scene (a 6000 x 6000 Potsdam tile) costs a patch, not the scene.
+ * width/height <= 0: the whole image. */
+static gs_status tiff_read_region(const char *path, int64_t x0, int64_t y0, int64_t win_w, int64_t win_h,
+                                  gs_raster *out, gs_error *err) {
     memset(out, 0, sizeof *out);
     tiff_messages m;
     TIFF *tif = tiff_open(path, "r", &m, err);
@@ -167,8 +177,22 @@ gs_status gs_tiff_read(const char *path, gs_raster *out, gs_error *err) {
     gs_pixel_type type;
     uint16_t planar = PLANARCONFIG_CONTIG;
     TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
-    if (tiff_layout(tif, path, &width, &height, &bands, &type, err) != GS_OK ||
-        gs_raster_alloc(out, bands, height, width, err) != GS_OK) {
+    if (tiff_layout(tif, path, &width, &height, &bands, &type, err) != GS_OK) {
+        TIFFClose(tif);
+        return err->status;
+    }
+    if (win_w <= 0 || win_h <= 0) {
+        x0 = y0 = 0;
+        win_w = width;
+        win_h = height;
+    }
+    if (x0 < 0 || y0 < 0 || x0 + win_w > width || y0 + win_h > height) {
+        TIFFClose(tif);
+        return gs_error_set(err, GS_ERR_ARGUMENT, "%s: window %lld x %lld at (%lld, %lld) is outside the %lld x %lld image",
+                            path, (long long)win_w, (long long)win_h, (long long)x0, (long long)y0, (long long)width,
+                            (long long)height);
+    }
+    if (gs_raster_alloc(out, bands, win_h, win_w, err) != GS_OK) {
         TIFFClose(tif);
         return err->status;
     }
@@ -188,28 +212,29 @@ gs_status gs_tiff_read(const char *path, gs_raster *out, gs_error *err) {
         uint32_t tw = 0, th = 0;
         TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
         TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
+        if (tw == 0 || th == 0) status = GS_ERR_FORMAT;
         for (int p = 0; p < n_planes && status == GS_OK; p++)
-            for (uint32_t y = 0; y < height && status == GS_OK; y += th)
-                for (uint32_t x = 0; x < width; x += tw) {
-                    ttile_t t = TIFFComputeTile(tif, x, y, 0, (tsample_t)p);
+            for (int64_t y = y0 / th * th; y < y0 + win_h && status == GS_OK; y += th)
+                for (int64_t x = x0 / tw * tw; x < x0 + win_w; x += tw) {
+                    ttile_t t = TIFFComputeTile(tif, (uint32_t)x, (uint32_t)y, 0, (tsample_t)p);
                     if (TIFFReadEncodedTile(tif, t, buf, block) < 0) {
                         status = GS_ERR_FORMAT;
                         break;
                     }
-                    scatter_block(out, buf, y, x, th, tw, tw, planes, p);
+                    scatter_block(out, y0, x0, buf, y, x, th, tw, planes, p);
                 }
     } else {
         uint32_t rows_per_strip = 0;
         TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rows_per_strip);
         if (rows_per_strip == 0 || rows_per_strip > height) rows_per_strip = (uint32_t)height;
         for (int p = 0; p < n_planes && status == GS_OK; p++)
-            for (uint32_t y = 0; y < height; y += rows_per_strip) {
-                tstrip_t s = TIFFComputeStrip(tif, y, (tsample_t)p);
+            for (int64_t y = y0 / rows_per_strip * rows_per_strip; y < y0 + win_h; y += rows_per_strip) {
+                tstrip_t s = TIFFComputeStrip(tif, (uint32_t)y, (tsample_t)p);
                 if (TIFFReadEncodedStrip(tif, s, buf, block) < 0) {
                     status = GS_ERR_FORMAT;
                     break;
                 }
-                scatter_block(out, buf, y, 0, rows_per_strip, width, width, planes, p);
+                scatter_block(out, y0, x0, buf, y, 0, rows_per_strip, width, planes, p);
             }
     }
     free(buf);
@@ -221,6 +246,20 @@ gs_status gs_tiff_read(const char *path, gs_raster *out, gs_error *err) {
     }
     (void)type_size;
     return GS_OK;
+}
+
+gs_status gs_tiff_read(const char *path, gs_raster *out, gs_error *err) {
+    return tiff_read_region(path, 0, 0, 0, 0, out, err);
+}
+
+gs_status gs_tiff_read_window(const char *path, int64_t x0, int64_t y0, int64_t width, int64_t height,
+                              gs_raster *out, gs_error *err) {
+    if (width < 1 || height < 1) {
+        memset(out, 0, sizeof *out);
+        return gs_error_set(err, GS_ERR_ARGUMENT, "%s: empty window %lld x %lld", path, (long long)width,
+                            (long long)height);
+    }
+    return tiff_read_region(path, x0, y0, width, height, out, err);
 }
 
 gs_status gs_tiff_write(const char *path, const gs_raster *r, gs_pixel_type type, int lzw, gs_error *err) {

@@ -26,6 +26,10 @@ void gs_raster_free(gs_raster *r);
 
 /* Reads every band.  Errors name the file and what is wrong with it. */
 gs_status gs_tiff_read(const char *path, gs_raster *out, gs_error *err);
+/* Reads every band of the width x height window at (x0, y0), decoding only
+ * the strips or tiles it overlaps; a window outside the image is an error. */
+gs_status gs_tiff_read_window(const char *path, int64_t x0, int64_t y0, int64_t width, int64_t height,
+                              gs_raster *out, gs_error *err);
 /* Size, band count and sample type without decoding pixels. */
 gs_status gs_tiff_probe(const char *path, int64_t *width, int64_t *height, int *bands, gs_pixel_type *type,
                         gs_error *err);
