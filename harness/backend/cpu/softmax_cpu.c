@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "cpu_kernels.h"
+#include "vec_math.h"
 
 /* Parallelize only when there is enough work to pay for the thread start. */
 #define GS_SOFTMAX_PARALLEL_MIN 16384
@@ -23,11 +24,10 @@ static void softmax_forward(gs_context *ctx, int64_t rows, int64_t d, const floa
         const float *xr = x + r * d;
         float *yr = y + r * d;
         float m = row_max(d, xr);
+        /* Two loops: the exp one vectorizes (gs_vexpf), the double sum not. */
+        for (int64_t j = 0; j < d; j++) yr[j] = gs_vexpf(xr[j] - m);
         double sum = 0.0;
-        for (int64_t j = 0; j < d; j++) {
-            yr[j] = expf(xr[j] - m);
-            sum += yr[j];
-        }
+        for (int64_t j = 0; j < d; j++) sum += yr[j];
         float inv = (float)(1.0 / sum);
         for (int64_t j = 0; j < d; j++) yr[j] *= inv;
     }
@@ -55,7 +55,7 @@ static void log_softmax_forward(gs_context *ctx, int64_t rows, int64_t d, const 
         float *yr = y + r * d;
         float m = row_max(d, xr);
         double sum = 0.0;
-        for (int64_t j = 0; j < d; j++) sum += expf(xr[j] - m);
+        for (int64_t j = 0; j < d; j++) sum += gs_vexpf(xr[j] - m);
         /* (x - m) first: exact for nearby large logits, where m + lse would
          * round away the small part. */
         float lse = (float)log(sum);
@@ -73,7 +73,7 @@ static void log_softmax_backward(gs_context *ctx, int64_t rows, int64_t d, const
         double sum = 0.0;
         for (int64_t j = 0; j < d; j++) sum += gr[j];
         float s = (float)sum;
-        for (int64_t j = 0; j < d; j++) dr[j] += gr[j] - expf(yr[j]) * s;
+        for (int64_t j = 0; j < d; j++) dr[j] += gr[j] - gs_vexpf(yr[j]) * s;
     }
 }
 
