@@ -11,6 +11,7 @@ typedef struct gs_command {
 
 int gs_cmd_train(int argc, char **argv);
 int gs_cmd_bench(int argc, char **argv);
+int gs_cmd_data(int argc, char **argv);
 int gs_cmd_version(int argc, char **argv);
 
 #endif

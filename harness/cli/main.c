@@ -6,6 +6,7 @@
 
 static const gs_command COMMANDS[] = {
     {"train", "a short supervised training run on generated data (the engine's smoke run)", gs_cmd_train},
+    {"data", "datasets: list formats, check a dataset", gs_cmd_data},
     {"bench", "benchmarks: training and inference throughput, per-kernel timings", gs_cmd_bench},
     {"version", "print the version", gs_cmd_version},
 };

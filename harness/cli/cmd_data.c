@@ -1,0 +1,166 @@
+/* geossl data: formats, check (and, as they land, synth and cache). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "dataset.h"
+#include "options.h"
+#include "splits.h"
+
+static const char *task_name(gs_task t) {
+    switch (t) {
+    case GS_TASK_CLASSIFICATION: return "classification";
+    case GS_TASK_MULTILABEL: return "multi-label classification";
+    case GS_TASK_SEGMENTATION: return "segmentation";
+    case GS_TASK_UNLABELED: return "unlabeled";
+    }
+    return "?";
+}
+
+static int data_formats(void) {
+    printf("dataset formats (name a dataset as FORMAT:PATH):\n");
+    gs_dataset_print_formats(stdout);
+    return 0;
+}
+
+/* Decodes every sample: a file that does not decode cleanly is listed (and,
+ * without --skip-bad, makes the exit status non-zero). */
+static int data_check(int argc, char **argv) {
+    bool skip_bad = false, bigearthnet19 = false, eroded = false;
+    long long patch = 0, stride = 0, limit = 0;
+    const gs_option options[] = {
+        {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "count bad files and exit 0 instead of failing"},
+        {"patch", GS_OPT_INT, &patch, "PX", "patch size for tiled formats (potsdam, geotiff) [format default]"},
+        {"stride", GS_OPT_INT, &stride, "PX", "patch stride [patch size]"},
+        {"bigearthnet19", GS_OPT_FLAG, &bigearthnet19, "", "BigEarthNet: the 19-class nomenclature"},
+        {"eroded", GS_OPT_FLAG, &eroded, "", "Potsdam: eroded-boundary labels"},
+        {"limit", GS_OPT_INT, &limit, "N", "decode only the first N samples (0: all) [0]"},
+    };
+    const char *summary =
+        "usage: geossl data check FORMAT:PATH [options]\n\n"
+        "Indexes a dataset, decodes every pixel of every sample, and prints counts per class and split,\n"
+        "shapes, band statistics and every bad file.";
+    const char *spec = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+    int parsed = gs_options_parse("data check", summary, options, (int)(sizeof options / sizeof *options),
+                                  argc - (spec ? 1 : 0), argv + (spec ? 1 : 0));
+    if (parsed) return parsed == 1 ? 0 : 2;
+    if (!spec) {
+        fprintf(stderr, "geossl data check: name the dataset as FORMAT:PATH (see 'geossl data formats')\n");
+        return 2;
+    }
+    gs_dataset_options o = {.patch_size = (int)patch, .stride = (int)stride, .bigearthnet19 = bigearthnet19,
+                            .eroded_labels = eroded};
+    gs_dataset ds;
+    gs_error err = {0};
+    if (gs_dataset_open(spec, &o, &ds, &err) != GS_OK) {
+        fprintf(stderr, "geossl data check: %s\n", err.message);
+        return 1;
+    }
+    printf("%s: %s, %lld samples, %d classes, %d bands x %lld x %lld%s\n", spec, task_name(ds.task),
+           (long long)ds.n_samples, ds.n_classes, ds.bands, (long long)ds.height, (long long)ds.width,
+           ds.dates > 1 ? " per date" : "");
+    if (ds.dates > 1) printf("dates per sample: %d\n", ds.dates);
+    if (ds.n_warnings) printf("warnings while indexing: %lld (see above)\n", (long long)ds.n_warnings);
+
+    int64_t split_count[4] = {0};
+    int64_t *class_count = calloc((size_t)(ds.n_classes > 0 ? ds.n_classes : 1) * 4, sizeof *class_count);
+    for (int64_t i = 0; i < ds.n_samples; i++) {
+        const gs_sample *s = &ds.samples[i];
+        int sp = s->split + 1; /* NONE -> 0 */
+        split_count[sp]++;
+        if (ds.task == GS_TASK_CLASSIFICATION && s->label >= 0) class_count[s->label * 4 + sp]++;
+        if (ds.task == GS_TASK_MULTILABEL)
+            for (int c = 0; c < ds.n_classes && c < 64; c++)
+                if (s->labels >> c & 1) class_count[c * 4 + sp]++;
+    }
+    printf("splits: train %lld, val %lld, test %lld, unassigned %lld\n", (long long)split_count[1],
+           (long long)split_count[2], (long long)split_count[3], (long long)split_count[0]);
+    if (ds.task == GS_TASK_CLASSIFICATION || ds.task == GS_TASK_MULTILABEL) {
+        printf("%-32s %8s %8s %8s %8s\n", "class", "train", "val", "test", "none");
+        for (int c = 0; c < ds.n_classes; c++)
+            printf("%-32s %8lld %8lld %8lld %8lld\n", ds.class_names[c], (long long)class_count[c * 4 + 1],
+                   (long long)class_count[c * 4 + 2], (long long)class_count[c * 4 + 3],
+                   (long long)class_count[c * 4 + 0]);
+    }
+
+    int64_t floats = gs_dataset_sample_floats(&ds), plane = ds.height * ds.width;
+    gs_sample_data data = {.pixels = malloc((size_t)floats * sizeof(float)),
+                           .mask = ds.task == GS_TASK_SEGMENTATION ? malloc((size_t)plane * sizeof(int32_t)) : NULL};
+    double *sum = calloc((size_t)ds.bands, sizeof *sum), *sq = calloc((size_t)ds.bands, sizeof *sq);
+    double *lo = malloc((size_t)ds.bands * sizeof *lo), *hi = malloc((size_t)ds.bands * sizeof *hi);
+    int64_t *pixel_classes = calloc((size_t)(ds.n_classes + 1), sizeof *pixel_classes);
+    for (int b = 0; b < ds.bands; b++) {
+        lo[b] = INFINITY;
+        hi[b] = -INFINITY;
+    }
+    int64_t bad = 0, decoded = 0, n = limit > 0 && limit < ds.n_samples ? limit : ds.n_samples;
+    for (int64_t i = 0; i < n; i++) {
+        gs_error e = {0};
+        if (ds.format->read(&ds, i, &data, &e) != GS_OK) {
+            fprintf(stderr, "bad: %s\n", e.message);
+            bad++;
+            continue;
+        }
+        decoded++;
+        for (int64_t t = 0; t < ds.dates; t++)
+            for (int b = 0; b < ds.bands; b++) {
+                const float *p = data.pixels + (t * ds.bands + b) * plane;
+                for (int64_t k = 0; k < plane; k++) {
+                    sum[b] += p[k];
+                    sq[b] += (double)p[k] * p[k];
+                    if (p[k] < lo[b]) lo[b] = p[k];
+                    if (p[k] > hi[b]) hi[b] = p[k];
+                }
+            }
+        if (data.mask)
+            for (int64_t k = 0; k < plane; k++)
+                pixel_classes[data.mask[k] >= 0 && data.mask[k] < ds.n_classes ? data.mask[k] : ds.n_classes]++;
+        if ((i + 1) % 500 == 0) fprintf(stderr, "\rdecoded %lld/%lld", (long long)(i + 1), (long long)n);
+    }
+    if (n >= 500) fputc('\n', stderr);
+    printf("decoded %lld samples, %lld bad\n", (long long)decoded, (long long)bad);
+    if (decoded) {
+        double count = (double)decoded * (double)ds.dates * (double)plane;
+        printf("%-8s %10s %12s %12s %12s %12s\n", "band", "wavelength", "mean", "std", "min", "max");
+        for (int b = 0; b < ds.bands; b++) {
+            double mean = sum[b] / count, var = sq[b] / count - mean * mean;
+            printf("%-8s %8.0fnm %12.3f %12.3f %12.1f %12.1f\n", ds.band_info[b].name,
+                   (double)ds.band_info[b].wavelength_nm, mean, var > 0 ? sqrt(var) : 0.0, lo[b], hi[b]);
+        }
+    }
+    if (ds.task == GS_TASK_SEGMENTATION) {
+        printf("pixels per class:\n");
+        for (int c = 0; c < ds.n_classes; c++) printf("  %-28s %lld\n", ds.class_names[c], (long long)pixel_classes[c]);
+        printf("  %-28s %lld\n", "(ignored)", (long long)pixel_classes[ds.n_classes]);
+    }
+    free(data.pixels);
+    free(data.mask);
+    free(sum);
+    free(sq);
+    free(lo);
+    free(hi);
+    free(pixel_classes);
+    free(class_count);
+    gs_dataset_close(&ds);
+    if (bad && !skip_bad) {
+        fprintf(stderr, "geossl data check: %lld bad files (listed above); fix or remove them, or pass --skip-bad\n",
+                (long long)bad);
+        return 1;
+    }
+    return 0;
+}
+
+int gs_cmd_data(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        printf("usage: geossl data <command> [options]\n\n"
+               "  formats   list the dataset formats\n"
+               "  check     index a dataset, decode every file, print counts and statistics\n");
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "formats")) return data_formats();
+    if (!strcmp(argv[1], "check")) return data_check(argc - 1, argv + 1);
+    fprintf(stderr, "geossl data: unknown command '%s' (see 'geossl data --help')\n", argv[1]);
+    return 2;
+}
