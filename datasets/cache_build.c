@@ -1,0 +1,329 @@
+/* Packing a dataset into the HDF5 cache (gs_cache_build, cache.h): the
+ * loader decodes the samples in index order on worker threads (raw: no
+ * normalization, no augmentation) and this thread appends them, one chunk
+ * per sample, to a temporary file that replaces the cache when complete. */
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "cache_h5.h"
+#include "loader.h"
+
+typedef struct packer {
+    const gs_dataset *src;
+    const gs_cache_options *opt;
+    gs_cache_dtype dtype;
+    bool too_narrow; /* a value the dtype cannot hold exactly: retry wider */
+    hid_t file, pixels, masks;
+    int mask_bytes;
+    int64_t written, *source_index;
+    void *buf;
+    gs_stats_accumulator acc;
+    bool any_train;
+    char reason[400];
+} packer;
+
+static bool h5_failed(packer *p, int64_t rc, const char *what) {
+    if (rc >= 0) return false;
+    if (!p->reason[0]) {
+        char detail[300];
+        gs_h5_last_error(detail, sizeof detail);
+        snprintf(p->reason, sizeof p->reason, "%s: %s", what, detail);
+    }
+    return true;
+}
+
+static hid_t create_chunked(packer *p, const char *name, hid_t type, int rank, const hsize_t *dims) {
+    hsize_t max[5], chunk[5];
+    for (int i = 0; i < rank; i++) max[i] = chunk[i] = dims[i];
+    max[0] = H5S_UNLIMITED; /* shrunk to the samples written when some were skipped */
+    chunk[0] = 1;           /* one chunk per sample: a read is one contiguous block */
+    hid_t space = H5Screate_simple(rank, dims, max), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
+    if (!h5_failed(p, space, name) && !h5_failed(p, dcpl, name) && !h5_failed(p, H5Pset_chunk(dcpl, rank, chunk), name))
+        h5_failed(p, d = H5Dcreate2(p->file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), name);
+    if (space >= 0) H5Sclose(space);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    return d;
+}
+
+static bool write_rows(packer *p, hid_t d, hid_t mem_type, int64_t first, int64_t n, const void *data, const char *what) {
+    hid_t fspace = H5Dget_space(d);
+    if (h5_failed(p, fspace, what)) return false;
+    hsize_t start[5] = {0}, count[5];
+    int rank = H5Sget_simple_extent_dims(fspace, count, NULL);
+    start[0] = (hsize_t)first;
+    count[0] = (hsize_t)n;
+    hid_t mspace = H5Screate_simple(rank, count, NULL);
+    bool ok = !h5_failed(p, mspace, what) &&
+              !h5_failed(p, H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL), what) &&
+              !h5_failed(p, H5Dwrite(d, mem_type, mspace, fspace, H5P_DEFAULT, data), what);
+    if (mspace >= 0) H5Sclose(mspace);
+    H5Sclose(fspace);
+    return ok;
+}
+
+static bool fits(gs_cache_dtype t, float x) {
+    if (t == GS_CACHE_FLOAT32) return true;
+    return x >= 0 && x <= (t == GS_CACHE_UINT8 ? 255.0f : 65535.0f) && x == (float)(int32_t)x;
+}
+
+static bool write_batch(packer *p, const gs_batch *b) {
+    const gs_dataset *ds = p->src;
+    int64_t values = gs_dataset_sample_floats(ds), total = b->n * values, plane = ds->height * ds->width;
+    const float *px = b->views[0].pixels;
+    for (int64_t i = 0; i < total; i++) {
+        if (!fits(p->dtype, px[i])) {
+            p->too_narrow = true;
+            snprintf(p->reason, sizeof p->reason, "sample %s holds %g, which %s cannot store exactly; use float32 or auto",
+                     ds->samples[b->indices[i / values]].path, px[i], gs_cache_dtype_name(p->dtype));
+            return false;
+        }
+        if (p->dtype == GS_CACHE_UINT8) ((uint8_t *)p->buf)[i] = (uint8_t)px[i];
+        if (p->dtype == GS_CACHE_UINT16) ((uint16_t *)p->buf)[i] = (uint16_t)px[i];
+    }
+    const void *data = p->dtype == GS_CACHE_FLOAT32 ? (const void *)px : p->buf;
+    if (!write_rows(p, p->pixels, gs_h5_pixel_native(p->dtype), p->written, b->n, data, "writing pixels")) return false;
+    if (p->masks >= 0) {
+        const int32_t *m = b->views[0].masks;
+        int32_t lo = p->mask_bytes == 1 ? INT8_MIN : p->mask_bytes == 2 ? INT16_MIN : INT32_MIN;
+        int32_t hi = p->mask_bytes == 1 ? INT8_MAX : p->mask_bytes == 2 ? INT16_MAX : INT32_MAX;
+        for (int64_t i = 0; i < b->n * plane; i++) {
+            if (m[i] < lo || m[i] > hi) {
+                snprintf(p->reason, sizeof p->reason, "mask of %s holds class %d, outside %d classes",
+                         ds->samples[b->indices[i / plane]].path, m[i], ds->n_classes);
+                return false;
+            }
+            if (p->mask_bytes == 1) ((int8_t *)p->buf)[i] = (int8_t)m[i];
+            if (p->mask_bytes == 2) ((int16_t *)p->buf)[i] = (int16_t)m[i];
+        }
+        if (!write_rows(p, p->masks, gs_h5_mask_native(p->mask_bytes), p->written, b->n, p->mask_bytes == 4 ? (const void *)m : p->buf,
+                        "writing masks"))
+            return false;
+    }
+    int dates = ds->dates > 0 ? ds->dates : 1;
+    for (int i = 0; i < b->n; i++) {
+        const gs_sample *s = &ds->samples[b->indices[i]];
+        p->source_index[p->written + i] = b->indices[i];
+        if (!p->any_train || s->split == GS_SPLIT_TRAIN) gs_stats_add(&p->acc, px + i * values, dates, plane, s->stem);
+    }
+    p->written += b->n;
+    return true;
+}
+
+static bool write_metadata(packer *p, const gs_source_fingerprint *fp) {
+    const gs_dataset *ds = p->src;
+    int64_t n = p->written;
+    hsize_t dims[5] = {(hsize_t)n, (hsize_t)(ds->dates > 0 ? ds->dates : 1), (hsize_t)ds->bands, (hsize_t)ds->height,
+                       (hsize_t)ds->width};
+    if (h5_failed(p, H5Dset_extent(p->pixels, dims), "resizing pixels")) return false;
+    hsize_t mdims[3] = {(hsize_t)n, (hsize_t)ds->height, (hsize_t)ds->width};
+    if (p->masks >= 0 && h5_failed(p, H5Dset_extent(p->masks, mdims), "resizing masks")) return false;
+    int32_t *i32 = malloc((size_t)n * sizeof *i32);
+    int64_t *i64 = malloc((size_t)n * sizeof *i64);
+    const char **stems = malloc((size_t)n * sizeof *stems), **paths = malloc((size_t)n * sizeof *paths);
+    bool ok = i32 && i64 && stems && paths;
+    if (!ok) snprintf(p->reason, sizeof p->reason, "out of memory for the sample table");
+    size_t root_len = strlen(ds->root);
+#define COLUMN(name, ftype, mtype, buf, expr)                                          \
+    for (int64_t i = 0; ok && i < n; i++) {                                            \
+        const gs_sample *s = &ds->samples[p->source_index[i]];                        \
+        (void)s;                                                                        \
+        buf[i] = expr;                                                                  \
+    }                                                                                   \
+    ok = ok && !h5_failed(p, gs_h5_write_column(p->file, name, ftype, mtype, n, buf) ? 0 : -1, name)
+    COLUMN("label", H5T_STD_I32LE, H5T_NATIVE_INT32, i32, s->label);
+    COLUMN("split", H5T_STD_I32LE, H5T_NATIVE_INT32, i32, s->split);
+    COLUMN("group", H5T_STD_I32LE, H5T_NATIVE_INT32, i32, s->group);
+    COLUMN("x", H5T_STD_I64LE, H5T_NATIVE_INT64, i64, s->x);
+    COLUMN("y", H5T_STD_I64LE, H5T_NATIVE_INT64, i64, s->y);
+    COLUMN("labels", H5T_STD_U64LE, H5T_NATIVE_UINT64, ((uint64_t *)i64), s->labels);
+    COLUMN("source_index", H5T_STD_I64LE, H5T_NATIVE_INT64, i64, p->source_index[i]);
+#undef COLUMN
+    for (int64_t i = 0; ok && i < n; i++) {
+        const gs_sample *s = &ds->samples[p->source_index[i]];
+        stems[i] = s->stem;
+        bool inside = !strncmp(s->path, ds->root, root_len) && s->path[root_len] == '/';
+        paths[i] = inside ? s->path + root_len + 1 : s->path;
+    }
+    ok = ok && !h5_failed(p, gs_h5_write_strings(p->file, "stem", stems, n) ? 0 : -1, "stem") &&
+         !h5_failed(p, gs_h5_write_strings(p->file, "path", paths, n) ? 0 : -1, "path");
+    free(i32);
+    free(i64);
+    free(stems);
+    free(paths);
+    if (!ok) return false;
+    const char *names[GS_MAX_BANDS];
+    float wl[GS_MAX_BANDS], res[GS_MAX_BANDS];
+    for (int b = 0; b < ds->bands; b++) {
+        names[b] = ds->band_info[b].name;
+        wl[b] = ds->band_info[b].wavelength_nm;
+        res[b] = ds->band_info[b].resolution_m;
+    }
+    int64_t options[5] = {ds->options.patch_size, ds->options.stride, ds->options.eroded_labels, ds->options.bigearthnet19,
+                          ds->options.dates};
+    int64_t shape[6] = {ds->task, ds->n_classes, ds->bands, ds->dates > 0 ? ds->dates : 1, ds->height, ds->width};
+    int64_t version = GS_CACHE_FORMAT_VERSION, skipped = ds->n_samples - n;
+    int64_t fpv[3] = {fp->files, fp->bytes, fp->newest_mtime_ns};
+    ok = (ds->n_classes == 0 ||
+          gs_h5_write_strings(p->file, "class_names", (const char *const *)ds->class_names, ds->n_classes)) &&
+         gs_h5_write_strings(p->file, "band_name", names, ds->bands) &&
+         gs_h5_write_column(p->file, "band_wavelength_nm", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ds->bands, wl) &&
+         gs_h5_write_column(p->file, "band_resolution_m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ds->bands, res) &&
+         gs_h5_write_i64_attr(p->file, "geossl_cache_format", 1, &version) &&
+         gs_h5_write_string_attr(p->file, "source_format", ds->format->name) &&
+         gs_h5_write_string_attr(p->file, "source_root", ds->root) &&
+         gs_h5_write_i64_attr(p->file, "options", 5, options) && gs_h5_write_i64_attr(p->file, "shape", 6, shape) &&
+         gs_h5_write_i64_attr(p->file, "source_samples", 1, &ds->n_samples) &&
+         gs_h5_write_i64_attr(p->file, "skipped", 1, &skipped) &&
+         gs_h5_write_i64_attr(p->file, "source_fingerprint", 3, fpv);
+    if (ok && p->acc.samples > 0) {
+        gs_band_stats stats;
+        gs_stats_end(&p->acc, &stats);
+        ok = gs_h5_write_stats(p->file, &stats);
+    }
+    return !h5_failed(p, ok ? 0 : -1, "writing the sample table");
+}
+
+static void progress_line(packer *p, const struct timespec *t0, int64_t done, int64_t total) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double s = gs_seconds_between(t0, &now);
+    fprintf(p->opt->progress, "cache: %lld/%lld samples, %.0f samples/s\n", (long long)done, (long long)total,
+            s > 0 ? done / s : 0.0);
+}
+
+/* One attempt at packing with p->dtype into tmp. */
+static gs_status pack(packer *p, const char *tmp, const char *path, const gs_source_fingerprint *fp, gs_error *err) {
+    const gs_dataset *ds = p->src;
+    hsize_t dims[5] = {(hsize_t)ds->n_samples, (hsize_t)(ds->dates > 0 ? ds->dates : 1), (hsize_t)ds->bands,
+                       (hsize_t)ds->height, (hsize_t)ds->width};
+    hsize_t mdims[3] = {(hsize_t)ds->n_samples, (hsize_t)ds->height, (hsize_t)ds->width};
+    hid_t ptype = p->dtype == GS_CACHE_UINT8 ? H5T_STD_U8LE : p->dtype == GS_CACHE_UINT16 ? H5T_STD_U16LE : H5T_IEEE_F32LE;
+    hid_t mtype = p->mask_bytes == 1 ? H5T_STD_I8LE : p->mask_bytes == 2 ? H5T_STD_I16LE : H5T_STD_I32LE;
+    p->file = gs_h5_create(tmp);
+    p->pixels = p->masks = -1;
+    bool ok = !h5_failed(p, p->file, "creating the file") && (p->pixels = create_chunked(p, "pixels", ptype, 5, dims)) >= 0 &&
+              (ds->task != GS_TASK_SEGMENTATION || (p->masks = create_chunked(p, "masks", mtype, 3, mdims)) >= 0);
+    gs_loader_config cfg = {.dataset = ds, .batch_size = 16, .workers = p->opt->workers > 0 ? p->opt->workers : 1,
+                            .epochs = 1, .skip_bad = p->opt->skip_bad};
+    gs_loader *loader = NULL;
+    gs_status st = ok ? gs_loader_create(&cfg, &loader, err) : GS_OK;
+    gs_stats_begin(&p->acc, ds->bands);
+    p->written = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t step = ds->n_samples / 20 + 1, seen = 0;
+    const gs_batch *b;
+    while (ok && st == GS_OK && (st = gs_loader_next(loader, &b, err)) == GS_OK && b) {
+        ok = write_batch(p, b);
+        int64_t before = seen;
+        seen += b->n + b->skipped;
+        if (p->opt->progress && seen / step != before / step) progress_line(p, &t0, seen, ds->n_samples);
+    }
+    gs_loader_destroy(loader);
+    if (ok && st == GS_OK && p->written == 0)
+        st = gs_error_set(err, GS_ERR_FORMAT, "no readable sample in %s: nothing to cache", ds->root);
+    if (ok && st == GS_OK) ok = write_metadata(p, fp);
+    if (ok && st == GS_OK) ok = !h5_failed(p, H5Fflush(p->file, H5F_SCOPE_GLOBAL), "flushing");
+    if (p->pixels >= 0) H5Dclose(p->pixels);
+    if (p->masks >= 0) H5Dclose(p->masks);
+    /* Close errors matter: cached metadata and raw data are written here. */
+    if (p->file >= 0) ok = !h5_failed(p, H5Fclose(p->file), "closing") && ok;
+    if (st == GS_OK && !ok && !p->too_narrow)
+        st = gs_error_set(err, GS_ERR_IO, "cannot write cache %s: %s", path, p->reason);
+    return st;
+}
+
+gs_status gs_cache_build(const gs_dataset *src, const char *path, const gs_cache_options *opt, gs_cache_report *report,
+                         gs_error *err) {
+    gs_cache_options defaults = {0};
+    gs_cache_report local;
+    if (!opt) opt = &defaults;
+    if (!report) report = &local;
+    memset(report, 0, sizeof *report);
+    if (!src || !src->format || !src->format->name || !src->root || src->n_samples <= 0)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "cache %s: no open dataset to pack", path);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    gs_source_fingerprint fp;
+    gs_status st = gs_source_fingerprint_compute(src, &fp, err);
+    if (st != GS_OK) return st;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if ((st = gs_cache_make_dir(dir, err)) != GS_OK) return st;
+    }
+    packer p = {.src = src, .opt = opt};
+    p.mask_bytes = src->n_classes <= INT8_MAX ? 1 : src->n_classes <= INT16_MAX ? 2 : 4;
+    for (int64_t i = 0; i < src->n_samples; i++) p.any_train |= src->samples[i].split == GS_SPLIT_TRAIN;
+    /* One 16-sample batch of converted values (the loader's batch size). */
+    int64_t batch_values = 16 * (gs_dataset_sample_floats(src) > src->height * src->width ? gs_dataset_sample_floats(src)
+                                                                                           : src->height * src->width);
+    p.buf = malloc((size_t)batch_values * sizeof(int32_t));
+    p.source_index = malloc((size_t)src->n_samples * sizeof *p.source_index);
+    if (!p.buf || !p.source_index) {
+        free(p.buf);
+        free(p.source_index);
+        return gs_error_set(err, GS_ERR_MEMORY, "out of memory packing %s", path);
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    bool tmp_created = fd >= 0;
+    if (!tmp_created) st = gs_error_set(err, GS_ERR_IO, "cannot write cache %s: %s", path, strerror(errno));
+    else {
+        (void)fchmod(fd, 0644); /* mkstemp's 0600 would hide the cache from other users */
+        close(fd);
+    }
+    gs_h5_quiet quiet = gs_h5_silence();
+    /* auto: the narrowest type first; a value it cannot hold exactly
+     * (found in the first batches for real data) moves to the next. */
+    gs_cache_dtype first = opt->dtype == GS_CACHE_AUTO ? GS_CACHE_UINT8 : opt->dtype;
+    for (p.dtype = first; st == GS_OK; p.dtype++) {
+        p.too_narrow = false;
+        p.reason[0] = '\0';
+        st = pack(&p, tmp, path, &fp, err);
+        if (st != GS_OK || !p.too_narrow) break;
+        if (opt->dtype != GS_CACHE_AUTO) {
+            st = gs_error_set(err, GS_ERR_ARGUMENT, "cannot cache %s as %s: %s", path, gs_cache_dtype_name(opt->dtype),
+                              p.reason);
+            break;
+        }
+    }
+    gs_h5_restore(quiet);
+    if (st == GS_OK) {
+        /* Durable before it replaces the old cache; then the rename itself
+         * (best effort: some filesystems refuse fsync on folders). */
+        fd = open(tmp, O_RDONLY);
+        bool synced = fd >= 0 && fsync(fd) == 0;
+        if (fd >= 0) synced = close(fd) == 0 && synced;
+        if (!synced || rename(tmp, path) != 0)
+            st = gs_error_set(err, GS_ERR_IO, "cannot write cache %s: %s", path, strerror(errno));
+        int dfd = st == GS_OK ? open(!slash ? "." : slash == dir ? "/" : dir, O_RDONLY | O_DIRECTORY) : -1;
+        if (dfd >= 0) {
+            (void)fsync(dfd);
+            close(dfd);
+        }
+    }
+    if (st != GS_OK && tmp_created) unlink(tmp);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    report->samples = p.written;
+    report->skipped = src->n_samples - p.written;
+    report->dtype = p.dtype;
+    report->built = true;
+    report->seconds = gs_seconds_between(&t0, &t1);
+    if (st == GS_OK && opt->progress)
+        fprintf(opt->progress, "cache %s: %lld samples as %s (%lld skipped) in %.1f s\n", path, (long long)p.written,
+                gs_cache_dtype_name(p.dtype), (long long)report->skipped, report->seconds);
+    free(p.buf);
+    free(p.source_index);
+    return st;
+}
