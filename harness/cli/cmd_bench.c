@@ -6,6 +6,8 @@
 #include "bench/train_bench.h"
 #include "commands.h"
 #include "core/context.h"
+#include "dataset.h"
+#include "loader_bench.h"
 #include "options.h"
 
 static int bench_train(int argc, char **argv, bool inference) {
@@ -82,17 +84,79 @@ static int bench_kernels(int argc, char **argv) {
     return status == GS_OK ? 0 : 1;
 }
 
+static int bench_loader(int argc, char **argv) {
+    long long batches = 50, batch = 256, workers = 2, views = 2, size = 0, seed = 0;
+    const char *augment = "simclr";
+    bool skip_bad = false, cache = false;
+    const gs_option options[] = {
+        {"batches", GS_OPT_INT, &batches, "N", "timed batches [50]"},
+        {"batch", GS_OPT_INT, &batch, "N", "batch size [256]"},
+        {"workers", GS_OPT_INT, &workers, "N", "loader threads [2]"},
+        {"views", GS_OPT_INT, &views, "N", "augmented views per sample [2]"},
+        {"size", GS_OPT_INT, &size, "PX", "view size (0: the dataset's) [0]"},
+        {"augment", GS_OPT_STRING, &augment, "NAME", "augmentation preset [simclr]"},
+        {"cache", GS_OPT_FLAG, &cache, "", "read through the HDF5 cache (built or reused first)"},
+        {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "skip unreadable samples"},
+        {"seed", GS_OPT_INT, &seed, "N", "random seed [0]"},
+    };
+    const char *summary = "usage: geossl bench loader FORMAT:PATH [options]\n\n"
+                          "Runs the threaded loader as pretraining does (shuffled, augmented views, normalized)\n"
+                          "and prints decoded images per second.";
+    const char *spec = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+    int parsed = gs_options_parse("bench loader", summary, options, (int)(sizeof options / sizeof *options),
+                                  argc - (spec ? 1 : 0), argv + (spec ? 1 : 0));
+    if (parsed) return parsed == 1 ? 0 : 2;
+    if (!spec) {
+        fprintf(stderr, "geossl bench loader: name the dataset as FORMAT:PATH\n");
+        return 2;
+    }
+    gs_dataset src, cached, *ds = &src;
+    gs_error err = {0};
+    if (gs_dataset_open(spec, NULL, &src, &err) != GS_OK) {
+        fprintf(stderr, "geossl bench loader: %s\n", err.message);
+        return 1;
+    }
+    if (cache) {
+        char dir[4000], path[4096];
+        gs_cache_default_dir(dir, sizeof dir);
+        gs_cache_options co = {.workers = (int)workers, .progress = stderr};
+        if (gs_cache_make_dir(dir, &err) != GS_OK) goto fail;
+        gs_cache_path(&src, dir, path, sizeof path);
+        if (gs_cache_use(&src, path, &co, &cached, NULL, &err) != GS_OK) goto fail;
+        ds = &cached;
+    }
+    gs_loader_bench_options o = {.batches = (int)batches, .batch_size = (int)batch, .workers = (int)workers,
+                                 .views = (int)views, .size = (int)size, .augment = augment, .skip_bad = skip_bad,
+                                 .seed = (uint64_t)seed};
+    gs_loader_bench_result r;
+    if (gs_loader_bench(ds, &o, stderr, &r, &err) != GS_OK) goto fail;
+    printf("loader %s: %lld images in %lld batches, %d workers, %lld views%s\n", spec, (long long)r.images,
+           (long long)r.batches, (int)workers, views, cache ? ", from the cache" : "");
+    if (r.cache) printf("cache lock: %lld reads, %.3f s waiting\n", (long long)r.lock.reads, r.lock.wait_s);
+    printf("%.1f img/s\n", r.images_per_s);
+    if (cache) gs_dataset_close(&cached);
+    gs_dataset_close(&src);
+    return 0;
+fail:
+    fprintf(stderr, "geossl bench loader: %s\n", err.message);
+    if (ds == &cached) gs_dataset_close(&cached);
+    gs_dataset_close(&src);
+    return 1;
+}
+
 int gs_cmd_bench(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         printf("usage: geossl bench <what> [options]\n\n"
                "  train     training throughput of a backbone (median img/s, parameters, peak memory)\n"
                "  infer     feature-extraction throughput\n"
-               "  kernels   every op's forward/backward time as CSV\n");
+               "  kernels   every op's forward/backward time as CSV\n"
+               "  loader    data-loader throughput on a dataset (FORMAT:PATH)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1, false);
     if (!strcmp(argv[1], "infer")) return bench_train(argc - 1, argv + 1, true);
     if (!strcmp(argv[1], "kernels")) return bench_kernels(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "loader")) return bench_loader(argc - 1, argv + 1);
     fprintf(stderr, "geossl bench: unknown benchmark '%s' (train, infer or kernels)\n", argv[1]);
     return 2;
 }
