@@ -7,6 +7,7 @@
 
 #include "../core/context.h"
 #include "../ops/activation.h"
+#include "../ops/attention.h"
 #include "../ops/batchnorm.h"
 #include "../ops/conv2d.h"
 #include "../ops/elementwise.h"
@@ -28,6 +29,7 @@ struct gs_backend {
     gs_status (*init)(gs_context *ctx);
     void (*free)(gs_context *ctx);
     const gs_activation_kernels *activation;
+    const gs_attention_kernels *attention;
     const gs_batchnorm_kernels *batchnorm;
     const gs_conv2d_kernels *conv2d;
     const gs_elementwise_kernels *elementwise;

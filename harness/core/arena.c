@@ -6,6 +6,8 @@
 
 #define GS_ARENA_ALIGN 64
 
+/* Blocks form a list in allocation order; everything after `current` is
+ * free, which makes marks and rewinds (stack discipline) possible. */
 struct gs_arena_block {
     gs_arena_block *next;
     size_t size;
@@ -42,8 +44,7 @@ static gs_arena_block *new_block(gs_arena *arena, size_t bytes) {
     }
     b->size = size;
     b->offset = 0;
-    b->next = arena->blocks;
-    arena->blocks = b;
+    b->next = NULL;
     arena->reserved += size;
     return b;
 }
@@ -51,26 +52,30 @@ static gs_arena_block *new_block(gs_arena *arena, size_t bytes) {
 void *gs_arena_alloc(gs_arena *arena, size_t bytes) {
     size_t need = (bytes + GS_ARENA_ALIGN - 1) / GS_ARENA_ALIGN * GS_ARENA_ALIGN;
     if (need == 0) need = GS_ARENA_ALIGN;
-    /* Walk the kept blocks from the current one: after a reset they are reused
-     * in order, so a repeated step finds room without malloc. */
     gs_arena_block *b = arena->current;
-    while (b && b->size - b->offset < need) {
-        /* Blocks are linked newest first; reuse order is "current, then any
-         * block with room", searched linearly (there are few blocks). */
-        b = NULL;
-        for (gs_arena_block *c = arena->blocks; c; c = c->next)
-            if (c->size - c->offset >= need) {
-                b = c;
-                break;
-            }
+    if (!b || b->size - b->offset < need) {
+        /* Move on to the next free block that fits (kept from earlier
+         * steps), or append a new one, growing geometrically so a large
+         * step needs few blocks. */
+        gs_arena_block *prev = b;
+        b = b ? b->next : arena->blocks;
+        while (b && b->size < need) {
+            prev = b;
+            b->offset = 0;
+            b = b->next;
+        }
+        if (!b) {
+            size_t grow = arena->reserved > need ? arena->reserved : need;
+            b = new_block(arena, grow);
+            if (!b) return NULL;
+            if (prev)
+                prev->next = b;
+            else
+                arena->blocks = b;
+        }
+        b->offset = 0;
+        arena->current = b;
     }
-    if (!b) {
-        /* Grow geometrically so a large step needs few blocks. */
-        size_t grow = arena->reserved > need ? arena->reserved : need;
-        b = new_block(arena, grow);
-        if (!b) return NULL;
-    }
-    arena->current = b;
     void *p = b->memory + b->offset;
     b->offset += need;
     arena->used += need;
@@ -85,7 +90,22 @@ void *gs_arena_calloc(gs_arena *arena, size_t bytes) {
 }
 
 void gs_arena_reset(gs_arena *arena) {
-    for (gs_arena_block *b = arena->blocks; b; b = b->next) b->offset = 0;
     arena->current = arena->blocks;
+    if (arena->current) arena->current->offset = 0;
     arena->used = 0;
+}
+
+gs_arena_mark gs_arena_get_mark(const gs_arena *arena) {
+    return (gs_arena_mark){.block = arena->current, .offset = arena->current ? arena->current->offset : 0,
+                           .used = arena->used};
+}
+
+void gs_arena_rewind(gs_arena *arena, gs_arena_mark mark) {
+    if (!mark.block) {
+        gs_arena_reset(arena);
+        return;
+    }
+    arena->current = mark.block;
+    mark.block->offset = mark.offset;
+    arena->used = mark.used;
 }

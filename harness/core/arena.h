@@ -14,7 +14,7 @@ typedef struct gs_arena_block gs_arena_block;
 
 typedef struct gs_arena {
     const char *name;       /* for error messages: "activations", ... */
-    gs_arena_block *blocks; /* singly linked, newest first */
+    gs_arena_block *blocks; /* in allocation order; those after `current` are free */
     gs_arena_block *current;
     size_t block_size;      /* minimum size of a new block */
     size_t used;            /* bytes handed out since the last reset */
@@ -30,5 +30,16 @@ void *gs_arena_alloc(gs_arena *arena, size_t bytes);
 void *gs_arena_calloc(gs_arena *arena, size_t bytes);
 /* Forget every allocation; keep the blocks for reuse. */
 void gs_arena_reset(gs_arena *arena);
+
+/* A position in the arena: rewinding to it frees everything allocated after
+ * it (used by inference to drop a block's temporaries as it goes). */
+typedef struct gs_arena_mark {
+    gs_arena_block *block;
+    size_t offset;
+    size_t used;
+} gs_arena_mark;
+
+gs_arena_mark gs_arena_get_mark(const gs_arena *arena);
+void gs_arena_rewind(gs_arena *arena, gs_arena_mark mark);
 
 #endif

@@ -157,3 +157,27 @@ void gs_tensor_fill_uniform(gs_context *ctx, gs_tensor *t, float bound) {
 void gs_tensor_copy(gs_tensor *dst, const gs_tensor *src) {
     memcpy(dst->data, src->data, (size_t)src->numel * sizeof(float));
 }
+
+gs_tensor *gs_tensor_keep_since(gs_context *ctx, gs_arena_mark mark, gs_tensor *t) {
+    if (!t || ctx->grad_enabled || gs_failed(ctx)) return t;
+    int ndim = t->ndim;
+    int64_t shape[GS_MAX_DIMS];
+    memcpy(shape, t->shape, sizeof shape);
+    const char *name = t->name;
+    const float *old = t->data;
+    size_t bytes = (size_t)t->numel * sizeof(float);
+    gs_arena_rewind(&ctx->activations, mark);
+    /* Allocating writes nothing, so the old data is intact until the move;
+     * the header comes after the data so it cannot clobber it first. */
+    float *data = gs_arena_alloc(&ctx->activations, bytes);
+    if (!data) {
+        gs_fail(ctx, GS_ERR_MEMORY, "out of memory keeping an activation");
+        return NULL;
+    }
+    memmove(data, old, bytes);
+    gs_tensor *kept = new_header(ctx, &ctx->activations, ndim, shape);
+    if (!kept) return NULL;
+    kept->data = data;
+    kept->name = name;
+    return kept;
+}

@@ -58,6 +58,11 @@ void gs_tensor_release_grad(gs_context *ctx, gs_tensor *t);
 
 int64_t gs_shape_numel(int ndim, const int64_t *shape);
 bool gs_tensor_same_shape(const gs_tensor *a, const gs_tensor *b);
+/* Inference memory: with gradients off, frees every activation allocated
+ * since `mark` except t, which moves to the mark and is returned.  With
+ * gradients on, returns t untouched (the tape needs the activations). */
+gs_tensor *gs_tensor_keep_since(gs_context *ctx, gs_arena_mark mark, gs_tensor *t);
+
 /* Writes "(2, 3, 4)" into buf. Returns buf. */
 const char *gs_shape_str(const gs_tensor *t, char *buf, size_t size);
 /* Index of the first non-finite value, or -1 when all are finite. */

@@ -111,13 +111,24 @@ gs_tensor *gs_resnet_forward_stages(gs_context *ctx, gs_resnet *net, gs_tensor *
         return NULL;
     }
     bool bottleneck = net->config.depth == 50;
-    gs_tensor *y = gs_relu(ctx, gs_batchnorm_layer_forward(ctx, &net->bn1, gs_conv_layer_forward(ctx, &net->conv1, x),
-                                                           training));
+    gs_arena_mark mark = gs_arena_get_mark(&ctx->activations);
+    gs_tensor *y = gs_batchnorm_layer_forward(ctx, &net->bn1, gs_conv_layer_forward(ctx, &net->conv1, x), training);
+    y = gs_tensor_keep_since(ctx, mark, y); /* inference: drop the convolution's output */
+    y = gs_relu(ctx, y);
     if (stages) stages[0] = y;
-    if (net->config.stem == GS_STEM_IMAGENET) y = gs_maxpool2d(ctx, y, 3, 2, 1);
+    if (net->config.stem == GS_STEM_IMAGENET && !stages) {
+        mark = gs_arena_get_mark(&ctx->activations);
+        y = gs_tensor_keep_since(ctx, mark, gs_maxpool2d(ctx, y, 3, 2, 1));
+    } else if (net->config.stem == GS_STEM_IMAGENET) {
+        y = gs_maxpool2d(ctx, y, 3, 2, 1);
+    }
     int block = 0;
     for (int s = 0; s < 4; s++) {
-        for (; block < net->stage_end[s]; block++) y = block_forward(ctx, &net->blocks[block], y, training, bottleneck);
+        for (; block < net->stage_end[s]; block++) {
+            /* Without gradients each block's temporaries die with it. */
+            gs_arena_mark mark = gs_arena_get_mark(&ctx->activations);
+            y = gs_tensor_keep_since(ctx, mark, block_forward(ctx, &net->blocks[block], y, training, bottleneck));
+        }
         if (stages) stages[s + 1] = y;
     }
     y = gs_global_avgpool(ctx, y);

@@ -133,12 +133,8 @@ gs_tensor *gs_vit_patch_tokens(gs_context *ctx, gs_vit *vit, gs_tensor *x) {
 }
 
 static gs_tensor *block_forward(gs_context *ctx, const gs_vit *vit, const gs_vit_block *b, gs_tensor *x) {
-    int64_t d = vit->config.dim;
     gs_tensor *h = gs_linear_layer_forward(ctx, &b->qkv, gs_layernorm_layer_forward(ctx, &b->norm1, x));
-    gs_tensor *q = gs_slice(ctx, h, 2, 0, d);
-    gs_tensor *k = gs_slice(ctx, h, 2, d, 2 * d);
-    gs_tensor *v = gs_slice(ctx, h, 2, 2 * d, 3 * d);
-    h = gs_linear_layer_forward(ctx, &b->proj, gs_attention(ctx, q, k, v, vit->config.heads));
+    h = gs_linear_layer_forward(ctx, &b->proj, gs_attention_qkv(ctx, h, vit->config.heads));
     x = gs_add(ctx, x, h);
     h = gs_gelu(ctx, gs_linear_layer_forward(ctx, &b->fc1, gs_layernorm_layer_forward(ctx, &b->norm2, x)));
     return gs_add(ctx, x, gs_linear_layer_forward(ctx, &b->fc2, h));
@@ -158,7 +154,11 @@ gs_tensor *gs_vit_encode(gs_context *ctx, gs_vit *vit, gs_tensor *tokens) {
     gs_tensor *cls = gs_add(ctx, vit->cls_token, gs_slice(ctx, vit->pos_embed, 1, 0, 1));
     gs_tensor *zeros = gs_tensor_zeros(ctx, &ctx->activations, GS_DIMS(n, 1, d));
     gs_tensor *x = gs_concat(ctx, (gs_tensor *[]){gs_add(ctx, zeros, cls), tokens}, 2, 1);
-    for (int i = 0; i < vit->config.depth; i++) x = block_forward(ctx, vit, &vit->blocks[i], x);
+    for (int i = 0; i < vit->config.depth; i++) {
+        /* Without gradients each block's temporaries die with it. */
+        gs_arena_mark mark = gs_arena_get_mark(&ctx->activations);
+        x = gs_tensor_keep_since(ctx, mark, block_forward(ctx, vit, &vit->blocks[i], x));
+    }
     return gs_layernorm_layer_forward(ctx, &vit->norm, x);
 }
 

@@ -34,3 +34,51 @@ gs_tensor *gs_attention(gs_context *ctx, gs_tensor *q, gs_tensor *k, gs_tensor *
     out = gs_permute(ctx, gs_reshape(ctx, out, GS_DIMS(n, n_heads, t, dh)), (const int[]){0, 2, 1, 3});
     return gs_reshape(ctx, out, GS_DIMS(n, t, d));
 }
+
+typedef struct attention_saved {
+    float *probs;
+    int heads;
+} attention_saved;
+
+static void attention_qkv_backward(gs_context *ctx, const gs_tape_node *node) {
+    gs_tensor *qkv = node->in[0], *out = node->out;
+    const attention_saved *s = node->saved;
+    if (!qkv->requires_grad) return;
+    float *dqkv = gs_tensor_grad(ctx, qkv);
+    if (!dqkv) return;
+    ctx->backend->attention->backward(ctx, out->shape[0], out->shape[1], out->shape[2], s->heads, qkv->data,
+                                      s->probs, out->grad, dqkv);
+}
+
+gs_tensor *gs_attention_qkv(gs_context *ctx, gs_tensor *qkv, int n_heads) {
+    GS_OP_GUARD(ctx, qkv);
+    if (qkv->ndim != 3 || qkv->shape[2] % 3 != 0) {
+        gs_fail_shapes(ctx, "attention", "qkv must be (N, T, 3D)", qkv, NULL);
+        return NULL;
+    }
+    int64_t n = qkv->shape[0], t = qkv->shape[1], d = qkv->shape[2] / 3;
+    if (n_heads < 1 || d % n_heads != 0) {
+        gs_fail(ctx, GS_ERR_SHAPE, "attention: width %lld is not divisible by %d heads", (long long)d, n_heads);
+        return NULL;
+    }
+    gs_tensor *out = gs_activation(ctx, GS_DIMS(n, t, d));
+    float *probs = out ? gs_arena_alloc(&ctx->activations, (size_t)(n * n_heads * t * t) * sizeof(float)) : NULL;
+    if (!probs) {
+        gs_fail(ctx, GS_ERR_MEMORY, "attention: out of memory for %lld x %d x %lld x %lld probabilities",
+                (long long)n, n_heads, (long long)t, (long long)t);
+        return NULL;
+    }
+    ctx->backend->attention->forward(ctx, n, t, d, n_heads, qkv->data, probs, out->data);
+    gs_tape_node *node = gs_tape_record(ctx, "attention", attention_qkv_backward, out, 1, &qkv);
+    if (node) {
+        attention_saved *s = gs_arena_alloc(&ctx->activations, sizeof *s);
+        if (!s) {
+            gs_fail(ctx, GS_ERR_MEMORY, "attention: out of memory saving for backward");
+            return NULL;
+        }
+        s->probs = probs;
+        s->heads = n_heads;
+        node->saved = s;
+    }
+    return out;
+}

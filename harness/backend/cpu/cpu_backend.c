@@ -20,6 +20,7 @@ static const gs_backend cpu_backend = {
     .name = "cpu",
     .init = cpu_init,
     .activation = &gs_cpu_activation_kernels,
+    .attention = &gs_cpu_attention_kernels,
     .batchnorm = &gs_cpu_batchnorm_kernels,
     .conv2d = &gs_cpu_conv2d_kernels,
     .elementwise = &gs_cpu_elementwise_kernels,

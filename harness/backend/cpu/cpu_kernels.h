@@ -6,6 +6,7 @@
 #include "../backend.h"
 
 extern const gs_activation_kernels gs_cpu_activation_kernels;
+extern const gs_attention_kernels gs_cpu_attention_kernels;
 extern const gs_batchnorm_kernels gs_cpu_batchnorm_kernels;
 extern const gs_conv2d_kernels gs_cpu_conv2d_kernels;
 extern const gs_elementwise_kernels gs_cpu_elementwise_kernels;

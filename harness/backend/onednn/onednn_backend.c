@@ -13,6 +13,7 @@ static const gs_backend onednn_backend = {
     .init = onednn_backend_init,
     .free = gs_onednn_free,
     .activation = &gs_cpu_activation_kernels,
+    .attention = &gs_cpu_attention_kernels,
     .batchnorm = &gs_cpu_batchnorm_kernels,
     .conv2d = &gs_onednn_conv2d_kernels,
     .elementwise = &gs_cpu_elementwise_kernels,
