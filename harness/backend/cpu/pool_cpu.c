@@ -2,6 +2,7 @@
  * backward passes split planes, so every dx plane is written by one thread in
  * a fixed order (overlapping windows stay deterministic). */
 #include <math.h>
+#include <stdbool.h>
 
 #include "cpu_kernels.h"
 
@@ -22,16 +23,27 @@ static void maxpool_forward(gs_context *ctx, int64_t planes, int64_t h, int64_t 
             if (ws < 0) ws = 0;
             if (we > w) we = w;
             int64_t best_i = hs * w + ws;
-            float best = -INFINITY;
+            float best = xp[best_i];
+            bool any_nan = false;
+            /* As torch: the first maximum wins; a NaN anywhere propagates
+             * (checked once per window, keeping the compare loop simple). */
             for (int64_t ih = hs; ih < he; ih++)
                 for (int64_t iw = ws; iw < we; iw++) {
                     const float v = xp[ih * w + iw];
-                    /* As torch: the first maximum wins, NaN propagates. */
-                    if (v > best || isnan(v)) {
+                    any_nan |= v != v;
+                    if (v > best) {
                         best = v;
                         best_i = ih * w + iw;
                     }
                 }
+            if (any_nan)
+                for (int64_t ih = hs; ih < he && best == best; ih++)
+                    for (int64_t iw = ws; iw < we; iw++)
+                        if (xp[ih * w + iw] != xp[ih * w + iw]) {
+                            best = xp[ih * w + iw];
+                            best_i = ih * w + iw;
+                            break;
+                        }
             y[row * out_w + ow] = best;
             if (argmax) argmax[row * out_w + ow] = (int32_t)best_i;
         }
