@@ -270,3 +270,24 @@ Test(shape_pool, global_three_dims) {
     shape_ctx(&ctx, &x3, &x4);
     expect_error(&ctx, gs_global_avgpool(&ctx, x3), GS_ERR_SHAPE, "global_avgpool");
 }
+
+/* As torch: NaN anywhere in a window propagates; among equal maxima the
+ * first one (row-major) wins and receives the gradient. */
+Test(forward_pool, maxpool_nan_and_ties) {
+    gs_context ctx;
+    gradcheck_context(&ctx, 3);
+    gs_tensor *x = gradcheck_input(&ctx, GS_DIMS(1, 1, 2, 4), 1.0f, true);
+    const float values[8] = {1.0f, NAN, 5.0f, 5.0f, 0.0f, 2.0f, 1.0f, 5.0f};
+    memcpy(x->data, values, sizeof values);
+    gs_step_begin(&ctx);
+    gs_tensor *y = gs_maxpool2d(&ctx, x, 2, 2, 0);
+    cr_assert_not_null(y, "%s", ctx.error);
+    cr_expect(isnan(y->data[0]), "the window holding NaN must give NaN, got %g", (double)y->data[0]);
+    cr_expect_eq(y->data[1], 5.0f);
+    const float seed[2] = {0.0f, 1.0f};
+    cr_assert_eq(gs_backward_from(&ctx, y, seed), GS_OK, "%s", ctx.error);
+    cr_expect_eq(x->grad[2], 1.0f, "the first of the tied maxima gets the gradient");
+    cr_expect_eq(x->grad[3], 0.0f);
+    cr_expect_eq(x->grad[7], 0.0f);
+    gs_context_free(&ctx);
+}
