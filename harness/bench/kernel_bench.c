@@ -65,6 +65,9 @@ static gs_tensor *bmm(gs_context *ctx, gs_tensor **in, const int *arg) {
 static gs_tensor *attention(gs_context *ctx, gs_tensor **in, const int *arg) {
     return gs_attention(ctx, in[0], in[1], in[2], arg[0]);
 }
+static gs_tensor *attention_qkv(gs_context *ctx, gs_tensor **in, const int *arg) {
+    return gs_attention_qkv(ctx, in[0], arg[0]);
+}
 static gs_tensor *upsample(gs_context *ctx, gs_tensor **in, const int *arg) {
     return gs_upsample_bilinear(ctx, in[0], arg[0], arg[0], false);
 }
@@ -122,6 +125,8 @@ static const op_case CASES[] = {
     {"permute_heads", "64x65x3x64", 1, {4}, {D4(64, 65, 3, 64)}, {true}, {0}, 0, permute},
     {"attention", "64x65x192 h3", 3, {3, 3, 3}, {D4(64, 65, 192, 0), D4(64, 65, 192, 0), D4(64, 65, 192, 0)},
      {true, true, true}, {3}, 4.0 * 192 * 65 * 65 * 64 / 1e9, attention},
+    {"attention_qkv", "64x65x576 h3", 1, {3}, {D4(64, 65, 576, 0)}, {true}, {3}, 4.0 * 192 * 65 * 65 * 64 / 1e9,
+     attention_qkv},
 };
 
 static double now_s(void) {
