@@ -237,3 +237,35 @@ Test(gradcheck_batchnorm, wrong_shapes_are_shape_errors) {
     cr_expect_not_null(gs_batchnorm(&ctx, single, g3, g3, rm, rv, false, 0.1f, 1e-5f), "%s", ctx.error);
     gs_context_free(&ctx);
 }
+
+/* relu(batchnorm(x)) fused: gradients by finite differences, and the same
+ * values as the two ops composed. */
+static gs_tensor *apply_bn_relu(gs_context *ctx, gs_tensor *const *in, void *user) {
+    bool training = *(bool *)user;
+    return gs_batchnorm_relu(ctx, in[0], in[1], in[2], in[3], in[4], training, 0.1f, 1e-5f);
+}
+
+static void check_bn_relu(bool training) {
+    gs_context ctx;
+    gradcheck_context(&ctx, 21);
+    gs_tensor *in[5] = {
+        gradcheck_input(&ctx, GS_DIMS(3, 4, 5, 3), 1.0f, true), gradcheck_input(&ctx, GS_DIMS(4), 1.0f, true),
+        gradcheck_input(&ctx, GS_DIMS(4), 1.0f, true),          gradcheck_input(&ctx, GS_DIMS(4), 0.1f, false),
+        gradcheck_input(&ctx, GS_DIMS(4), 0.1f, false)};
+    for (int i = 0; i < 4; i++) in[4]->data[i] = 1.0f + fabsf(in[4]->data[i]);
+    gradcheck_report report;
+    /* gamma scales 45 values each: a step of 1e-2 moves some across the
+     * relu's kink, so take a finer one. */
+    gradcheck_options opt = {.eps = 1e-3f};
+    cr_expect(gradcheck_run(&ctx, apply_bn_relu, in, 5, &training, &opt, &report), "%s", report.message);
+    gs_step_begin(&ctx);
+    bool previous = gs_set_grad_enabled(&ctx, false);
+    gs_tensor *fused = gs_batchnorm_relu(&ctx, in[0], in[1], in[2], in[3], in[4], false, 0.1f, 1e-5f);
+    gs_tensor *composed = gs_relu(&ctx, gs_batchnorm(&ctx, in[0], in[1], in[2], in[3], in[4], false, 0.1f, 1e-5f));
+    gs_set_grad_enabled(&ctx, previous);
+    for (int64_t i = 0; i < fused->numel; i++) cr_expect_eq(fused->data[i], composed->data[i]);
+    gs_context_free(&ctx);
+}
+
+Test(gradcheck_batchnorm, fused_relu_train) { check_bn_relu(true); }
+Test(gradcheck_batchnorm, fused_relu_eval) { check_bn_relu(false); }

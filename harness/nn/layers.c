@@ -73,6 +73,12 @@ gs_tensor *gs_batchnorm_layer_forward(gs_context *ctx, const gs_batchnorm_layer 
                         layer->momentum, layer->eps);
 }
 
+gs_tensor *gs_batchnorm_relu_layer_forward(gs_context *ctx, const gs_batchnorm_layer *layer, gs_tensor *x,
+                                           bool training) {
+    return gs_batchnorm_relu(ctx, x, layer->weight, layer->bias, layer->running_mean, layer->running_var, training,
+                             layer->momentum, layer->eps);
+}
+
 gs_tensor *gs_linear_layer_forward(gs_context *ctx, const gs_linear_layer *layer, gs_tensor *x) {
     return gs_linear(ctx, x, layer->weight, layer->bias);
 }

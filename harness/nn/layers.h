@@ -44,6 +44,9 @@ gs_status gs_layernorm_layer_init(gs_context *ctx, gs_param_list *list, const ch
 gs_tensor *gs_conv_layer_forward(gs_context *ctx, const gs_conv_layer *layer, gs_tensor *x);
 gs_tensor *gs_batchnorm_layer_forward(gs_context *ctx, const gs_batchnorm_layer *layer, gs_tensor *x,
                                       bool training);
+/* relu(batchnorm(x)) in one op (gs_batchnorm_relu). */
+gs_tensor *gs_batchnorm_relu_layer_forward(gs_context *ctx, const gs_batchnorm_layer *layer, gs_tensor *x,
+                                           bool training);
 gs_tensor *gs_linear_layer_forward(gs_context *ctx, const gs_linear_layer *layer, gs_tensor *x);
 gs_tensor *gs_layernorm_layer_forward(gs_context *ctx, const gs_layernorm_layer *layer, gs_tensor *x);
 

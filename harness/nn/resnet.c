@@ -87,12 +87,12 @@ void gs_resnet_free(gs_resnet *net) { gs_param_list_free(&net->params); }
 
 static gs_tensor *block_forward(gs_context *ctx, const gs_resnet_block *b, gs_tensor *x, bool training,
                                 bool bottleneck) {
-    gs_tensor *y = gs_relu(ctx, gs_batchnorm_layer_forward(ctx, &b->bn1, gs_conv_layer_forward(ctx, &b->conv1, x),
-                                                           training));
-    y = gs_batchnorm_layer_forward(ctx, &b->bn2, gs_conv_layer_forward(ctx, &b->conv2, y), training);
+    gs_tensor *y = gs_batchnorm_relu_layer_forward(ctx, &b->bn1, gs_conv_layer_forward(ctx, &b->conv1, x), training);
     if (bottleneck) {
-        y = gs_relu(ctx, y);
+        y = gs_batchnorm_relu_layer_forward(ctx, &b->bn2, gs_conv_layer_forward(ctx, &b->conv2, y), training);
         y = gs_batchnorm_layer_forward(ctx, &b->bn3, gs_conv_layer_forward(ctx, &b->conv3, y), training);
+    } else {
+        y = gs_batchnorm_layer_forward(ctx, &b->bn2, gs_conv_layer_forward(ctx, &b->conv2, y), training);
     }
     gs_tensor *identity = x;
     if (b->has_downsample)
@@ -112,9 +112,9 @@ gs_tensor *gs_resnet_forward_stages(gs_context *ctx, gs_resnet *net, gs_tensor *
     }
     bool bottleneck = net->config.depth == 50;
     gs_arena_mark mark = gs_arena_get_mark(&ctx->activations);
-    gs_tensor *y = gs_batchnorm_layer_forward(ctx, &net->bn1, gs_conv_layer_forward(ctx, &net->conv1, x), training);
+    gs_tensor *y = gs_batchnorm_relu_layer_forward(ctx, &net->bn1, gs_conv_layer_forward(ctx, &net->conv1, x),
+                                                   training);
     y = gs_tensor_keep_since(ctx, mark, y); /* inference: drop the convolution's output */
-    y = gs_relu(ctx, y);
     if (stages) stages[0] = y;
     if (net->config.stem == GS_STEM_IMAGENET && !stages) {
         mark = gs_arena_get_mark(&ctx->activations);

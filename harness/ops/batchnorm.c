@@ -3,11 +3,13 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "op_util.h"
 
 typedef struct batchnorm_saved {
     bool training;
+    bool relu; /* the output is relu(batchnorm(x)) */
     /* Training: the batch mean and 1/sqrt(var + eps).  Eval: copies of the
      * running mean and 1/sqrt(running_var + eps) as they were in forward
      * (a later training forward may update the buffers before backward). */
@@ -23,8 +25,17 @@ static void batchnorm_backward(gs_context *ctx, const gs_tape_node *node) {
     float *dbeta = beta && beta->requires_grad ? gs_tensor_grad(ctx, beta) : NULL;
     if (gs_failed(ctx) || (!dx && !dgamma && !dbeta)) return;
     int64_t n = x->shape[0], c = x->shape[1], inner = x->numel / (n * c);
+    const float *dy = y->grad;
+    if (s->relu) {
+        /* Gradient through the relu first: zero where the output is zero. */
+        float *masked = gs_scratch(ctx, (size_t)y->numel * sizeof(float));
+        if (!masked) return;
+        memset(masked, 0, (size_t)y->numel * sizeof(float));
+        ctx->backend->activation->relu_backward(ctx, y->numel, y->data, y->grad, masked);
+        dy = masked;
+    }
     ctx->backend->batchnorm->backward(ctx, n, c, inner, s->training, x->data, gamma ? gamma->data : NULL, s->mean,
-                                      s->invstd, y->grad, dx, dgamma, dbeta);
+                                      s->invstd, dy, dx, dgamma, dbeta);
 }
 
 static bool is_channel_vector(const gs_tensor *t, int64_t c) { return t->ndim == 1 && t->shape[0] == c; }
@@ -69,8 +80,9 @@ static bool check_args(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, gs_tenso
     return true;
 }
 
-gs_tensor *gs_batchnorm(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, gs_tensor *beta, gs_tensor *running_mean,
-                        gs_tensor *running_var, bool training, float momentum, float eps) {
+static gs_tensor *batchnorm_op(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, gs_tensor *beta,
+                               gs_tensor *running_mean, gs_tensor *running_var, bool training, float momentum,
+                               float eps, bool relu) {
     GS_OP_GUARD(ctx, x);
     if (!check_args(ctx, x, gamma, beta, running_mean, running_var, training, momentum, eps)) return NULL;
     int64_t n = x->shape[0], c = x->shape[1], inner = x->numel / (n * c);
@@ -91,8 +103,9 @@ gs_tensor *gs_batchnorm(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, gs_tens
         ctx->backend->batchnorm->forward_eval(ctx, n, c, inner, x->data, g, b, running_mean->data,
                                               running_var->data, eps, y->data);
     }
+    if (relu) ctx->backend->activation->relu_forward(ctx, y->numel, y->data, y->data);
     gs_tensor *in[3] = {x, gamma, beta};
-    gs_tape_node *node = gs_tape_record(ctx, "batchnorm", batchnorm_backward, y, 3, in);
+    gs_tape_node *node = gs_tape_record(ctx, relu ? "batchnorm_relu" : "batchnorm", batchnorm_backward, y, 3, in);
     if (!node) return gs_failed(ctx) ? NULL : y;
     batchnorm_saved *s = gs_arena_alloc(&ctx->activations, sizeof *s);
     if (!s) {
@@ -100,6 +113,7 @@ gs_tensor *gs_batchnorm(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, gs_tens
         return NULL;
     }
     s->training = training;
+    s->relu = relu;
     s->mean = mean;
     s->invstd = invstd;
     if (!training)
@@ -109,4 +123,15 @@ gs_tensor *gs_batchnorm(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, gs_tens
         }
     node->saved = s;
     return y;
+}
+
+gs_tensor *gs_batchnorm(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, gs_tensor *beta, gs_tensor *running_mean,
+                        gs_tensor *running_var, bool training, float momentum, float eps) {
+    return batchnorm_op(ctx, x, gamma, beta, running_mean, running_var, training, momentum, eps, false);
+}
+
+gs_tensor *gs_batchnorm_relu(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, gs_tensor *beta,
+                             gs_tensor *running_mean, gs_tensor *running_var, bool training, float momentum,
+                             float eps) {
+    return batchnorm_op(ctx, x, gamma, beta, running_mean, running_var, training, momentum, eps, true);
 }

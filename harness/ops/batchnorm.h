@@ -19,6 +19,13 @@
 gs_tensor *gs_batchnorm(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, gs_tensor *beta, gs_tensor *running_mean,
                         gs_tensor *running_var, bool training, float momentum, float eps);
 
+/* relu(batchnorm(x)) as one op: one output buffer instead of two (the
+ * batchnorm output is overwritten by the relu), which saves a pass over
+ * memory and an activation per ResNet block. */
+gs_tensor *gs_batchnorm_relu(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, gs_tensor *beta,
+                             gs_tensor *running_mean, gs_tensor *running_var, bool training, float momentum,
+                             float eps);
+
 /* Layout seen by kernels: x is (n, c, inner) with inner = H*W (or L, or 1).
  * gamma/beta NULL mean 1 and 0; running_mean/running_var may be NULL in
  * forward_train (no update).  Per-channel sums are accumulated in double.
