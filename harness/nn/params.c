@@ -98,3 +98,16 @@ gs_status gs_params_copy(gs_context *ctx, const gs_param_list *dst, const gs_par
     }
     return GS_OK;
 }
+
+gs_status gs_param_add_existing(gs_context *ctx, gs_param_list *list, gs_param param) {
+    if (gs_failed(ctx)) return ctx->status;
+    if (list->count == list->capacity) {
+        int capacity = list->capacity ? list->capacity * 2 : 64;
+        gs_param *items = realloc(list->items, (size_t)capacity * sizeof *items);
+        if (!items) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory listing parameters");
+        list->items = items;
+        list->capacity = capacity;
+    }
+    list->items[list->count++] = param;
+    return GS_OK;
+}

@@ -33,6 +33,9 @@ gs_tensor *gs_param_add(gs_context *ctx, gs_param_list *list, const char *name, 
 gs_tensor *gs_param_add_in(gs_context *ctx, gs_arena *arena, gs_param_list *list, const char *name,
                            gs_param_kind kind, int ndim, const int64_t *shape);
 void gs_param_list_free(gs_param_list *list);
+/* Appends an existing parameter (shared, not copied): a list that spans
+ * several modules, e.g. encoder + head for one optimizer. */
+gs_status gs_param_add_existing(gs_context *ctx, gs_param_list *list, gs_param param);
 
 gs_tensor *gs_param_find(const gs_param_list *list, const char *name);
 void gs_params_zero_grad(const gs_param_list *list);
