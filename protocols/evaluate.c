@@ -1,0 +1,239 @@
+#include "evaluate.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "feature_set.h"
+#include "knn.h"
+#include "linear_probe.h"
+#include "metrics.h"
+#include "splits.h"
+#include "stats.h"
+
+static const char *const NAMES[] = {"knn", "linear", "finetune", "segment"};
+
+const char *gs_protocol_name(gs_protocol p) { return NAMES[p]; }
+
+bool gs_protocol_parse(const char *name, gs_protocol *out) {
+    for (int i = 0; i < 4; i++)
+        if (name && !strcmp(name, NAMES[i])) {
+            *out = (gs_protocol)i;
+            return true;
+        }
+    return false;
+}
+
+static void add_metric(gs_eval_result *r, const char *name, double value) {
+    if (r->n_metrics >= GS_EVAL_MAX_METRICS) return;
+    snprintf(r->metrics[r->n_metrics].name, sizeof r->metrics[r->n_metrics].name, "%s", name);
+    r->metrics[r->n_metrics++].value = value;
+}
+
+/* Every metric a confusion matrix gives, per class where it makes sense. */
+static void confusion_metrics(gs_eval_result *r, const gs_confusion *cm, const gs_dataset *ds, bool segmentation) {
+    int c = cm->n_classes;
+    double *per = malloc((size_t)c * sizeof *per);
+    char name[64];
+    r->headline = r->n_metrics;
+    if (segmentation) {
+        add_metric(r, "miou", gs_confusion_miou(cm));
+        r->headline_label = "mIoU";
+        add_metric(r, "overall_accuracy", gs_confusion_accuracy(cm));
+        gs_confusion_iou(cm, per);
+        for (int k = 0; k < c; k++) {
+            snprintf(name, sizeof name, "iou/%s", ds->class_names[k]);
+            add_metric(r, name, per[k]);
+        }
+    } else {
+        add_metric(r, "top1", gs_confusion_accuracy(cm));
+        r->headline_label = "top-1";
+        add_metric(r, "mean_class_accuracy", gs_confusion_mean_class_accuracy(cm));
+        gs_confusion_class_accuracy(cm, per);
+        for (int k = 0; k < c; k++) {
+            snprintf(name, sizeof name, "accuracy/%s", ds->class_names[k]);
+            add_metric(r, name, per[k]);
+        }
+    }
+    add_metric(r, "macro_f1", gs_confusion_macro_f1(cm));
+    gs_confusion_f1(cm, per);
+    for (int k = 0; k < c; k++) {
+        snprintf(name, sizeof name, "f1/%s", ds->class_names[k]);
+        add_metric(r, name, per[k]);
+    }
+    add_metric(r, "kappa", gs_confusion_kappa(cm));
+    free(per);
+}
+
+static void collect(const gs_dataset *ds, gs_split split, int64_t **idx, int64_t *n) {
+    *idx = malloc((size_t)(ds->n_samples > 0 ? ds->n_samples : 1) * sizeof **idx);
+    *n = 0;
+    for (int64_t i = 0; i < ds->n_samples; i++)
+        if (ds->samples[i].split == (int)split) (*idx)[(*n)++] = i;
+}
+
+static gs_status ensure_splits(gs_dataset *ds, uint64_t seed, gs_error *err) {
+    for (int64_t i = 0; i < ds->n_samples; i++)
+        if (ds->samples[i].split != GS_SPLIT_NONE) return GS_OK;
+    if (ds->task == GS_TASK_CLASSIFICATION) return gs_split_every_nth(ds, 5, err);
+    const double fractions[3] = {0.8, 0.0, 0.2};
+    return gs_split_stratified(ds, fractions, seed, err);
+}
+
+/* train minus a stratified 10% validation subset, when there is no val split. */
+static gs_status probe_split(const gs_dataset *ds, const int64_t *train, int64_t n_train, uint64_t seed,
+                             int64_t **fit, int64_t *n_fit, int64_t **val, int64_t *n_val, gs_error *err) {
+    collect(ds, GS_SPLIT_VAL, val, n_val);
+    if (*n_val > 0) {
+        *fit = malloc((size_t)(n_train > 0 ? n_train : 1) * sizeof **fit);
+        memcpy(*fit, train, (size_t)n_train * sizeof **fit);
+        *n_fit = n_train;
+        return GS_OK;
+    }
+    free(*val);
+    if (gs_split_label_subset(ds, GS_SPLIT_TRAIN, 0.1, seed ^ 0x5eedULL, val, n_val, err) != GS_OK) return err->status;
+    char *is_val = calloc((size_t)ds->n_samples, 1);
+    for (int64_t i = 0; i < *n_val; i++) is_val[(*val)[i]] = 1;
+    *fit = malloc((size_t)(n_train > 0 ? n_train : 1) * sizeof **fit);
+    *n_fit = 0;
+    for (int64_t i = 0; i < n_train; i++)
+        if (!is_val[train[i]]) (*fit)[(*n_fit)++] = train[i];
+    free(is_val);
+    return GS_OK;
+}
+
+static gs_probe_split as_probe(const gs_feature_set *fs) {
+    return (gs_probe_split){.features = fs->features, .labels = fs->labels, .targets = fs->targets, .n = fs->n};
+}
+
+gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, const gs_eval_config *cfg_in,
+                      gs_eval_result *out, gs_error *err) {
+    memset(out, 0, sizeof *out);
+    gs_eval_config cfg = *cfg_in;
+    if (cfg.label_fraction <= 0 || cfg.label_fraction > 1) cfg.label_fraction = 1.0;
+    if (cfg.batch <= 0) cfg.batch = 64;
+    if (cfg.workers <= 0) cfg.workers = 2;
+    if (ds->task == GS_TASK_UNLABELED)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "%s has no labels: evaluation needs a labelled dataset", ds->root);
+    if ((cfg.protocol == GS_PROTOCOL_SEGMENT) != (ds->task == GS_TASK_SEGMENTATION))
+        return gs_error_set(err, GS_ERR_ARGUMENT, "protocol %s does not fit a %s dataset (segment is for per-pixel labels)",
+                            gs_protocol_name(cfg.protocol), ds->task == GS_TASK_SEGMENTATION ? "segmentation" : "classification");
+    if (ensure_splits(ds, cfg.seed, err) != GS_OK) return err->status;
+
+    gs_band_stats stats;
+    char dir[4000];
+    if (cfg.stats_dir)
+        snprintf(dir, sizeof dir, "%s", cfg.stats_dir);
+    else
+        gs_cache_default_dir(dir, sizeof dir);
+    if (gs_cache_make_dir(dir, err) != GS_OK || gs_stats_get(ds, dir, cfg.workers, cfg.progress, &stats, err) != GS_OK)
+        return err->status;
+
+    int64_t *train = NULL, *test = NULL, n_train = 0, n_test = 0;
+    if (cfg.label_fraction < 1.0) {
+        if (gs_split_label_subset(ds, GS_SPLIT_TRAIN, cfg.label_fraction, cfg.seed, &train, &n_train, err) != GS_OK)
+            return err->status;
+    } else {
+        collect(ds, GS_SPLIT_TRAIN, &train, &n_train);
+    }
+    collect(ds, GS_SPLIT_TEST, &test, &n_test);
+    if (n_test == 0) { /* e.g. the Potsdam crops: train and val only */
+        free(test);
+        collect(ds, GS_SPLIT_VAL, &test, &n_test);
+    }
+    out->n_train = n_train;
+    out->n_test = n_test;
+    if (n_train == 0 || n_test == 0) {
+        gs_error_set(err, GS_ERR_ARGUMENT, "%s: %lld training and %lld test samples; both are needed", ds->root,
+                     (long long)n_train, (long long)n_test);
+        goto done;
+    }
+    bool multilabel = ds->task == GS_TASK_MULTILABEL;
+
+    if (cfg.protocol == GS_PROTOCOL_FINETUNE || cfg.protocol == GS_PROTOCOL_SEGMENT) {
+        gs_finetune_config fc = cfg.finetune;
+        fc.seed = cfg.seed;
+        if (!fc.workers) fc.workers = cfg.workers;
+        if (!fc.progress) fc.progress = cfg.progress;
+        gs_finetune_result fr;
+        if (gs_finetune(ctx, encoder, ds, train, n_train, test, n_test, &stats, &fc, &fr, err) != GS_OK) goto done;
+        if (multilabel) {
+            out->headline = out->n_metrics;
+            out->headline_label = "mAP";
+            add_metric(out, "macro_map", fr.map.macro);
+            add_metric(out, "micro_map", fr.map.micro);
+        } else {
+            confusion_metrics(out, &fr.confusion, ds, cfg.protocol == GS_PROTOCOL_SEGMENT);
+        }
+        add_metric(out, "final_train_loss", fr.final_loss);
+        gs_confusion_free(&fr.confusion);
+        goto done;
+    }
+
+    /* Frozen-feature protocols. */
+    gs_feature_set f_train = {0}, f_test = {0}, f_fit = {0}, f_val = {0};
+    int64_t *fit = NULL, *val = NULL, n_fit = 0, n_val = 0;
+    if (cfg.protocol == GS_PROTOCOL_KNN) {
+        if (multilabel) {
+            gs_error_set(err, GS_ERR_ARGUMENT, "kNN votes for one class: use the linear probe on multi-label data");
+            goto done;
+        }
+        if (gs_extract_features(ctx, encoder, ds, train, n_train, &stats, cfg.batch, cfg.workers, &f_train, err) ||
+            gs_extract_features(ctx, encoder, ds, test, n_test, &stats, cfg.batch, cfg.workers, &f_test, err))
+            goto features_done;
+        int32_t *pred = malloc((size_t)n_test * sizeof *pred);
+        gs_knn_options ko = {.k = cfg.knn_k, .temperature = cfg.knn_temperature};
+        double top1;
+        gs_confusion cm;
+        if (gs_knn_classify(ctx, f_train.features, f_train.labels, n_train, f_test.features, n_test, f_train.dim,
+                            ds->n_classes, &ko, pred, f_test.labels, &top1) != GS_OK) {
+            gs_error_set(err, ctx->status, "kNN: %s", ctx->error);
+        } else if (gs_confusion_init(&cm, ds->n_classes, GS_IGNORE_LABEL, err) == GS_OK) {
+            if (gs_confusion_add(&cm, f_test.labels, pred, n_test, err) == GS_OK) confusion_metrics(out, &cm, ds, false);
+            gs_confusion_free(&cm);
+        }
+        free(pred);
+    } else {
+        if (probe_split(ds, train, n_train, cfg.seed, &fit, &n_fit, &val, &n_val, err) != GS_OK) goto features_done;
+        if (gs_extract_features(ctx, encoder, ds, fit, n_fit, &stats, cfg.batch, cfg.workers, &f_fit, err) ||
+            gs_extract_features(ctx, encoder, ds, val, n_val, &stats, cfg.batch, cfg.workers, &f_val, err) ||
+            gs_extract_features(ctx, encoder, ds, test, n_test, &stats, cfg.batch, cfg.workers, &f_test, err))
+            goto features_done;
+        gs_probe_split p_fit = as_probe(&f_fit), p_val = as_probe(&f_val), p_test = as_probe(&f_test);
+        gs_linear_probe_result lr;
+        int32_t *pred = multilabel ? NULL : malloc((size_t)n_test * sizeof *pred);
+        if (gs_linear_probe(ctx, f_fit.dim, ds->n_classes, multilabel, &p_fit, &p_val, &p_test, NULL, &lr, pred, NULL) !=
+            GS_OK) {
+            gs_error_set(err, ctx->status, "linear probe: %s", ctx->error);
+        } else if (multilabel) {
+            out->headline = out->n_metrics;
+            out->headline_label = "mAP";
+            add_metric(out, "macro_map", lr.test_map.macro);
+            add_metric(out, "micro_map", lr.test_map.micro);
+        } else {
+            gs_confusion cm;
+            if (gs_confusion_init(&cm, ds->n_classes, GS_IGNORE_LABEL, err) == GS_OK) {
+                if (gs_confusion_add(&cm, f_test.labels, pred, n_test, err) == GS_OK) confusion_metrics(out, &cm, ds, false);
+                gs_confusion_free(&cm);
+            }
+        }
+        if (err->status == GS_OK) {
+            add_metric(out, "chosen_l2", lr.lambda);
+            add_metric(out, "val_metric", lr.val);
+        }
+        free(pred);
+    }
+features_done:
+    gs_feature_set_free(&f_train);
+    gs_feature_set_free(&f_test);
+    gs_feature_set_free(&f_fit);
+    gs_feature_set_free(&f_val);
+    free(fit);
+    free(val);
+done:
+    free(train);
+    free(test);
+    return err->status;
+}

@@ -1,0 +1,52 @@
+/* One evaluation run: a protocol (kNN, linear probe, fine-tune,
+ * segmentation) on a dataset with an encoder, at a label fraction and seed,
+ * producing named metrics and a headline.  What `geossl eval` calls. */
+#ifndef GS_PROTOCOLS_EVALUATE_H
+#define GS_PROTOCOLS_EVALUATE_H
+
+#include "dataset.h"
+#include "finetune.h"
+#include "nn/backbone.h"
+
+typedef enum gs_protocol { GS_PROTOCOL_KNN, GS_PROTOCOL_LINEAR, GS_PROTOCOL_FINETUNE, GS_PROTOCOL_SEGMENT } gs_protocol;
+
+const char *gs_protocol_name(gs_protocol p);
+/* "knn", "linear", "finetune", "segment"; false for anything else. */
+bool gs_protocol_parse(const char *name, gs_protocol *out);
+
+#define GS_EVAL_MAX_METRICS 160
+
+typedef struct gs_metric {
+    char name[64];   /* "top1", "macro_f1", "iou/building", ... */
+    double value;    /* fractions in [0, 1] */
+} gs_metric;
+
+typedef struct gs_eval_result {
+    gs_metric metrics[GS_EVAL_MAX_METRICS];
+    int n_metrics;
+    int headline;           /* index of the headline metric */
+    const char *headline_label; /* "top-1", "mAP", "mIoU" */
+    int64_t n_train, n_test;
+} gs_eval_result;
+
+typedef struct gs_eval_config {
+    gs_protocol protocol;
+    double label_fraction; /* (0, 1]; 0: 1 */
+    uint64_t seed;
+    int batch, workers;    /* 0: 64, 2 */
+    int knn_k;             /* 0: 20 */
+    float knn_temperature; /* 0: 0.07 */
+    gs_finetune_config finetune;
+    const char *stats_dir; /* where band statistics are stored; NULL: the cache directory */
+    FILE *progress;
+} gs_eval_config;
+
+/* Splits: the dataset's own (split files, BigEarthNet CSVs, the Potsdam
+ * tiles) when it has any; otherwise every 5th sample of each class, sorted by
+ * file name, is test (gs_split_every_nth), or a stratified 80/20 for
+ * multi-label and segmentation data.  The linear probe's validation set is a
+ * stratified 10% of the training samples when the dataset has no val split. */
+gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, const gs_eval_config *cfg,
+                      gs_eval_result *out, gs_error *err);
+
+#endif
