@@ -1,0 +1,58 @@
+/* geossl report: results CSV -> DIR/report.md and DIR/index.html. */
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "commands.h"
+#include "options.h"
+#include "report.h"
+
+int gs_cmd_report(int argc, char **argv) {
+    const char *results = NULL, *out = NULL, *reference = GEOSSL_REFERENCE_CSV, *loss_log = NULL;
+    const char *baseline = NULL, *kernels = NULL, *title = NULL;
+    double threshold_pct = 10.0;
+    bool fail_on_regression = false;
+    const gs_option options[] = {
+        {"results", GS_OPT_STRING, &results, "FILE", "results CSV (written by the evaluation commands)"},
+        {"out", GS_OPT_STRING, &out, "DIR", "output folder for report.md, index.html and plots/ (created)"},
+        {"reference", GS_OPT_STRING, &reference, "FILE", "published numbers to compare with [results/reference.csv]"},
+        {"loss-log", GS_OPT_STRING, &loss_log, "FILE", "CSV run_id,step,loss for training-loss curves"},
+        {"kernels-baseline", GS_OPT_STRING, &baseline, "FILE", "`geossl bench kernels` CSV to compare against"},
+        {"kernels", GS_OPT_STRING, &kernels, "FILE", "`geossl bench kernels` CSV of the new build"},
+        {"threshold", GS_OPT_FLOAT, &threshold_pct, "PCT", "kernel noise threshold in percent [10]"},
+        {"fail-on-regression", GS_OPT_FLAG, &fail_on_regression, "", "exit 3 when a kernel is slower (for CI)"},
+        {"title", GS_OPT_STRING, &title, "TEXT", "report title [geossl report]"},
+    };
+    int parsed = gs_options_parse("report",
+                                  "Writes DIR/report.md and a self-contained DIR/index.html: leaderboards (mean ± std\n"
+                                  "over seeds), the paper-reproduction table, gnuplot plots (skipped when gnuplot is\n"
+                                  "not on PATH) and, given two kernel benchmark CSVs, the kernel regressions.",
+                                  options, (int)(sizeof options / sizeof *options), argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
+    if (!out || (!results && !kernels)) {
+        fprintf(stderr, "geossl report: give --out DIR and --results FILE (and/or --kernels-baseline A --kernels B)\n");
+        return 2;
+    }
+    if (!(threshold_pct >= 0)) {
+        fprintf(stderr, "geossl report: --threshold is a percentage >= 0, e.g. 10\n");
+        return 2;
+    }
+    gs_report_options o = {.results_path = results, .reference_path = reference, .loss_log_path = loss_log,
+                           .kernels_baseline_path = baseline, .kernels_path = kernels,
+                           .regression_threshold = threshold_pct / 100.0, .out_dir = out, .title = title};
+    gs_report_summary summary;
+    gs_error err = {0};
+    if (gs_report_write(&o, &summary, &err) != GS_OK) {
+        fprintf(stderr, "geossl report: %s\n", err.message);
+        return 1;
+    }
+    printf("wrote %s/report.md and %s/index.html:", out, out);
+    if (results)
+        printf(" %zu rows, %zu leaderboards, %zu paper comparisons, %zu plots%s", summary.n_rows,
+               summary.n_leaderboards, summary.n_comparisons, summary.n_plots, kernels ? "," : "");
+    if (kernels) printf(" %zu kernel regressions", summary.n_regressions);
+    printf("\n");
+    if (summary.plots_skipped) fprintf(stderr, "geossl report: plots skipped (gnuplot is not on PATH)\n");
+    if (summary.n_plots_failed)
+        fprintf(stderr, "geossl report: %zu plots failed; see %s/plots/gnuplot.log\n", summary.n_plots_failed, out);
+    return fail_on_regression && summary.n_regressions ? 3 : 0;
+}

@@ -1,0 +1,51 @@
+/* Leaderboards: one per (evaluation data, protocol, label fraction,
+ * metric); in each, one entry per (method, backbone, pretraining data) with
+ * the mean and sample standard deviation over seeds, best marked.
+ *
+ * When a seed appears twice for the same entry (a re-run), the row later in
+ * the file wins: it is the newer measurement. */
+#ifndef GS_LEADERBOARD_H
+#define GS_LEADERBOARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/error.h"
+#include "results_store.h"
+
+typedef struct gs_leader_entry {
+    const char *method, *backbone, *pretrain_data;
+    double mean, std; /* std: sample (n-1) over seeds, 0 for one seed */
+    int n_seeds;
+    bool best;        /* the best mean of its board (ties all marked) */
+} gs_leader_entry;
+
+typedef struct gs_leaderboard {
+    const char *eval_data, *protocol, *metric;
+    double label_fraction;
+    bool lower_is_better;
+    gs_leader_entry *entries; /* best first */
+    size_t n_entries;
+} gs_leaderboard;
+
+typedef struct gs_leaderboards {
+    gs_leaderboard *boards; /* sorted by eval data, protocol, fraction, metric */
+    size_t n_boards;
+} gs_leaderboards;
+
+/* The strings point into `results`, which must outlive the boards. */
+gs_status gs_leaderboards_build(const gs_results *results, gs_leaderboards *out, gs_error *err);
+void gs_leaderboards_free(gs_leaderboards *b);
+
+/* Losses, errors and times are better when lower; everything else higher. */
+bool gs_metric_lower_is_better(const char *metric);
+
+/* Prints a metric value with the decimals its size calls for ("91.23",
+ * "0.8523", "1234.5"); `std`, when >= 0, with the same decimals. */
+void gs_format_metric(char *buf, size_t size, double value);
+/* A difference printed with the decimals of the numbers it compares
+ * (`scale`), signed: "+0.35", "-4.00". */
+void gs_format_difference(char *buf, size_t size, double difference, double scale);
+void gs_format_mean_std(char *buf, size_t size, double mean, double std, int n_seeds);
+
+#endif

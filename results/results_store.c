@@ -1,0 +1,230 @@
+#include "results_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *const GS_RESULTS_COLUMNS[GS_RESULTS_N_COLUMNS] = {
+    "run_id", "method",     "backbone",    "pretrain_data", "eval_data", "protocol", "label_fraction", "seed",
+    "metric", "value",      "git_commit",  "config_hash",   "threads",   "date",     "wall_time_s",    "cpu"};
+
+enum { C_RUN, C_METHOD, C_BACKBONE, C_PRETRAIN, C_EVAL, C_PROTOCOL, C_FRACTION, C_SEED,
+       C_METRIC, C_VALUE, C_COMMIT, C_HASH, C_THREADS, C_DATE, C_WALL, C_CPU };
+
+bool gs_label_fraction_equal(double a, double b) {
+    return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
+}
+
+static bool fraction_valid(double f) { return f > 0.0 && f <= 1.0 + 1e-12; }
+
+/* ---- reading ---- */
+
+static gs_status field_error(gs_error *err, const char *name, const gs_csv_row *row, int col, const char *want) {
+    return gs_error_set(err, GS_ERR_FORMAT, "%s:%zu: column %s: '%s' is not %s", name, row->line,
+                        GS_RESULTS_COLUMNS[col], row->fields[col], want);
+}
+
+static gs_status row_from_fields(const gs_csv_row *row, const char *name, gs_result_row *out, gs_error *err) {
+    char *const *f = row->fields;
+    long long seed, threads;
+    double fraction, value, wall;
+    if (!gs_csv_parse_double(f[C_FRACTION], &fraction) || !fraction_valid(fraction))
+        return field_error(err, name, row, C_FRACTION, "a number in (0, 1]");
+    if (!gs_csv_parse_int(f[C_SEED], &seed)) return field_error(err, name, row, C_SEED, "an integer");
+    if (!gs_csv_parse_double(f[C_VALUE], &value)) return field_error(err, name, row, C_VALUE, "a number");
+    if (!gs_csv_parse_int(f[C_THREADS], &threads) || threads < 0 || threads > 1 << 20)
+        return field_error(err, name, row, C_THREADS, "a thread count");
+    if (!gs_csv_parse_double(f[C_WALL], &wall) || !(wall >= 0))
+        return field_error(err, name, row, C_WALL, "a non-negative number of seconds");
+    static const int required[] = {C_METHOD, C_BACKBONE, C_EVAL, C_PROTOCOL, C_METRIC};
+    for (size_t i = 0; i < sizeof required / sizeof *required; i++)
+        if (!f[required[i]][0])
+            return gs_error_set(err, GS_ERR_FORMAT, "%s:%zu: column %s is empty", name, row->line,
+                                GS_RESULTS_COLUMNS[required[i]]);
+    *out = (gs_result_row){
+        .run_id = f[C_RUN], .method = f[C_METHOD], .backbone = f[C_BACKBONE], .pretrain_data = f[C_PRETRAIN],
+        .eval_data = f[C_EVAL], .protocol = f[C_PROTOCOL], .label_fraction = fraction, .seed = seed,
+        .metric = f[C_METRIC], .value = value, .git_commit = f[C_COMMIT], .config_hash = f[C_HASH],
+        .threads = (int)threads, .date = f[C_DATE], .wall_time_s = wall, .cpu = f[C_CPU], .line = row->line};
+    return GS_OK;
+}
+
+static gs_status rows_from_table(gs_results *out, const char *name, gs_error *err) {
+    gs_status s = gs_csv_expect_header(&out->table, name, GS_RESULTS_COLUMNS, GS_RESULTS_N_COLUMNS, err);
+    if (s != GS_OK) return s;
+    size_t n = out->table.n_rows - 1;
+    out->rows = n ? calloc(n, sizeof *out->rows) : NULL;
+    if (n && !out->rows) return gs_error_set(err, GS_ERR_MEMORY, "%s: out of memory", name);
+    for (size_t i = 0; i < n; i++) {
+        s = row_from_fields(&out->table.rows[i + 1], name, &out->rows[i], err);
+        if (s != GS_OK) return s;
+    }
+    out->n_rows = n;
+    return GS_OK;
+}
+
+gs_status gs_results_parse(const char *text, size_t len, const char *name, gs_results *out, gs_error *err) {
+    *out = (gs_results){0};
+    gs_status s = gs_csv_parse(text, len, name, &out->table, err);
+    if (s == GS_OK) s = rows_from_table(out, name, err);
+    if (s != GS_OK) gs_results_free(out);
+    return s;
+}
+
+gs_status gs_results_load(const char *path, gs_results *out, gs_error *err) {
+    *out = (gs_results){0};
+    gs_status s = gs_csv_read_file(path, &out->table, err);
+    if (s == GS_OK) s = rows_from_table(out, path, err);
+    if (s != GS_OK) gs_results_free(out);
+    return s;
+}
+
+gs_status gs_results_load_existing(const char *path, gs_results *out, gs_error *err) {
+    *out = (gs_results){0};
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) return GS_OK;
+    return gs_results_load(path, out, err);
+}
+
+void gs_results_free(gs_results *r) {
+    free(r->rows);
+    gs_csv_table_free(&r->table);
+    *r = (gs_results){0};
+}
+
+bool gs_results_has_cell(const gs_results *r, const gs_result_cell *c) {
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const gs_result_row *x = &r->rows[i];
+        if (x->seed == c->seed && gs_label_fraction_equal(x->label_fraction, c->label_fraction) &&
+            !strcmp(x->method, c->method) && !strcmp(x->backbone, c->backbone) &&
+            !strcmp(x->pretrain_data, c->pretrain_data) && !strcmp(x->eval_data, c->eval_data) &&
+            !strcmp(x->protocol, c->protocol))
+            return true;
+    }
+    return false;
+}
+
+/* ---- appending ---- */
+
+static const char *or_empty(const char *s) { return s ? s : ""; }
+
+static gs_status format_rows(const gs_result_row *rows, size_t n, bool with_header, gs_text *out, gs_error *err) {
+    if (with_header) gs_csv_append_row(out, GS_RESULTS_COLUMNS, GS_RESULTS_N_COLUMNS);
+    for (size_t i = 0; i < n; i++) {
+        const gs_result_row *r = &rows[i];
+        const char *need[] = {r->method, r->backbone, r->eval_data, r->protocol, r->metric};
+        for (size_t k = 0; k < sizeof need / sizeof *need; k++)
+            if (!need[k] || !need[k][0])
+                return gs_error_set(err, GS_ERR_ARGUMENT,
+                                    "results: row %zu has an empty method, backbone, eval_data, protocol or metric", i);
+        if (!fraction_valid(r->label_fraction) || r->threads < 0 || !(r->wall_time_s >= 0))
+            return gs_error_set(err, GS_ERR_ARGUMENT,
+                                "results: row %zu: label_fraction must be in (0, 1], threads and wall_time_s >= 0", i);
+        char fraction[32], seed[32], value[32], threads[32], wall[32];
+        gs_format_double(fraction, r->label_fraction);
+        snprintf(seed, sizeof seed, "%lld", r->seed);
+        gs_format_double(value, r->value);
+        snprintf(threads, sizeof threads, "%d", r->threads);
+        gs_format_double(wall, r->wall_time_s);
+        const char *fields[GS_RESULTS_N_COLUMNS] = {
+            or_empty(r->run_id), r->method, r->backbone, or_empty(r->pretrain_data), r->eval_data, r->protocol,
+            fraction, seed, r->metric, value, or_empty(r->git_commit), or_empty(r->config_hash), threads,
+            or_empty(r->date), wall, or_empty(r->cpu)};
+        gs_csv_append_row(out, fields, GS_RESULTS_N_COLUMNS);
+    }
+    if (!gs_text_ok(out)) return gs_error_set(err, GS_ERR_MEMORY, "results: out of memory formatting rows");
+    return GS_OK;
+}
+
+static int lock_file(int fd) {
+    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    int rc;
+    while ((rc = fcntl(fd, F_SETLKW, &lock)) != 0 && errno == EINTR) {
+    }
+    return rc;
+}
+
+/* Reads the locked file through its own descriptor: closing any other
+ * descriptor of the file would drop our fcntl lock. */
+static gs_status read_locked(int fd, const char *path, size_t size, gs_text *out, gs_error *err) {
+    char buf[65536];
+    size_t done = 0;
+    while (done < size) {
+        size_t want = size - done < sizeof buf ? size - done : sizeof buf;
+        ssize_t got = pread(fd, buf, want, (off_t)done);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return gs_error_set(err, GS_ERR_IO, "%s: read error (%s)", path, strerror(errno));
+        gs_text_append_n(out, buf, (size_t)got);
+        done += (size_t)got;
+    }
+    if (!gs_text_ok(out)) return gs_error_set(err, GS_ERR_MEMORY, "%s: out of memory reading the file", path);
+    return GS_OK;
+}
+
+static gs_status check_existing(int fd, const char *path, size_t size, gs_error *err) {
+    gs_text text = {0};
+    gs_status s = read_locked(fd, path, size, &text, err);
+    if (s == GS_OK && text.data[text.len - 1] != '\n') {
+        size_t line = 1;
+        for (size_t i = 0; i < text.len; i++) line += text.data[i] == '\n';
+        s = gs_error_set(err, GS_ERR_FORMAT,
+                         "%s:%zu: the last row has no line end (an interrupted write?); fix it by hand, "
+                         "nothing was appended",
+                         path, line);
+    }
+    if (s == GS_OK) {
+        gs_results existing;
+        s = gs_results_parse(text.data, text.len, path, &existing, err);
+        gs_results_free(&existing);
+    }
+    gs_text_free(&text);
+    return s;
+}
+
+static gs_status write_all(int fd, const char *path, const gs_text *text, gs_error *err) {
+    size_t done = 0;
+    while (done < text->len) {
+        ssize_t n = write(fd, text->data + done, text->len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return gs_error_set(err, GS_ERR_IO, "%s: write failed (%s)", path, strerror(errno));
+        done += (size_t)n;
+    }
+    if (fsync(fd) != 0) return gs_error_set(err, GS_ERR_IO, "%s: fsync failed (%s)", path, strerror(errno));
+    return GS_OK;
+}
+
+gs_status gs_results_append(const char *path, const gs_result_row *rows, size_t n, gs_error *err) {
+    if (!path || (!rows && n)) return gs_error_set(err, GS_ERR_ARGUMENT, "results append: NULL path or rows");
+    gs_text probe = {0};
+    gs_status s = format_rows(rows, n, false, &probe, err); /* validate before touching the file */
+    gs_text_free(&probe);
+    if (s != GS_OK) return s;
+
+    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return gs_error_set(err, GS_ERR_IO, "%s: cannot open for appending (%s)", path, strerror(errno));
+    if (lock_file(fd) != 0) {
+        s = gs_error_set(err, GS_ERR_IO, "%s: cannot lock (%s)", path, strerror(errno));
+        close(fd);
+        return s;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) s = gs_error_set(err, GS_ERR_IO, "%s: cannot stat (%s)", path, strerror(errno));
+    size_t size = s == GS_OK ? (size_t)st.st_size : 0;
+    if (s == GS_OK && size > 0) s = check_existing(fd, path, size, err);
+    gs_text text = {0};
+    if (s == GS_OK) s = format_rows(rows, n, size == 0, &text, err);
+    if (s == GS_OK) {
+        s = write_all(fd, path, &text, err);
+        /* A failed write (disk full) may leave part of a row: cut it off so
+         * the file stays well-formed for the next writer. */
+        if (s != GS_OK && ftruncate(fd, (off_t)size) == 0) fsync(fd);
+    }
+    gs_text_free(&text);
+    close(fd); /* releases the lock */
+    return s;
+}
