@@ -26,6 +26,8 @@ bool gs_protocol_parse(const char *name, gs_protocol *out) {
     return false;
 }
 
+/* Names and units follow results/README.md: accuracy-like metrics in
+ * percent, kappa as a fraction. */
 static void add_metric(gs_eval_result *r, const char *name, double value) {
     if (r->n_metrics >= GS_EVAL_MAX_METRICS) return;
     snprintf(r->metrics[r->n_metrics].name, sizeof r->metrics[r->n_metrics].name, "%s", name);
@@ -39,29 +41,29 @@ static void confusion_metrics(gs_eval_result *r, const gs_confusion *cm, const g
     char name[64];
     r->headline = r->n_metrics;
     if (segmentation) {
-        add_metric(r, "miou", gs_confusion_miou(cm));
+        add_metric(r, "miou", 100.0 * gs_confusion_miou(cm));
         r->headline_label = "mIoU";
-        add_metric(r, "overall_accuracy", gs_confusion_accuracy(cm));
+        add_metric(r, "oa", 100.0 * gs_confusion_accuracy(cm));
         gs_confusion_iou(cm, per);
         for (int k = 0; k < c; k++) {
             snprintf(name, sizeof name, "iou/%s", ds->class_names[k]);
-            add_metric(r, name, per[k]);
+            add_metric(r, name, 100.0 * per[k]);
         }
     } else {
-        add_metric(r, "top1", gs_confusion_accuracy(cm));
+        add_metric(r, "top1", 100.0 * gs_confusion_accuracy(cm));
         r->headline_label = "top-1";
-        add_metric(r, "mean_class_accuracy", gs_confusion_mean_class_accuracy(cm));
+        add_metric(r, "mean_class_accuracy", 100.0 * gs_confusion_mean_class_accuracy(cm));
         gs_confusion_class_accuracy(cm, per);
         for (int k = 0; k < c; k++) {
             snprintf(name, sizeof name, "accuracy/%s", ds->class_names[k]);
-            add_metric(r, name, per[k]);
+            add_metric(r, name, 100.0 * per[k]);
         }
     }
-    add_metric(r, "macro_f1", gs_confusion_macro_f1(cm));
+    add_metric(r, "f1_macro", 100.0 * gs_confusion_macro_f1(cm));
     gs_confusion_f1(cm, per);
     for (int k = 0; k < c; k++) {
         snprintf(name, sizeof name, "f1/%s", ds->class_names[k]);
-        add_metric(r, name, per[k]);
+        add_metric(r, name, 100.0 * per[k]);
     }
     add_metric(r, "kappa", gs_confusion_kappa(cm));
     free(per);
@@ -162,12 +164,12 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
         if (multilabel) {
             out->headline = out->n_metrics;
             out->headline_label = "mAP";
-            add_metric(out, "macro_map", fr.map.macro);
-            add_metric(out, "micro_map", fr.map.micro);
+            add_metric(out, "map_macro", 100.0 * fr.map.macro);
+            add_metric(out, "map_micro", 100.0 * fr.map.micro);
         } else {
             confusion_metrics(out, &fr.confusion, ds, cfg.protocol == GS_PROTOCOL_SEGMENT);
         }
-        add_metric(out, "final_train_loss", fr.final_loss);
+        add_metric(out, "loss", fr.final_loss);
         gs_confusion_free(&fr.confusion);
         goto done;
     }
@@ -210,8 +212,8 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
         } else if (multilabel) {
             out->headline = out->n_metrics;
             out->headline_label = "mAP";
-            add_metric(out, "macro_map", lr.test_map.macro);
-            add_metric(out, "micro_map", lr.test_map.micro);
+            add_metric(out, "map_macro", 100.0 * lr.test_map.macro);
+            add_metric(out, "map_micro", 100.0 * lr.test_map.micro);
         } else {
             gs_confusion cm;
             if (gs_confusion_init(&cm, ds->n_classes, GS_IGNORE_LABEL, err) == GS_OK) {

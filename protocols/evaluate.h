@@ -17,8 +17,8 @@ bool gs_protocol_parse(const char *name, gs_protocol *out);
 #define GS_EVAL_MAX_METRICS 160
 
 typedef struct gs_metric {
-    char name[64];   /* "top1", "macro_f1", "iou/building", ... */
-    double value;    /* fractions in [0, 1] */
+    char name[64];   /* "top1", "f1_macro", "iou/building", ... (results/README.md) */
+    double value;    /* accuracy-like metrics in percent, kappa as a fraction */
 } gs_metric;
 
 typedef struct gs_eval_result {
