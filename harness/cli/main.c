@@ -6,6 +6,7 @@
 
 static const gs_command COMMANDS[] = {
     {"train", "a short supervised training run on generated data (the engine's smoke run)", gs_cmd_train},
+    {"eval", "evaluate an encoder: kNN, linear probe, fine-tuning or segmentation", gs_cmd_eval},
     {"data", "datasets: list formats, check a dataset", gs_cmd_data},
     {"bench", "benchmarks: training and inference throughput, per-kernel timings", gs_cmd_bench},
     {"report", "Markdown and HTML report from a results CSV: leaderboards, paper deltas, plots", gs_cmd_report},
