@@ -15,17 +15,6 @@
 #include "image_io.h"
 #include "test_paths.h"
 
-static bool shared(const char *rel, char *path, size_t size) {
-    snprintf(path, size, "%s/%s", test_shared_data_dir(), rel);
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-#define REQUIRE_SHARED(rel, path)                                                            \
-    do {                                                                                     \
-        if (!shared(rel, path, sizeof path)) cr_skip_test("real sample %s is absent", path); \
-    } while (0)
-
 #define FIXTURE_ROOT "format-fixtures/bigearthnet/v1/BigEarthNet-v1.0"
 #define REAL_ROOT "bigearthnet-s2-example"
 
@@ -208,12 +197,6 @@ static void make_patch(const char *root, const char *patch, const char *labels_j
     write_file(path, labels_json);
 }
 
-static void remove_tree(const char *dir) {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_expect_eq(system(cmd), 0);
-}
-
 static const char *GOOD_JSON = "{\"labels\": [\"Pastures\", \"Sea and ocean\"], \"acquisition_date\": \"2017-06-13\"}";
 
 Test(datasets_bigearthnet, generated_patch_reads_with_split_csv_in_root) {
@@ -247,7 +230,7 @@ Test(datasets_bigearthnet, generated_patch_reads_with_split_csv_in_root) {
     open_ok(dir, true, &ds19);
     cr_expect_eq(ds19.samples[1].labels, (UINT64_C(1) << 4) | (UINT64_C(1) << 18), "pastures 4, marine waters 18");
     gs_dataset_close(&ds19);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_bigearthnet, dropped_classes_leave_no_label_in_19) {
@@ -261,7 +244,7 @@ Test(datasets_bigearthnet, dropped_classes_leave_no_label_in_19) {
     open_ok(dir, false, &ds);
     cr_expect_eq(ds.samples[0].labels, bits((int[]){5, 32, 37, 30}, 4));
     gs_dataset_close(&ds);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 static void expect_open_error(const char *root, const char *needle1, const char *needle2) {
@@ -299,7 +282,7 @@ Test(datasets_bigearthnet, malformed_json_and_unknown_label_name_the_file) {
     expect_open_error(dir, path, "\"labels\"");
     remove(path);
     expect_open_error(dir, path, "missing");
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_bigearthnet, missing_band_non_integer_ratio_and_truncated_tiff_name_the_file) {
@@ -328,5 +311,5 @@ Test(datasets_bigearthnet, missing_band_non_integer_ratio_and_truncated_tiff_nam
     cr_assert_eq(stat(path, &st), 0);
     cr_assert_eq(truncate(path, st.st_size / 2), 0);
     expect_read_error(dir, path, NULL);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }

@@ -16,17 +16,6 @@
 #include "image_io.h"
 #include "test_paths.h"
 
-static bool shared(const char *rel, char *path, size_t size) {
-    snprintf(path, size, "%s/%s", test_shared_data_dir(), rel);
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-#define REQUIRE_SHARED(rel, path)                                                            \
-    do {                                                                                     \
-        if (!shared(rel, path, sizeof path)) cr_skip_test("real sample %s is absent", path); \
-    } while (0)
-
 static gs_status open_dataset(const char *format, const char *path, gs_dataset *ds, gs_error *err) {
     char spec[1400];
     snprintf(spec, sizeof spec, "%s:%s", format, path);

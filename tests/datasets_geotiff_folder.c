@@ -38,12 +38,6 @@ static void open_ok(const char *root, int patch, int stride, gs_dataset *ds) {
     cr_assert_eq(gs_dataset_open(spec, &options, ds, &err), GS_OK, "%s", err.message);
 }
 
-static void remove_tree(const char *dir) {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_expect_eq(system(cmd), 0);
-}
-
 Test(datasets_geotiff_folder, scene_150_by_130_gives_2_by_2_patches_of_64) {
     char dir[256], path[400];
     test_temp_dir(dir, sizeof dir);
@@ -93,7 +87,7 @@ Test(datasets_geotiff_folder, scene_150_by_130_gives_2_by_2_patches_of_64) {
     gs_dataset_options options = {.patch_size = 131};
     cr_expect_eq(gs_dataset_open(spec, &options, &ds, &err), GS_ERR_FORMAT);
     cr_expect(strstr(err.message, dir) != NULL, "%s", err.message);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_geotiff_folder, recursive_sorted_with_groups_and_small_scenes_skipped) {
@@ -124,7 +118,7 @@ Test(datasets_geotiff_folder, recursive_sorted_with_groups_and_small_scenes_skip
     cr_expect_str_eq(ds.samples[2].stem, "a");
     cr_expect_eq(ds.samples[2].group, 1);
     gs_dataset_close(&ds);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_geotiff_folder, scenes_must_share_the_band_count) {
@@ -144,7 +138,7 @@ Test(datasets_geotiff_folder, scenes_must_share_the_band_count) {
     cr_expect(strstr(err.message, path) == NULL, "names the first odd file, not c.tif: %s", err.message);
     snprintf(path, sizeof path, "%s/b.tif", dir);
     cr_expect(strstr(err.message, path) != NULL, "%s", err.message);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_geotiff_folder, truncated_scene_names_the_file) {
@@ -161,7 +155,7 @@ Test(datasets_geotiff_folder, truncated_scene_names_the_file) {
     /* libtiff writes the directory after the pixels: the cut file cannot even be probed. */
     cr_expect_eq(gs_dataset_open(spec, NULL, &ds, &err), GS_ERR_FORMAT);
     cr_expect(strstr(err.message, path) != NULL, "%s", err.message);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* A real file whose directory precedes the pixels: cut, it still probes, and
@@ -200,7 +194,7 @@ Test(datasets_geotiff_folder, truncated_pixels_fail_at_read) {
     cr_expect_eq(failed, ds.n_samples, "every patch of a truncated scene is bad");
     free(pixels);
     gs_dataset_close(&ds);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* The SSL4EO-S12 sample as plain GeoTIFFs: per location 4 bands at 264 px

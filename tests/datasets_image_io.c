@@ -10,17 +10,6 @@
 #include "image_io.h"
 #include "test_paths.h"
 
-static bool shared(const char *rel, char *path, size_t size) {
-    snprintf(path, size, "%s/%s", test_shared_data_dir(), rel);
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-#define REQUIRE_SHARED(rel, path)                                                        \
-    do {                                                                                 \
-        if (!shared(rel, path, sizeof path)) cr_skip_test("real sample %s is absent", path); \
-    } while (0)
-
 static void expect_raster(const char *rel, int bands, int64_t h, int64_t w, gs_pixel_type type) {
     char path[1024];
     REQUIRE_SHARED(rel, path);

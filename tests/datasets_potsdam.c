@@ -21,32 +21,6 @@ static const unsigned char PALETTE[N_CLASSES][3] = {{255, 255, 255}, {0, 0, 255}
 #define UNKNOWN_COLOUR 6 /* class pattern value written as a colour outside the palette */
 #define BLACK 7          /* class pattern value written as 0,0,0 (eroded boundary) */
 
-static bool shared(const char *rel, char *path, size_t size) {
-    snprintf(path, size, "%s/%s", test_shared_data_dir(), rel);
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-#define REQUIRE_SHARED(rel, path)                                                              \
-    do {                                                                                       \
-        if (!shared(rel, path, sizeof path)) cr_skip_test("real sample %s is absent", path); \
-    } while (0)
-
-static void remove_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char child[1024];
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            remove_tree(child);
-        }
-        closedir(d);
-    }
-    remove(path);
-}
-
 static gs_status open_potsdam(const char *root, int patch, int stride, bool eroded, gs_dataset *ds, gs_error *err) {
     char spec[1100];
     snprintf(spec, sizeof spec, "potsdam:%s", root);
@@ -357,7 +331,7 @@ Test(datasets_potsdam, generated_tiles_exact_patches_and_masks) {
     free(pixels);
     free(mask);
     gs_dataset_close(&ds);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_potsdam, eroded_labels_ignore_the_black_boundary) {
@@ -380,7 +354,7 @@ Test(datasets_potsdam, eroded_labels_ignore_the_black_boundary) {
     cr_expect_eq(ds.n_warnings, 1, "the unknown colour of the full labels");
     for (int64_t i = 0; i < ds.n_samples; i++) expect_patch(&ds, i, false);
     gs_dataset_close(&ds);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_potsdam, rgb_and_irrg_tiles_have_three_bands) {
@@ -407,7 +381,7 @@ Test(datasets_potsdam, rgb_and_irrg_tiles_have_three_bands) {
     cr_expect(strstr(ds.samples[0].path, "_RGB.tif") != NULL, "%s", ds.samples[0].path);
     cr_expect_eq(ds.n_warnings, 1 + 1, "unknown colours + the unused IRRG tile");
     gs_dataset_close(&ds);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 static void expect_open_error(const char *dir, gs_status status, const char *name1, const char *name2) {
@@ -425,7 +399,7 @@ Test(datasets_potsdam, label_of_another_size_names_both_files) {
     write_label(dir, "5_Labels_all", "top_potsdam_2_10_label.tif", TILE_W, TILE_H - 1, false);
     expect_open_error(dir, GS_ERR_FORMAT, "5_Labels_all/top_potsdam_2_10_label.tif",
                       "4_Ortho_RGBIR/top_potsdam_2_10_RGBIR.tif");
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_potsdam, missing_label_tile_is_named) {
@@ -435,7 +409,7 @@ Test(datasets_potsdam, missing_label_tile_is_named) {
     write_image(dir, "4_Ortho_RGBIR", "top_potsdam_2_11_RGBIR.tif", 4, TILE_W, TILE_H);
     write_label(dir, "5_Labels_all", "top_potsdam_2_10_label.tif", TILE_W, TILE_H, false);
     expect_open_error(dir, GS_ERR_FORMAT, "top_potsdam_2_11_label.tif", "top_potsdam_2_11_RGBIR.tif");
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_potsdam, rgbir_tile_with_three_bands_is_an_error) {
@@ -444,7 +418,7 @@ Test(datasets_potsdam, rgbir_tile_with_three_bands_is_an_error) {
     write_image(dir, "4_Ortho_RGBIR", "top_potsdam_2_10_RGBIR.tif", 3, TILE_W, TILE_H);
     write_label(dir, "5_Labels_all", "top_potsdam_2_10_label.tif", TILE_W, TILE_H, false);
     expect_open_error(dir, GS_ERR_FORMAT, "top_potsdam_2_10_RGBIR.tif has 3 bands", NULL);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 static void truncate_half(const char *path) {
@@ -467,7 +441,7 @@ Test(datasets_potsdam, truncated_tiffs_are_named) {
     truncate_half(path);
     /* libtiff writes the directory last, so a cut file fails at open() */
     expect_open_error(dir, GS_ERR_FORMAT, path, NULL);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* A tile cut after open(): read() fails and names the file. */
@@ -488,7 +462,7 @@ Test(datasets_potsdam, tile_truncated_after_open_fails_in_read) {
     cr_expect(strstr(err.message, path) != NULL, "%s", err.message);
     free(pixels);
     gs_dataset_close(&ds);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_potsdam, generated_crops_layout) {
@@ -514,14 +488,14 @@ Test(datasets_potsdam, generated_crops_layout) {
     char label[1200];
     snprintf(label, sizeof label, "%s/val_lbl/c.tif", dir);
     expect_open_error(dir, GS_ERR_FORMAT, label, "val_RGBIR/c.tif");
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_potsdam, empty_folder_explains_both_layouts) {
     char dir[256];
     test_temp_dir(dir, sizeof dir);
     expect_open_error(dir, GS_ERR_FORMAT, "top_potsdam_<a>_<b>_RGBIR.tif", "train_RGBIR");
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 static void copy_file(const char *from, const char *to) {
@@ -564,5 +538,5 @@ Test(datasets_potsdam, real_crop_cut_short_is_named) {
 
     truncate_half(label); /* the label is decoded once by open() */
     expect_open_error(dir, GS_ERR_FORMAT, label, NULL);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }

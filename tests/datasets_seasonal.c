@@ -16,17 +16,6 @@
 #include "image_io.h"
 #include "test_paths.h"
 
-static bool shared(const char *rel, char *path, size_t size) {
-    snprintf(path, size, "%s/%s", test_shared_data_dir(), rel);
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-#define REQUIRE_SHARED(rel, path)                                                            \
-    do {                                                                                     \
-        if (!shared(rel, path, sizeof path)) cr_skip_test("real sample %s is absent", path); \
-    } while (0)
-
 static void open_ok(const char *format, const char *root, int dates, gs_dataset *ds) {
     char spec[1200];
     snprintf(spec, sizeof spec, "%s:%s", format, root);
@@ -179,12 +168,6 @@ static void make_date(const char *root, const char *location, const char *date, 
     }
 }
 
-static void remove_tree(const char *dir) {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_expect_eq(system(cmd), 0);
-}
-
 Test(datasets_seasonal, dates_in_acquisition_order_whatever_the_creation_order) {
     char dir[256];
     test_temp_dir(dir, sizeof dir);
@@ -217,7 +200,7 @@ Test(datasets_seasonal, dates_in_acquisition_order_whatever_the_creation_order) 
     cr_expect_float_eq(pixels[12 * 144], 5.0f, 1e-6);
     gs_dataset_close(&ds);
     free(pixels);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 static void expect_open_error(const char *format, const char *root, int dates, const char *needle) {
@@ -255,7 +238,7 @@ Test(datasets_seasonal, locations_must_agree_on_dates) {
     snprintf(loc, sizeof loc, "%s/c", dir);
     mkdir(loc, 0755);
     expect_open_error("seco", dir, 1, loc);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_seasonal, missing_band_and_non_integer_ratio_name_the_file) {
@@ -294,5 +277,5 @@ Test(datasets_seasonal, missing_band_and_non_integer_ratio_name_the_file) {
     gs_dataset_close(&ssl);
     free(pixels);
     gs_dataset_close(&ds);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
