@@ -1,0 +1,118 @@
+/* BYOL (Grill et al., "Bootstrap Your Own Latent", NeurIPS 2020): an online
+ * network (encoder, projector, predictor) predicts a target network's
+ * projection of the other view; the target is an exponential moving average
+ * of the online encoder and projector with a momentum that follows a cosine
+ * schedule from tau_base to 1; the loss is the normalized MSE
+ * 2 - 2 cos(p, z'), symmetrized over the two views; LARS. */
+#include <stdlib.h>
+
+#include "method.h"
+#include "nn/mlp_head.h"
+#include "ops/ops.h"
+#include "optim/ema.h"
+#include "optim/schedule.h"
+
+typedef struct byol {
+    gs_mlp_head projector, predictor;
+    gs_backbone target_encoder;
+    gs_mlp_head target_projector;
+    gs_param_list online_ema; /* encoder + projector, in the target's order */
+} byol;
+
+static gs_status byol_views(const gs_method_config *cfg, gs_augment_config *views, int *n_views, gs_error *err) {
+    *n_views = 2;
+    if (gs_augment_preset("simclr", cfg->bands, cfg->image_size, &views[0], err) != GS_OK) return err->status;
+    views[1] = views[0];
+    return GS_OK;
+}
+
+static gs_status byol_init(gs_context *ctx, gs_method *m) {
+    byol *b = calloc(1, sizeof *b);
+    if (!b) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for BYOL");
+    m->impl = b;
+    if (m->config.momentum <= 0) m->config.momentum = 0.996f;
+    int64_t features = m->encoder.feature_dim;
+    int64_t hidden = m->config.proj_hidden > 0 ? m->config.proj_hidden : 2 * features;
+    int64_t out = m->config.proj_dim > 0 ? m->config.proj_dim : 128;
+    gs_mlp_head_init(ctx, &m->heads, "projector", &b->projector, features, hidden, out);
+    gs_mlp_head_init(ctx, &m->heads, "predictor", &b->predictor, out, hidden, out);
+    /* The target: same architecture, initialized as a copy of the online net. */
+    gs_backbone_config bc = m->config.backbone;
+    bc.num_classes = 0;
+    bc.bands = m->config.bands;
+    bc.img_size = m->config.image_size;
+    gs_backbone_init(ctx, &b->target_encoder, &bc);
+    gs_param_list target_heads = {0};
+    gs_mlp_head_init(ctx, &target_heads, "projector", &b->target_projector, features, hidden, out);
+    if (gs_failed(ctx)) {
+        gs_param_list_free(&target_heads);
+        return ctx->status;
+    }
+    for (int i = 0; i < b->target_encoder.params->count; i++) {
+        gs_param_add_existing(ctx, &m->state, b->target_encoder.params->items[i]);
+        gs_param_add_existing(ctx, &b->online_ema, m->encoder.params->items[i]);
+    }
+    for (int i = 0; i < target_heads.count; i++) {
+        gs_param_add_existing(ctx, &m->state, target_heads.items[i]);
+        /* The online projector's parameters come first in m->heads. */
+        gs_param_add_existing(ctx, &b->online_ema, m->heads.items[i]);
+    }
+    gs_param_list_free(&target_heads);
+    /* The target is never trained: its tensors need no gradient. */
+    for (int i = 0; i < m->state.count; i++) m->state.items[i].tensor->requires_grad = false;
+    return gs_params_copy(ctx, &m->state, &b->online_ema);
+}
+
+/* 2 - 2 cos(p, z), averaged over the batch. */
+static gs_tensor *normalized_mse(gs_context *ctx, gs_tensor *p, gs_tensor *z) {
+    gs_tensor *cos = gs_mean(ctx, gs_cosine_similarity(ctx, p, z, 1e-12f));
+    return gs_add_scalar(ctx, gs_scale(ctx, cos, -2.0f), 2.0f);
+}
+
+static gs_tensor *byol_loss(gs_context *ctx, gs_method *m, gs_tensor *const *views, int n_views, int64_t step) {
+    (void)step;
+    (void)n_views;
+    byol *b = m->impl;
+    int64_t n = views[0]->shape[0];
+    gs_tensor *x = gs_concat(ctx, views, 2, 0);
+    gs_tensor *z = gs_mlp_head_forward(ctx, &b->projector, gs_backbone_forward(ctx, &m->encoder, x, true), true);
+    gs_tensor *p = gs_mlp_head_forward(ctx, &b->predictor, z, true);
+    bool previous = gs_set_grad_enabled(ctx, false);
+    gs_tensor *zt = gs_mlp_head_forward(ctx, &b->target_projector,
+                                        gs_backbone_forward(ctx, &b->target_encoder, x, true), true);
+    gs_set_grad_enabled(ctx, previous);
+    if (!p || !zt) return NULL;
+    m->embedding_std = gs_embedding_std(z);
+    /* View 1's prediction targets view 2's projection and vice versa. */
+    gs_tensor *p1 = gs_slice(ctx, p, 0, 0, n), *p2 = gs_slice(ctx, p, 0, n, 2 * n);
+    gs_tensor *t1 = gs_slice(ctx, zt, 0, 0, n), *t2 = gs_slice(ctx, zt, 0, n, 2 * n);
+    return gs_add(ctx, normalized_mse(ctx, p1, t2), normalized_mse(ctx, p2, t1));
+}
+
+static gs_status byol_after_step(gs_context *ctx, gs_method *m, int64_t step) {
+    byol *b = m->impl;
+    double tau = gs_cosine_momentum(m->config.momentum, step, m->config.total_steps > 0 ? m->config.total_steps : 1);
+    return gs_ema_update(ctx, &m->state, &b->online_ema, (float)tau);
+}
+
+static void byol_free(gs_method *m) {
+    byol *b = m->impl;
+    if (!b) return;
+    gs_backbone_free(&b->target_encoder);
+    gs_param_list_free(&b->online_ema);
+    free(b);
+    m->impl = NULL;
+}
+
+const gs_method_ops gs_method_byol = {
+    .name = "byol",
+    .summary = "BYOL: online predictor vs EMA target, normalized MSE (Grill et al. 2020)",
+    .optimizer = GS_OPTIM_LARS,
+    .lr = 0.2f, /* x batch / 256 */
+    .weight_decay = 1.5e-6f,
+    .views = byol_views,
+    .init = byol_init,
+    .loss = byol_loss,
+    .after_step = byol_after_step,
+    .free = byol_free,
+};

@@ -1,0 +1,74 @@
+/* The interface every self-supervised method implements, one file each
+ * (simclr.c, byol.c, ...) and one line in registry.c.
+ *
+ * A method owns an online encoder (the backbone exported for evaluation),
+ * its heads, and any state that is not trained by gradients (target
+ * networks, queues, centers).  Each training step the loader provides the
+ * views the method asks for (n_views augmentation recipes: two for SimCLR /
+ * BYOL / MoCo, 2 global + N local for DINO; several dates of one location
+ * for seasonal methods arrive as the dates of a multi-date dataset); the
+ * method returns the loss of that batch, recorded on the tape; after the
+ * optimizer step it updates its non-gradient state (EMA, queue, center). */
+#ifndef GS_METHODS_METHOD_H
+#define GS_METHODS_METHOD_H
+
+#include "augment.h"
+#include "nn/backbone.h"
+#include "nn/params.h"
+#include "optim/optimizer.h"
+
+#define GS_METHOD_MAX_VIEWS 12
+
+typedef struct gs_method_config {
+    gs_backbone_config backbone; /* num_classes is ignored (the encoder outputs features) */
+    int image_size;              /* global view size */
+    int bands;
+    int64_t total_steps;         /* for momentum / temperature schedules */
+    /* Method hyperparameters; 0 takes the method's paper default. */
+    int proj_hidden, proj_dim;
+    float temperature;
+    float momentum;              /* target-network EMA base */
+} gs_method_config;
+
+typedef struct gs_method gs_method;
+
+typedef struct gs_method_ops {
+    const char *name;
+    const char *summary;
+    /* The paper's optimizer, learning rate (for batch 256) and weight decay. */
+    gs_optimizer_kind optimizer;
+    float lr, weight_decay;
+    /* The augmentation recipe of each view for images of `bands` bands. */
+    gs_status (*views)(const gs_method_config *cfg, gs_augment_config *views, int *n_views, gs_error *err);
+    gs_status (*init)(gs_context *ctx, gs_method *m);
+    /* views[v]: (N, C, H, W).  Returns the scalar loss, recorded on the tape. */
+    gs_tensor *(*loss)(gs_context *ctx, gs_method *m, gs_tensor *const *views, int n_views, int64_t step);
+    /* After the optimizer step (EMA updates, queues, centers); may be NULL. */
+    gs_status (*after_step)(gs_context *ctx, gs_method *m, int64_t step);
+    void (*free)(gs_method *m); /* frees m->impl; may be NULL */
+} gs_method_ops;
+
+struct gs_method {
+    const gs_method_ops *ops;
+    gs_method_config config;
+    gs_backbone encoder;     /* online encoder: what evaluation uses */
+    gs_param_list heads;     /* projector / predictor parameters */
+    gs_param_list trainable; /* encoder + heads: what the optimizer updates */
+    gs_param_list state;     /* checkpointed, not trained: targets, queues, centers */
+    float embedding_std;     /* collapse monitor: mean per-dimension std of the normalized embeddings */
+    void *impl;
+};
+
+const gs_method_ops *gs_method_find(const char *name);
+/* "simclr, byol, ..." for messages. */
+const char *gs_method_names(void);
+/* Builds the encoder, then the method's own parts (ops->init). */
+gs_status gs_method_init(gs_context *ctx, gs_method *m, const gs_method_ops *ops, const gs_method_config *cfg);
+void gs_method_free(gs_method *m);
+
+/* The collapse monitor: mean over dimensions of the std over the batch of
+ * the L2-normalized rows of z (N, D).  Collapse drives it to 0; healthy
+ * embeddings sit near 1/sqrt(D). */
+float gs_embedding_std(const gs_tensor *z);
+
+#endif

@@ -1,0 +1,153 @@
+#include "pretrain.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "io/checkpoint.h"
+#include "loader.h"
+#include "ops/ops.h"
+#include "optim/schedule.h"
+#include "stats.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static gs_status save(gs_context *ctx, const gs_pretrain_config *cfg, gs_method *m, gs_optimizer *opt, int64_t step,
+                      gs_error *err) {
+    char config[512];
+    snprintf(config, sizeof config, "pretrain method=%s arch=\"%s\" batch=%d epochs=%d seed=%llu", cfg->method,
+             m->encoder.arch, cfg->batch, cfg->epochs, (unsigned long long)cfg->seed);
+    gs_checkpoint_group groups[4] = {{"model", m->encoder.params}, {"heads", &m->heads}, {"optimizer", &opt->state},
+                                     {"method_state", &m->state}};
+    gs_checkpoint_meta meta = {.step = step, .rng = ctx->rng, .architecture = m->encoder.arch, .config = config};
+    if (gs_checkpoint_save(ctx, cfg->checkpoint, groups, m->state.count ? 4 : 3, &meta) != GS_OK)
+        return gs_error_set(err, ctx->status, "%s", ctx->error);
+    return GS_OK;
+}
+
+static gs_status resume(gs_context *ctx, const gs_pretrain_config *cfg, gs_method *m, gs_optimizer *opt,
+                        int64_t *step, gs_error *err) {
+    gs_checkpoint_group groups[4] = {{"model", m->encoder.params}, {"heads", &m->heads}, {"optimizer", &opt->state},
+                                     {"method_state", &m->state}};
+    gs_checkpoint_info info;
+    gs_checkpoint_load_options options = {.architecture = m->encoder.arch};
+    if (gs_checkpoint_load(ctx, cfg->checkpoint, groups, m->state.count ? 4 : 3, &info, &options) != GS_OK)
+        return gs_error_set(err, ctx->status, "%s", ctx->error);
+    *step = info.step;
+    ctx->rng = info.rng;
+    opt->step = info.step;
+    gs_checkpoint_info_free(&info);
+    return GS_OK;
+}
+
+gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config *cfg_in, gs_pretrain_result *out,
+                      gs_error *err) {
+    memset(out, 0, sizeof *out);
+    gs_pretrain_config cfg = *cfg_in;
+    const gs_method_ops *ops = gs_method_find(cfg.method);
+    if (!ops)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "unknown method '%s' (use %s)", cfg.method ? cfg.method : "",
+                            gs_method_names());
+    if (cfg.epochs < 1 || cfg.batch < 2) return gs_error_set(err, GS_ERR_ARGUMENT, "need epochs >= 1 and batch >= 2");
+    if (cfg.workers <= 0) cfg.workers = 2;
+    if (ds->dates > 1) return gs_error_set(err, GS_ERR_ARGUMENT, "%s has several dates per sample: use a seasonal method", ds->root);
+    int size = cfg.size > 0 ? cfg.size : (int)ds->height;
+
+    gs_band_stats stats;
+    char dir[4000];
+    if (cfg.stats_dir)
+        snprintf(dir, sizeof dir, "%s", cfg.stats_dir);
+    else
+        gs_cache_default_dir(dir, sizeof dir);
+    if (gs_cache_make_dir(dir, err) != GS_OK || gs_stats_get(ds, dir, cfg.workers, NULL, &stats, err) != GS_OK)
+        return err->status;
+
+    int64_t *train = malloc((size_t)ds->n_samples * sizeof *train), n_train = 0;
+    for (int64_t i = 0; i < ds->n_samples; i++)
+        if (ds->samples[i].split == GS_SPLIT_NONE || ds->samples[i].split == GS_SPLIT_TRAIN) train[n_train++] = i;
+    int64_t per_epoch = n_train / cfg.batch;
+    if (per_epoch < 1) {
+        free(train);
+        return gs_error_set(err, GS_ERR_ARGUMENT, "%lld training samples are fewer than one batch of %d",
+                            (long long)n_train, cfg.batch);
+    }
+    gs_method_config mc = {.backbone = cfg.backbone, .image_size = size, .bands = ds->bands,
+                           .total_steps = per_epoch * cfg.epochs, .temperature = cfg.temperature};
+    gs_method m;
+    gs_optimizer opt;
+    memset(&opt, 0, sizeof opt);
+    gs_loader *loader = NULL;
+    if (gs_method_init(ctx, &m, ops, &mc) != GS_OK) {
+        gs_error_set(err, ctx->status, "%s", ctx->error);
+        goto done;
+    }
+    gs_optimizer_config oc = gs_optimizer_defaults(cfg.optimizer >= 0 ? (gs_optimizer_kind)cfg.optimizer : ops->optimizer);
+    oc.lr = cfg.lr > 0 ? cfg.lr : ops->lr * (float)cfg.batch / 256.0f;
+    oc.weight_decay = cfg.weight_decay >= 0 ? cfg.weight_decay : ops->weight_decay;
+    if (oc.kind != GS_OPTIM_ADAMW) oc.momentum = 0.9f;
+    if (gs_optimizer_init(ctx, &opt, &m.trainable, &oc) != GS_OK) {
+        gs_error_set(err, ctx->status, "%s", ctx->error);
+        goto done;
+    }
+    int64_t step = 0;
+    if (cfg.resume && resume(ctx, &cfg, &m, &opt, &step, err) != GS_OK) goto done;
+    out->start_step = step;
+
+    gs_loader_config lc = {.dataset = ds, .indices = train, .n_indices = n_train, .batch_size = cfg.batch,
+                           .workers = cfg.workers, .shuffle = true, .seed = cfg.seed, .drop_last = true,
+                           .epochs = cfg.epochs, .start_epoch = (int)(step / per_epoch),
+                           .start_batch = step % per_epoch, .normalize = &stats};
+    if (ops->views(&mc, lc.views, &lc.n_views, err) != GS_OK) goto done;
+    for (int v = 0; v < lc.n_views; v++) lc.views[v].out_height = lc.views[v].out_width = size;
+    if (gs_loader_create(&lc, &loader, err) != GS_OK) goto done;
+    gs_cosine_schedule schedule = {.base = oc.lr, .final = 0.0, .warmup_steps = per_epoch * cfg.epochs / 10,
+                                   .total_steps = per_epoch * cfg.epochs};
+    double t_start = now_s();
+    int64_t images = 0;
+    const gs_batch *b;
+    while (gs_loader_next(loader, &b, err) == GS_OK && b) {
+        double t0 = now_s();
+        gs_step_begin(ctx);
+        gs_optimizer_zero_grad(&opt);
+        gs_tensor *views[GS_METHOD_MAX_VIEWS];
+        for (int v = 0; v < b->n_views; v++) {
+            const gs_batch_view *bv = &b->views[v];
+            views[v] = gs_activation(ctx, GS_DIMS(b->n, b->bands, bv->height, bv->width));
+            if (views[v]) memcpy(views[v]->data, bv->pixels, (size_t)views[v]->numel * sizeof(float));
+        }
+        gs_tensor *loss = ops->loss(ctx, &m, views, b->n_views, step);
+        if (gs_backward(ctx, loss) != GS_OK ||
+            gs_optimizer_step(ctx, &opt, (float)gs_cosine_lr(&schedule, step)) != GS_OK ||
+            (ops->after_step && ops->after_step(ctx, &m, step) != GS_OK)) {
+            gs_error_set(err, ctx->status, "step %lld: %s", (long long)step, ctx->error);
+            break;
+        }
+        step++;
+        images += b->n;
+        if (step == out->start_step + 1) out->first_loss = loss->data[0];
+        out->final_loss = loss->data[0];
+        out->embedding_std = m.embedding_std;
+        double dt = now_s() - t0, rate = b->n / dt;
+        if (cfg.progress && (step % 10 == 0 || step % per_epoch == 0))
+            fprintf(cfg.progress, "%s epoch %lld/%d step %lld: loss %.4f  std %.4f  %.1f img/s  ETA %.0f s\n",
+                    cfg.method, (long long)(step - 1) / per_epoch + 1, cfg.epochs, (long long)step,
+                    (double)loss->data[0], (double)m.embedding_std, rate,
+                    dt * (double)(per_epoch * cfg.epochs - step));
+        if (cfg.checkpoint && step % per_epoch == 0 && save(ctx, &cfg, &m, &opt, step, err) != GS_OK) break;
+    }
+    out->steps = step;
+    out->seconds = now_s() - t_start;
+    out->img_per_s = out->seconds > 0 ? (double)images / out->seconds : 0.0;
+done:
+    gs_loader_destroy(loader);
+    gs_optimizer_free(&opt);
+    gs_method_free(&m);
+    free(train);
+    return err->status;
+}

@@ -1,0 +1,38 @@
+/* Pretraining a method on a dataset: the loader's views, the method's loss,
+ * the optimizer with a cosine schedule, progress, a checkpoint every epoch
+ * (encoder, heads, method state, optimizer state, step and RNG), and resume
+ * from it onto the same batches. */
+#ifndef GS_METHODS_PRETRAIN_H
+#define GS_METHODS_PRETRAIN_H
+
+#include <stdio.h>
+
+#include "dataset.h"
+#include "method.h"
+
+typedef struct gs_pretrain_config {
+    const char *method;
+    gs_backbone_config backbone;
+    int epochs, batch, size; /* size 0: the dataset's */
+    float lr;                /* 0: the method's paper value x batch / 256 */
+    float weight_decay;      /* < 0: the method's */
+    int optimizer;           /* -1: the method's; else a gs_optimizer_kind */
+    float temperature;       /* 0: the method's */
+    uint64_t seed;
+    int workers;
+    const char *checkpoint;  /* written every epoch and at the end; NULL: none */
+    bool resume;
+    const char *stats_dir;   /* band statistics; NULL: the cache directory */
+    FILE *progress;          /* progress lines; NULL: quiet */
+} gs_pretrain_config;
+
+typedef struct gs_pretrain_result {
+    int64_t steps, start_step;
+    float first_loss, final_loss, embedding_std;
+    double img_per_s, seconds;
+} gs_pretrain_result;
+
+gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config *cfg, gs_pretrain_result *out,
+                      gs_error *err);
+
+#endif
