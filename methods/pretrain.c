@@ -140,6 +140,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
                     (double)loss->data[0], (double)m.embedding_std, rate,
                     dt * (double)(per_epoch * cfg.epochs - step));
         if (cfg.checkpoint && step % per_epoch == 0 && save(ctx, &cfg, &m, &opt, step, err) != GS_OK) break;
+        if (cfg.stop_after > 0 && step >= cfg.stop_after) break;
     }
     out->steps = step;
     out->seconds = now_s() - t_start;

@@ -22,6 +22,7 @@ typedef struct gs_pretrain_config {
     int workers;
     const char *checkpoint;  /* written every epoch and at the end; NULL: none */
     bool resume;
+    int64_t stop_after;      /* > 0: stop (as if killed) after this many steps in total */
     const char *stats_dir;   /* band statistics; NULL: the cache directory */
     FILE *progress;          /* progress lines; NULL: quiet */
 } gs_pretrain_config;

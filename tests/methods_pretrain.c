@@ -1,0 +1,104 @@
+/* Methods: the NT-Xent identity, losses going down, and a pretraining run
+ * stopped after one epoch and resumed ending with the same weights as an
+ * uninterrupted one. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dataset.h"
+#include "gradcheck.h"
+#include "io/checkpoint.h"
+#include "nn/backbone.h"
+#include "pretrain.h"
+#include "synthetic.h"
+#include "test_paths.h"
+#include "train/smoke.h"
+
+gs_tensor *gs_nt_xent(gs_context *ctx, gs_tensor *z, float temperature);
+
+/* All 2N embeddings equal: every logit but the masked diagonal is the same,
+ * so the loss is log(2N - 1) for any temperature. */
+Test(methods_pretrain, nt_xent_of_identical_embeddings_is_log_2n_minus_1) {
+    gs_context ctx;
+    gradcheck_context(&ctx, 1);
+    for (int n = 2; n <= 8; n *= 2) {
+        gs_step_begin(&ctx);
+        gs_tensor *z = gs_activation(&ctx, GS_DIMS(2 * n, 5));
+        for (int64_t i = 0; i < z->numel; i++) z->data[i] = (float)(i % 5) + 1.0f;
+        gs_tensor *loss = gs_nt_xent(&ctx, z, 0.2f);
+        cr_assert_not_null(loss, "%s", ctx.error);
+        cr_expect_float_eq(loss->data[0], logf((float)(2 * n - 1)), 1e-5f, "N=%d: %g", n, (double)loss->data[0]);
+    }
+    gs_context_free(&ctx);
+}
+
+typedef struct run_dir {
+    char dir[256], spec[320];
+    gs_dataset ds;
+} run_dir;
+
+static void make_data(run_dir *r) {
+    test_temp_dir(r->dir, sizeof r->dir);
+    char data[300];
+    snprintf(data, sizeof data, "%s/eurosat", r->dir);
+    gs_error err = {0};
+    gs_synth_options so = {.seed = 1, .count = 8};
+    cr_assert_eq(gs_synth_write("eurosat-rgb", data, &so, &err), GS_OK, "%s", err.message);
+    snprintf(r->spec, sizeof r->spec, "eurosat-rgb:%s", data);
+}
+
+static gs_pretrain_result pretrain(run_dir *r, const char *method, int epochs, const char *ckpt, bool resume,
+                                   int64_t stop_after) {
+    gs_error err = {0};
+    cr_assert_eq(gs_dataset_open(r->spec, NULL, &r->ds, &err), GS_OK, "%s", err.message);
+    gs_context ctx;
+    gs_context_options co = {.n_threads = 2, .seed = 4};
+    gs_context_init(&ctx, &co);
+    gs_pretrain_config pc = {.method = method, .backbone = {.name = "resnet18", .width = 16}, .epochs = epochs,
+                             .batch = 16, .weight_decay = -1, .optimizer = -1, .seed = 9, .workers = 2,
+                             .checkpoint = ckpt, .resume = resume, .stop_after = stop_after, .stats_dir = r->dir};
+    gs_pretrain_result out;
+    cr_assert_eq(gs_pretrain(&ctx, &r->ds, &pc, &out, &err), GS_OK, "%s", err.message);
+    gs_context_free(&ctx);
+    gs_dataset_close(&r->ds);
+    return out;
+}
+
+/* The encoder's weights in a checkpoint, hashed. */
+static uint64_t encoder_hash(const char *ckpt) {
+    gs_context ctx;
+    gradcheck_context(&ctx, 1);
+    gs_backbone bb;
+    gs_backbone_config bc = {.name = "resnet18", .bands = 3, .img_size = 64, .width = 16};
+    cr_assert_eq(gs_backbone_init(&ctx, &bb, &bc), GS_OK);
+    gs_checkpoint_group g = {"model", bb.params};
+    gs_checkpoint_load_options lo = {.allow_unused = true};
+    cr_assert_eq(gs_checkpoint_load(&ctx, ckpt, &g, 1, NULL, &lo), GS_OK, "%s", ctx.error);
+    uint64_t h = gs_params_hash(bb.params, 0);
+    gs_backbone_free(&bb);
+    gs_context_free(&ctx);
+    return h;
+}
+
+static void resume_matches(const char *method) {
+    run_dir r;
+    make_data(&r);
+    char straight[400], split[400];
+    snprintf(straight, sizeof straight, "%s/straight.h5", r.dir);
+    snprintf(split, sizeof split, "%s/split.h5", r.dir);
+    gs_pretrain_result a = pretrain(&r, method, 2, straight, false, 0);
+    cr_expect(isfinite(a.final_loss));
+    /* The same run killed after its first epoch (80 images, batch 16: 5 steps)... */
+    gs_pretrain_result k = pretrain(&r, method, 2, split, false, 5);
+    cr_expect_eq(k.steps, 5);
+    /* ...and resumed from its checkpoint. */
+    gs_pretrain_result b = pretrain(&r, method, 2, split, true, 0);
+    cr_expect_eq(b.start_step, a.steps / 2, "resumed at step %lld", (long long)b.start_step);
+    cr_expect_eq(b.steps, a.steps);
+    cr_expect_eq(encoder_hash(split), encoder_hash(straight), "%s: resumed weights differ", method);
+    test_remove_tree(r.dir);
+}
+
+Test(methods_pretrain, simclr_resumes_bit_identically) { resume_matches("simclr"); }
+Test(methods_pretrain, byol_resumes_bit_identically) { resume_matches("byol"); }
