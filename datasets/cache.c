@@ -409,3 +409,14 @@ gs_status gs_cache_use(const gs_dataset *src, const char *path, const gs_cache_o
     if (st == GS_OK) st = gs_cache_open(path, out, err);
     return st;
 }
+
+gs_status gs_stats_get_in(const gs_dataset *ds, const char *dir, int workers, FILE *progress, gs_band_stats *out,
+                          gs_error *err) {
+    char buf[4000];
+    if (dir)
+        snprintf(buf, sizeof buf, "%s", dir);
+    else
+        gs_cache_default_dir(buf, sizeof buf);
+    if (gs_cache_make_dir(buf, err) != GS_OK) return err->status;
+    return gs_stats_get(ds, buf, workers, progress, out, err);
+}

@@ -76,6 +76,11 @@ void gs_cache_default_dir(char *buf, size_t size);
 /* mkdir -p. */
 gs_status gs_cache_make_dir(const char *dir, gs_error *err);
 
+/* gs_stats_get with the statistics stored in `dir`, or in the default
+ * cache directory when dir is NULL (created when missing). */
+gs_status gs_stats_get_in(const gs_dataset *ds, const char *dir, int workers, FILE *progress, gs_band_stats *out,
+                          gs_error *err);
+
 /* On a dataset from gs_cache_open: */
 bool gs_cache_is(const gs_dataset *ds);
 bool gs_cache_stats(const gs_dataset *ds, gs_band_stats *out);

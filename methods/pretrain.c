@@ -60,13 +60,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
     int size = cfg.size > 0 ? cfg.size : (int)ds->height;
 
     gs_band_stats stats;
-    char dir[4000];
-    if (cfg.stats_dir)
-        snprintf(dir, sizeof dir, "%s", cfg.stats_dir);
-    else
-        gs_cache_default_dir(dir, sizeof dir);
-    if (gs_cache_make_dir(dir, err) != GS_OK || gs_stats_get(ds, dir, cfg.workers, NULL, &stats, err) != GS_OK)
-        return err->status;
+    if (gs_stats_get_in(ds, cfg.stats_dir, cfg.workers, NULL, &stats, err) != GS_OK) return err->status;
 
     int64_t *train = malloc((size_t)ds->n_samples * sizeof *train), n_train = 0;
     for (int64_t i = 0; i < ds->n_samples; i++)

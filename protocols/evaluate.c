@@ -125,13 +125,7 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
     if (ensure_splits(ds, cfg.seed, err) != GS_OK) return err->status;
 
     gs_band_stats stats;
-    char dir[4000];
-    if (cfg.stats_dir)
-        snprintf(dir, sizeof dir, "%s", cfg.stats_dir);
-    else
-        gs_cache_default_dir(dir, sizeof dir);
-    if (gs_cache_make_dir(dir, err) != GS_OK || gs_stats_get(ds, dir, cfg.workers, cfg.progress, &stats, err) != GS_OK)
-        return err->status;
+    if (gs_stats_get_in(ds, cfg.stats_dir, cfg.workers, cfg.progress, &stats, err) != GS_OK) return err->status;
 
     int64_t *train = NULL, *test = NULL, n_train = 0, n_test = 0;
     if (cfg.label_fraction < 1.0) {
