@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <tiffio.h>
 
 #include <jpeglib.h> /* needs stdio.h and stddef.h first */
@@ -140,10 +141,6 @@ static float sample_at(const unsigned char *buf, gs_pixel_type type, size_t i) {
     return 0.0f;
 }
 
-static size_t type_size(gs_pixel_type type) {
-    return type == GS_PIXEL_U8 ? 1 : type == GS_PIXEL_F32 ? 4 : 2;
-}
-
 /* Copies the part of one decoded strip or tile (rows x cols at (row0, col0)
  * of the image; `planes` samples per pixel, for `plane` when separate) that
  * falls inside the window (out->height x out->width at (y0, x0)) into the
@@ -163,6 +160,27 @@ static void scatter_block(gs_raster *out, int64_t y0, int64_t x0, const unsigned
             }
 }
 
+/* Every strip or tile must lie inside the file.  libtiff checks that only
+ * for the blocks it decodes, so a window read of a cut file could succeed
+ * on its intact half; a truncated file is bad wherever it is read. */
+static gs_status check_complete(TIFF *tif, const char *path, gs_error *err) {
+    struct stat st;
+    if (stat(path, &st) != 0) return gs_error_set(err, GS_ERR_IO, "cannot stat %s: %s", path, strerror(errno));
+    bool tiled = TIFFIsTiled(tif);
+    uint64_t *offsets = NULL, *counts = NULL;
+    TIFFGetField(tif, tiled ? TIFFTAG_TILEOFFSETS : TIFFTAG_STRIPOFFSETS, &offsets);
+    TIFFGetField(tif, tiled ? TIFFTAG_TILEBYTECOUNTS : TIFFTAG_STRIPBYTECOUNTS, &counts);
+    if (!offsets || !counts) return gs_error_set(err, GS_ERR_FORMAT, "%s: no %s table", path, tiled ? "tile" : "strip");
+    uint32_t n = tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+    for (uint32_t i = 0; i < n; i++)
+        if (offsets[i] + counts[i] > (uint64_t)st.st_size)
+            return gs_error_set(err, GS_ERR_FORMAT,
+                                "%s is truncated: %s %u ends at byte %llu, the file has %lld bytes", path,
+                                tiled ? "tile" : "strip", i, (unsigned long long)(offsets[i] + counts[i]),
+                                (long long)st.st_size);
+    return GS_OK;
+}
+
 /* Decodes only the strips or tiles that overlap the window, so a patch of a
  * large scene (a 6000 x 6000 Potsdam tile) costs a patch, not the scene.
  * width/height <= 0: the whole image. */
@@ -177,7 +195,8 @@ static gs_status tiff_read_region(const char *path, int64_t x0, int64_t y0, int6
     gs_pixel_type type;
     uint16_t planar = PLANARCONFIG_CONTIG;
     TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
-    if (tiff_layout(tif, path, &width, &height, &bands, &type, err) != GS_OK) {
+    if (tiff_layout(tif, path, &width, &height, &bands, &type, err) != GS_OK ||
+        check_complete(tif, path, err) != GS_OK) {
         TIFFClose(tif);
         return err->status;
     }
@@ -244,7 +263,6 @@ static gs_status tiff_read_region(const char *path, int64_t x0, int64_t y0, int6
         return gs_error_set(err, GS_ERR_FORMAT, "%s: cannot decode the pixels, truncated or corrupt? (%s)", path,
                             m.text[0] ? m.text : "read failed");
     }
-    (void)type_size;
     return GS_OK;
 }
 

@@ -451,3 +451,8 @@ void gs_loader_destroy(gs_loader *l) {
     free(l->perm);
     free(l);
 }
+
+gs_tensor *gs_batch_view_tensor(gs_context *ctx, const gs_batch *b, int v) {
+    const gs_batch_view *view = &b->views[v];
+    return gs_tensor_wrap(ctx, view->pixels, GS_DIMS(b->n, b->bands, view->height, view->width));
+}

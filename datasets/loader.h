@@ -20,6 +20,7 @@
 
 #include "augment.h"
 #include "dataset.h"
+#include "core/tensor.h"
 #include "stats.h"
 
 #define GS_LOADER_MAX_VIEWS 12
@@ -84,5 +85,9 @@ int64_t gs_loader_batches_per_epoch(const gs_loader *l);
 /* Bad samples skipped in the batches returned so far. */
 int64_t gs_loader_skipped(const gs_loader *l);
 void gs_loader_destroy(gs_loader *l);
+
+/* View v of a batch as an (n, bands, height, width) tensor over the loader's
+ * buffer (no copy); valid until the next gs_loader_next.  Single-date only. */
+gs_tensor *gs_batch_view_tensor(gs_context *ctx, const gs_batch *b, int v);
 
 #endif

@@ -1,15 +1,10 @@
 #include "loader_bench.h"
+#include "core/clock.h"
 
 #include <string.h>
 #include <time.h>
 
 #include "loader.h"
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 gs_status gs_loader_bench(const gs_dataset *ds, const gs_loader_bench_options *opt_in, FILE *progress,
                           gs_loader_bench_result *out, gs_error *err) {
@@ -45,7 +40,7 @@ gs_status gs_loader_bench(const gs_dataset *ds, const gs_loader_bench_options *o
     st = gs_loader_next(loader, &b, err); /* warm-up, not timed */
     gs_cache_lock_stats lock0 = {0};
     out->cache = gs_cache_lock_stats_get(ds, &lock0);
-    double t0 = now_s(), last = t0;
+    double t0 = gs_now_s(), last = t0;
     int64_t last_images = 0;
     for (int i = 0; st == GS_OK && i < batches; i++) {
         st = gs_loader_next(loader, &b, err);
@@ -53,14 +48,14 @@ gs_status gs_loader_bench(const gs_dataset *ds, const gs_loader_bench_options *o
         out->batches++;
         out->images += b->n;
         out->skipped += b->skipped;
-        double t = now_s();
+        double t = gs_now_s();
         if (progress && (t - last >= 2.0 || i + 1 == batches)) {
             fprintf(progress, "  batch %d/%d: %.0f img/s\n", i + 1, batches, (double)(out->images - last_images) / (t - last));
             last = t;
             last_images = out->images;
         }
     }
-    out->seconds = now_s() - t0;
+    out->seconds = gs_now_s() - t0;
     out->images_per_s = out->seconds > 0 ? (double)out->images / out->seconds : 0;
     if (out->cache) {
         gs_cache_lock_stats lock1;

@@ -1,4 +1,5 @@
 #include "pretrain.h"
+#include "core/clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,6 @@
 #include "ops/ops.h"
 #include "optim/schedule.h"
 #include "stats.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static gs_status save(gs_context *ctx, const gs_pretrain_config *cfg, gs_method *m, gs_optimizer *opt, int64_t step,
                       gs_error *err) {
@@ -102,19 +97,15 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
     if (gs_loader_create(&lc, &loader, err) != GS_OK) goto done;
     gs_cosine_schedule schedule = {.base = oc.lr, .final = 0.0, .warmup_steps = per_epoch * cfg.epochs / 10,
                                    .total_steps = per_epoch * cfg.epochs};
-    double t_start = now_s();
+    double t_start = gs_now_s();
     int64_t images = 0;
     const gs_batch *b;
     while (gs_loader_next(loader, &b, err) == GS_OK && b) {
-        double t0 = now_s();
+        double t0 = gs_now_s();
         gs_step_begin(ctx);
         gs_optimizer_zero_grad(&opt);
         gs_tensor *views[GS_METHOD_MAX_VIEWS];
-        for (int v = 0; v < b->n_views; v++) {
-            const gs_batch_view *bv = &b->views[v];
-            views[v] = gs_activation(ctx, GS_DIMS(b->n, b->bands, bv->height, bv->width));
-            if (views[v]) memcpy(views[v]->data, bv->pixels, (size_t)views[v]->numel * sizeof(float));
-        }
+        for (int v = 0; v < b->n_views; v++) views[v] = gs_batch_view_tensor(ctx, b, v);
         gs_tensor *loss = ops->loss(ctx, &m, views, b->n_views, step);
         if (gs_backward(ctx, loss) != GS_OK ||
             gs_optimizer_step(ctx, &opt, (float)gs_cosine_lr(&schedule, step)) != GS_OK ||
@@ -127,7 +118,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         if (step == out->start_step + 1) out->first_loss = loss->data[0];
         out->final_loss = loss->data[0];
         out->embedding_std = m.embedding_std;
-        double dt = now_s() - t0, rate = b->n / dt;
+        double dt = gs_now_s() - t0, rate = b->n / dt;
         if (cfg.progress && (step % 10 == 0 || step % per_epoch == 0))
             fprintf(cfg.progress, "%s epoch %lld/%d step %lld: loss %.4f  std %.4f  %.1f img/s  ETA %.0f s\n",
                     cfg.method, (long long)(step - 1) / per_epoch + 1, cfg.epochs, (long long)step,
@@ -137,7 +128,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         if (cfg.stop_after > 0 && step >= cfg.stop_after) break;
     }
     out->steps = step;
-    out->seconds = now_s() - t_start;
+    out->seconds = gs_now_s() - t_start;
     out->img_per_s = out->seconds > 0 ? (double)images / out->seconds : 0.0;
 done:
     gs_loader_destroy(loader);

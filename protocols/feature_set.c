@@ -46,11 +46,7 @@ gs_status gs_extract_features(gs_context *ctx, gs_backbone *encoder, const gs_da
     const gs_batch *b;
     while (gs_loader_next(loader, &b, err) == GS_OK && b) {
         gs_step_begin(ctx);
-        const gs_batch_view *v = &b->views[0];
-        gs_tensor *x = gs_activation(ctx, GS_DIMS(b->n, b->bands, v->height, v->width));
-        if (!x) break;
-        memcpy(x->data, v->pixels, (size_t)x->numel * sizeof(float));
-        gs_tensor *y = gs_backbone_forward(ctx, encoder, x, false);
+        gs_tensor *y = gs_backbone_forward(ctx, encoder, gs_batch_view_tensor(ctx, b, 0), false);
         if (!y) break;
         memcpy(out->features + row * out->dim, y->data, (size_t)(b->n * out->dim) * sizeof(float));
         memcpy(out->labels + row, b->labels, (size_t)b->n * sizeof(int32_t));

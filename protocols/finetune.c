@@ -41,13 +41,6 @@ static gs_tensor *model_forward(gs_context *ctx, model *m, gs_tensor *x, bool tr
     return gs_linear_layer_forward(ctx, &m->head, gs_backbone_forward(ctx, m->encoder, x, training));
 }
 
-static gs_tensor *batch_tensor(gs_context *ctx, const gs_batch *b) {
-    const gs_batch_view *v = &b->views[0];
-    gs_tensor *x = gs_activation(ctx, GS_DIMS(b->n, b->bands, v->height, v->width));
-    if (x) memcpy(x->data, v->pixels, (size_t)x->numel * sizeof(float));
-    return x;
-}
-
 static gs_tensor *batch_loss(gs_context *ctx, const gs_dataset *ds, const gs_batch *b, gs_tensor *logits) {
     if (ds->task == GS_TASK_SEGMENTATION) return gs_cross_entropy(ctx, logits, b->views[0].masks, GS_IGNORE_LABEL);
     if (ds->task == GS_TASK_MULTILABEL) {
@@ -89,19 +82,22 @@ static gs_status evaluate(gs_context *ctx, model *m, const gs_dataset *ds, const
     float *scores = multilabel ? malloc((size_t)(n_test * ds->n_classes) * sizeof(float)) : NULL;
     uint8_t *targets = multilabel ? malloc((size_t)(n_test * ds->n_classes)) : NULL;
     int32_t *predicted = NULL;
-    int64_t row = 0;
+    int64_t predicted_cap = 0, row = 0;
     bool previous = gs_set_grad_enabled(ctx, false);
     const gs_batch *b;
     while (gs_loader_next(loader, &b, err) == GS_OK && b) {
         gs_step_begin(ctx);
-        gs_tensor *logits = model_forward(ctx, m, batch_tensor(ctx, b), false);
+        gs_tensor *logits = model_forward(ctx, m, gs_batch_view_tensor(ctx, b, 0), false);
         if (!logits) break;
         int64_t c = ds->n_classes, per = logits->numel / ((int64_t)b->n * c); /* pixels per sample */
         if (multilabel) {
             memcpy(scores + row * c, logits->data, (size_t)(b->n * c) * sizeof(float));
             for (int64_t i = 0; i < b->n * c; i++) targets[row * c + i] = b->targets[i] > 0.5f;
         } else {
-            predicted = realloc(predicted, (size_t)(b->n * per) * sizeof *predicted);
+            if (b->n * per > predicted_cap) { /* grows once, to the largest batch */
+                predicted_cap = b->n * per;
+                predicted = realloc(predicted, (size_t)predicted_cap * sizeof *predicted);
+            }
             for (int64_t s = 0; s < b->n; s++)
                 for (int64_t p = 0; p < per; p++) {
                     const float *l = logits->data + s * c * per + p;
@@ -174,7 +170,7 @@ gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *d
             if (b->n < 2) continue; /* batchnorm needs two samples */
             gs_step_begin(ctx);
             gs_optimizer_zero_grad(&opt);
-            gs_tensor *loss = batch_loss(ctx, ds, b, model_forward(ctx, &m, batch_tensor(ctx, b), true));
+            gs_tensor *loss = batch_loss(ctx, ds, b, model_forward(ctx, &m, gs_batch_view_tensor(ctx, b, 0), true));
             if (gs_backward(ctx, loss) != GS_OK ||
                 gs_optimizer_step(ctx, &opt, (float)gs_cosine_lr(&schedule, step++)) != GS_OK) {
                 gs_error_set(err, ctx->status, "fine-tuning: %s", ctx->error);

@@ -141,31 +141,31 @@ static gs_status geotiff_open(gs_dataset *ds, gs_error *err) {
     return status;
 }
 
-/* Decodes the whole scene and copies the patch out: simple and correct, but
- * a scene of S pixels costs O(S) per patch, so an epoch over a large scene
- * is quadratic in its patch count.  The HDF5 cache (or a loader that groups
- * patches by scene) makes it cheap; decoding only the needed strips or tiles
- * would too. */
+/* Decodes only the strips or tiles under the patch (gs_tiff_read_window),
+ * so an epoch costs one decode of each scene, not one per patch. */
 static gs_status geotiff_read(const gs_dataset *ds, int64_t index, gs_sample_data *out, gs_error *err) {
     if (index < 0 || index >= ds->n_samples)
         return gs_error_set(err, GS_ERR_ARGUMENT, "sample %lld out of range (%lld samples)", (long long)index,
                             (long long)ds->n_samples);
     const gs_sample *s = &ds->samples[index];
-    gs_raster scene;
-    if (gs_tiff_read(s->path, &scene, err) != GS_OK) return err->status;
+    gs_raster patch;
+    gs_error window_err = {0};
+    if (gs_tiff_read_window(s->path, s->x, s->y, ds->width, ds->height, &patch, &window_err) != GS_OK) {
+        if (window_err.status == GS_ERR_ARGUMENT) /* the window no longer fits */
+            return gs_error_set(err, GS_ERR_FORMAT, "%s is now too small for the patch at (%lld, %lld) found when "
+                                "the folder was indexed: did the file change? (%s)",
+                                s->path, (long long)s->y, (long long)s->x, window_err.message);
+        *err = window_err;
+        return err->status;
+    }
     gs_status status = GS_OK;
-    if (scene.bands != ds->bands || s->y + ds->height > scene.height || s->x + ds->width > scene.width)
+    if (patch.bands != ds->bands)
         status = gs_error_set(err, GS_ERR_FORMAT,
-                              "%s is now %d bands of %lld x %lld, too small for the patch at (%lld, %lld) found "
-                              "when the folder was indexed: did the file change?",
-                              s->path, scene.bands, (long long)scene.height, (long long)scene.width, (long long)s->y,
-                              (long long)s->x);
-    for (int b = 0; status == GS_OK && b < ds->bands; b++)
-        for (int64_t r = 0; r < ds->height; r++)
-            memcpy(out->pixels + ((int64_t)b * ds->height + r) * ds->width,
-                   scene.data + ((int64_t)b * scene.height + s->y + r) * scene.width + s->x,
-                   (size_t)ds->width * sizeof(float));
-    gs_raster_free(&scene);
+                              "%s now has %d bands, not the %d found when the folder was indexed: did the file change?",
+                              s->path, patch.bands, ds->bands);
+    else
+        memcpy(out->pixels, patch.data, (size_t)(ds->bands * ds->height * ds->width) * sizeof(float));
+    gs_raster_free(&patch);
     return status;
 }
 

@@ -1,4 +1,5 @@
 #include "kernel_bench.h"
+#include "../core/clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -129,22 +130,6 @@ static const op_case CASES[] = {
      attention_qkv},
 };
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, compare_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 static gs_status bench_case(gs_context *ctx, const op_case *c, int repeats, FILE *out) {
     gs_arena_reset(&ctx->params);
     gs_tensor *in[MAX_INPUTS];
@@ -162,25 +147,25 @@ static gs_status bench_case(gs_context *ctx, const op_case *c, int repeats, FILE
     for (int r = -1; r < repeats && !gs_failed(ctx); r++) { /* r = -1: warm-up */
         gs_step_begin(ctx);
         for (int i = 0; i < c->n_inputs; i++) in[i]->grad = NULL;
-        double t0 = now_s();
+        double t0 = gs_now_s();
         gs_tensor *y = c->apply(ctx, in, c->arg);
-        double t1 = now_s();
+        double t1 = gs_now_s();
         if (!y) break;
         if (!seed) {
             seed = malloc((size_t)y->numel * sizeof *seed);
             for (int64_t j = 0; j < y->numel; j++) seed[j] = (float)((j % 7) - 3) * 0.1f;
             out_bytes = 4.0 * (double)y->numel;
         }
-        double t2 = now_s();
+        double t2 = gs_now_s();
         gs_backward_from(ctx, y, seed);
-        double t3 = now_s();
+        double t3 = gs_now_s();
         if (r >= 0) {
             fwd[r] = t1 - t0;
             bwd[r] = t3 - t2;
         }
     }
     if (!gs_failed(ctx)) {
-        double f = median(fwd, repeats), b = median(bwd, repeats);
+        double f = gs_median(fwd, repeats), b = gs_median(bwd, repeats);
         fprintf(out, "%s,%s,forward,%.4f,%.2f,%.2f\n", c->name, c->shape, 1e3 * f, c->gflop / f,
                 (bytes + out_bytes) / f / 1e9);
         fprintf(out, "%s,%s,backward,%.4f,%.2f,%.2f\n", c->name, c->shape, 1e3 * b, 2.0 * c->gflop / b,

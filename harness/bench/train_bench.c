@@ -1,4 +1,5 @@
 #include "train_bench.h"
+#include "../core/clock.h"
 
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -6,17 +7,6 @@
 
 #include "../ops/ops.h"
 #include "../optim/optimizer.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 gs_status gs_train_bench(gs_context *ctx, const gs_train_bench_config *c, FILE *log, gs_train_bench_result *result) {
     if (c->batch < 1 || c->steps < 1 || c->warmup_steps < 0)
@@ -39,7 +29,7 @@ gs_status gs_train_bench(gs_context *ctx, const gs_train_bench_config *c, FILE *
         gs_tensor *x = gs_activation(ctx, GS_DIMS(c->batch, c->backbone.bands, size, size));
         if (!x) break;
         gs_tensor_fill_normal(ctx, x, 1.0f); /* generated outside the timed region */
-        double t0 = now_s();
+        double t0 = gs_now_s();
         if (c->inference) {
             bool previous = gs_set_grad_enabled(ctx, false);
             gs_backbone_forward(ctx, &bb, x, false);
@@ -51,7 +41,7 @@ gs_status gs_train_bench(gs_context *ctx, const gs_train_bench_config *c, FILE *
             if (gs_backward(ctx, loss) != GS_OK) break;
             gs_optimizer_step(ctx, &opt, oc.lr);
         }
-        double elapsed = now_s() - t0;
+        double elapsed = gs_now_s() - t0;
         if (step >= c->warmup_steps) rates[step - c->warmup_steps] = c->batch / elapsed;
         if (log)
             fprintf(log, "%s step %d/%d: %.1f img/s\n", step < c->warmup_steps ? "warm-up" : "timed",
@@ -59,9 +49,7 @@ gs_status gs_train_bench(gs_context *ctx, const gs_train_bench_config *c, FILE *
                     step < c->warmup_steps ? c->warmup_steps : c->steps, c->batch / elapsed);
     }
     if (!gs_failed(ctx)) {
-        qsort(rates, (size_t)c->steps, sizeof *rates, compare_double);
-        result->median_img_per_s = c->steps % 2 ? rates[c->steps / 2]
-                                                 : 0.5 * (rates[c->steps / 2 - 1] + rates[c->steps / 2]);
+        result->median_img_per_s = gs_median(rates, c->steps); /* sorts: min and max follow */
         result->min_img_per_s = rates[0];
         result->max_img_per_s = rates[c->steps - 1];
     }

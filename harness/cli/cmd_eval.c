@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "core/clock.h"
 #include "dataset.h"
 #include "evaluate.h"
 #include "io/checkpoint.h"
@@ -15,12 +16,6 @@
 #include "options.h"
 #include "provenance.h"
 #include "results_store.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static bool parse_fraction(const char *text, double *out) {
     char *end;
@@ -131,7 +126,7 @@ int gs_cmd_eval(int argc, char **argv) {
         gs_context ctx;
         gs_context_options co = {.n_threads = (int)a.threads, .seed = seed};
         gs_context_init(&ctx, &co);
-        double t0 = now_s();
+        double t0 = gs_now_s();
         gs_backbone bb;
         if (load_encoder(&ctx, &a, &bb, &ds) != GS_OK) {
             fprintf(stderr, "geossl eval: %s: %s\n", gs_status_name(ctx.status), ctx.error);
@@ -148,7 +143,7 @@ int gs_cmd_eval(int argc, char **argv) {
             fprintf(stderr, "geossl eval: %s\n", err.message);
             exit_code = 1;
         } else {
-            double wall = now_s() - t0;
+            double wall = gs_now_s() - t0;
             printf("seed %llu: %lld training and %lld test samples, %.1f s\n", (unsigned long long)seed,
                    (long long)r.n_train, (long long)r.n_test, wall);
             for (int i = 0; i < r.n_metrics; i++)

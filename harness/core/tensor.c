@@ -63,6 +63,12 @@ gs_tensor *gs_activation_like(gs_context *ctx, const gs_tensor *t) {
     return gs_tensor_new(ctx, &ctx->activations, t->ndim, t->shape);
 }
 
+gs_tensor *gs_tensor_wrap(gs_context *ctx, float *data, int ndim, const int64_t *shape) {
+    gs_tensor *t = new_header(ctx, &ctx->activations, ndim, shape);
+    if (t) t->data = data;
+    return t;
+}
+
 gs_tensor *gs_tensor_view(gs_context *ctx, gs_tensor *t, int ndim, const int64_t *shape) {
     if (!t) return NULL;
     gs_tensor *v = new_header(ctx, &ctx->activations, ndim, shape);

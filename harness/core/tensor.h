@@ -45,6 +45,9 @@ gs_tensor *gs_tensor_zeros(gs_context *ctx, gs_arena *arena, int ndim, const int
 /* A new activation (activation arena), uninitialized. */
 gs_tensor *gs_activation(gs_context *ctx, int ndim, const int64_t *shape);
 gs_tensor *gs_activation_like(gs_context *ctx, const gs_tensor *t);
+/* A header (activation arena) over memory the caller owns, which must stay
+ * valid until the step's backward has run; ops never write their inputs. */
+gs_tensor *gs_tensor_wrap(gs_context *ctx, float *data, int ndim, const int64_t *shape);
 /* A header sharing t's data with another shape of the same element count. */
 gs_tensor *gs_tensor_view(gs_context *ctx, gs_tensor *t, int ndim, const int64_t *shape);
 

@@ -1,4 +1,5 @@
 #include "smoke.h"
+#include "../core/clock.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -61,17 +62,6 @@ uint64_t gs_params_hash(const gs_param_list *list, uint64_t hash) {
     return hash;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void describe(const gs_smoke_config *c, const char *arch, char *buf, size_t size) {
     snprintf(buf, size,
              "workload=smoke arch=\"%s\" batch=%d steps=%lld classes=%d size=%d optimizer=%d lr=%g momentum=%g "
@@ -97,7 +87,7 @@ static gs_status train_loop(gs_context *ctx, const gs_smoke_config *c, gs_backbo
     gs_cosine_schedule schedule = {.base = c->optimizer.lr, .final = 0.0, .warmup_steps = c->warmup_steps,
                                    .total_steps = c->steps};
     for (int64_t step = start; step < c->steps && !gs_failed(ctx); step++) {
-        double t0 = now_s();
+        double t0 = gs_now_s();
         gs_step_begin(ctx);
         gs_optimizer_zero_grad(opt);
         gs_tensor *x = gs_activation(ctx, GS_DIMS(c->batch, bands, size, size));
@@ -120,7 +110,7 @@ static gs_status train_loop(gs_context *ctx, const gs_smoke_config *c, gs_backbo
                 if (row[k] > row[best]) best = k;
             correct += best == labels[i];
         }
-        double elapsed = now_s() - t0;
+        double elapsed = gs_now_s() - t0;
         rates[step - start] = c->batch / elapsed;
         if (step == start) result->first_loss = loss->data[0];
         result->final_loss = loss->data[0];
@@ -188,8 +178,7 @@ gs_status gs_smoke_train(gs_context *ctx, const gs_smoke_config *c, gs_smoke_res
     if (!gs_failed(ctx) && done > 0) {
         /* Skip the first step (allocation and warm-up) when there are others. */
         int64_t skip = done > 1 ? 1 : 0;
-        qsort(rates + skip, (size_t)(done - skip), sizeof *rates, compare_double);
-        result->median_img_per_s = rates[skip + (done - skip) / 2];
+        result->median_img_per_s = gs_median(rates + skip, (int)(done - skip));
     }
     result->weights_hash = gs_params_hash(&opt.state, gs_params_hash(bb.params, 0));
     free(rates);
