@@ -16,19 +16,6 @@
 #include "image_io.h"
 #include "test_paths.h"
 
-static gs_status open_dataset(const char *format, const char *path, gs_dataset *ds, gs_error *err) {
-    char spec[1400];
-    snprintf(spec, sizeof spec, "%s:%s", format, path);
-    memset(err, 0, sizeof *err);
-    return gs_dataset_open(spec, NULL, ds, err);
-}
-
-static int64_t find_stem(const gs_dataset *ds, const char *stem) {
-    for (int64_t i = 0; i < ds->n_samples; i++)
-        if (!strcmp(ds->samples[i].stem, stem)) return i;
-    return -1;
-}
-
 static int64_t class_count(const gs_dataset *ds, int label) {
     int64_t n = 0;
     for (int64_t i = 0; i < ds->n_samples; i++) n += ds->samples[i].label == label;
@@ -45,23 +32,6 @@ static float *read_sample(const gs_dataset *ds, int64_t i, gs_status *status, gs
 }
 
 /* ---- generated folders --------------------------------------------------- */
-
-static void rm_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char child[1200];
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            rm_tree(child);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        remove(path);
-    }
-}
 
 static void make_dir(const char *root, const char *rel) {
     char path[1200];
@@ -110,7 +80,7 @@ Test(datasets_classification, eurosat_rgb_sample_counts_classes_and_order) {
     REQUIRE_SHARED("eurosat-rgb", path);
     gs_dataset ds;
     gs_error err;
-    cr_assert_eq(open_dataset("eurosat-rgb", path, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("eurosat-rgb", path, &ds, &err), GS_OK, "%s", err.message);
     cr_expect_eq(ds.n_samples, 2000);
     cr_assert_eq(ds.n_classes, 10);
     for (int c = 0; c < 10; c++) {
@@ -145,8 +115,8 @@ Test(datasets_classification, eurosat_pixels_match_independent_readers) {
     cr_assert(f != NULL, "fixture %s is missing", fixture);
     gs_dataset rgb, ms;
     gs_error err;
-    cr_assert_eq(open_dataset("eurosat-rgb", rgb_root, &rgb, &err), GS_OK, "%s", err.message);
-    cr_assert_eq(open_dataset("eurosat-ms", ms_root, &ms, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("eurosat-rgb", rgb_root, &rgb, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("eurosat-ms", ms_root, &ms, &err), GS_OK, "%s", err.message);
     char line[1024], rel[900], last_rel[900] = "";
     float *pixels = NULL;
     const gs_dataset *ds = NULL;
@@ -158,7 +128,7 @@ Test(datasets_classification, eurosat_pixels_match_independent_readers) {
             free(pixels);
             ds = strncmp(rel, "eurosat-rgb/", 12) ? &ms : &rgb;
             char *stem = gs_path_stem(rel);
-            int64_t i = find_stem(ds, stem);
+            int64_t i = test_find_stem(ds, stem);
             cr_assert_geq(i, 0, "%s is not indexed", stem);
             free(stem);
             cr_assert(strstr(ds->samples[i].path, rel) != NULL, "%s vs %s", ds->samples[i].path, rel);
@@ -184,7 +154,7 @@ Test(datasets_classification, resisc45_subset_classes_counts_and_renamed_folders
     REQUIRE_SHARED("resisc45-subset", path);
     gs_dataset ds;
     gs_error err;
-    cr_assert_eq(open_dataset("resisc45", path, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("resisc45", path, &ds, &err), GS_OK, "%s", err.message);
     static const char *const expected[12] = {"beach",    "commercial_area", "desert", "farmland",
                                              "forest",   "industrial_area", "island", "lake",
                                              "mountain", "residential",     "river",  "wetland"};
@@ -199,7 +169,7 @@ Test(datasets_classification, resisc45_subset_classes_counts_and_renamed_folders
     cr_expect_eq(ds.bands, 3);
     cr_expect_eq(ds.height, 256);
     cr_expect_eq(ds.width, 256);
-    int64_t i = find_stem(&ds, "farmland_030");
+    int64_t i = test_find_stem(&ds, "farmland_030");
     cr_assert_geq(i, 0);
     cr_expect_eq(ds.samples[i].label, 3);
     gs_status st;
@@ -218,7 +188,7 @@ Test(datasets_classification, resisc45_root_above_class_folders) {
     REQUIRE_SHARED("format-fixtures/resisc45", path);
     gs_dataset ds;
     gs_error err;
-    cr_assert_eq(open_dataset("resisc45", path, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("resisc45", path, &ds, &err), GS_OK, "%s", err.message);
     cr_expect_eq(ds.n_samples, 9);
     cr_assert_eq(ds.n_classes, 3);
     cr_expect_str_eq(ds.class_names[0], "airplane");
@@ -237,7 +207,7 @@ Test(datasets_classification, eurosat_ms_fixture_bands_and_counts) {
         snprintf(root, sizeof root, "%s%s", path, roots[r]);
         gs_dataset ds;
         gs_error err;
-        cr_assert_eq(open_dataset("eurosat-ms", root, &ds, &err), GS_OK, "%s: %s", root, err.message);
+        cr_assert_eq(test_open_dataset("eurosat-ms", root, &ds, &err), GS_OK, "%s: %s", root, err.message);
         cr_expect_eq(ds.n_samples, 2);
         cr_assert_eq(ds.n_classes, 10);
         cr_expect_eq(class_count(&ds, 0), 1, "AnnualCrop");
@@ -295,7 +265,7 @@ Test(datasets_classification, concurrent_reads_match_serial_reads) {
     REQUIRE_SHARED("eurosat-rgb", path);
     gs_dataset ds;
     gs_error err;
-    cr_assert_eq(open_dataset("eurosat-rgb", path, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("eurosat-rgb", path, &ds, &err), GS_OK, "%s", err.message);
     double *serial = calloc((size_t)ds.n_samples, sizeof *serial);
     double *parallel = calloc((size_t)ds.n_samples, sizeof *parallel);
     reader_job one = {.ds = &ds, .thread = 0, .threads = 1, .sums = serial};
@@ -333,7 +303,7 @@ Test(datasets_classification, file_number_order_and_harmless_surprises_warn) {
     write_text(dir, "Forest/notes.txt", "not an image\n");
     gs_dataset ds;
     gs_error err;
-    cr_assert_eq(open_dataset("eurosat-rgb", dir, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("eurosat-rgb", dir, &ds, &err), GS_OK, "%s", err.message);
     cr_expect_eq(ds.n_samples, 4, "the unexpected Clouds folder is skipped");
     cr_expect_eq(ds.n_classes, 10, "EuroSAT keeps its 10 classes even when folders are absent");
     cr_expect_eq(ds.n_warnings, 3, "unexpected folder, absent classes, ignored file: %lld", (long long)ds.n_warnings);
@@ -358,7 +328,7 @@ Test(datasets_classification, file_number_order_and_harmless_surprises_warn) {
     cr_expect_eq(st, GS_ERR_ARGUMENT, "index 4 of 4 samples must be refused");
     free(pixels);
     gs_dataset_close(&ds);
-    rm_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_classification, eurosat_ms_uint16_values_exact) {
@@ -369,7 +339,7 @@ Test(datasets_classification, eurosat_ms_uint16_values_exact) {
     write_image(dir, "EuroSAT_MS/SeaLake/SeaLake_7.tif", 13, 64, 64, GS_PIXEL_U16);
     gs_dataset ds;
     gs_error err;
-    cr_assert_eq(open_dataset("eurosat-ms", dir, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("eurosat-ms", dir, &ds, &err), GS_OK, "%s", err.message);
     cr_assert_eq(ds.n_samples, 1);
     cr_expect_eq(ds.samples[0].label, 9);
     gs_status st;
@@ -383,7 +353,7 @@ Test(datasets_classification, eurosat_ms_uint16_values_exact) {
     cr_expect_eq(pixels[(12 * 64 + 63) * 64 + 63], (float)(((12 * 31 + 63 * 7 + 63 * 3) % 251) * 10));
     free(pixels);
     gs_dataset_close(&ds);
-    rm_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* ---- bad input ------------------------------------------------------------------ */
@@ -400,7 +370,7 @@ Test(datasets_classification, truncated_jpeg_is_an_error_naming_it) {
     cr_assert_eq(truncate(file, st_file.st_size / 2), 0);
     gs_dataset ds;
     gs_error err;
-    cr_assert_eq(open_dataset("eurosat-rgb", dir, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("eurosat-rgb", dir, &ds, &err), GS_OK, "%s", err.message);
     gs_status st;
     float *pixels = read_sample(&ds, 0, &st, &err);
     cr_expect_eq(st, GS_OK, "%s", err.message);
@@ -410,7 +380,7 @@ Test(datasets_classification, truncated_jpeg_is_an_error_naming_it) {
     cr_expect(strstr(err.message, file) != NULL, "the message must name %s: %s", file, err.message);
     free(pixels);
     gs_dataset_close(&ds);
-    rm_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_classification, empty_class_folder_is_an_error_naming_it) {
@@ -421,15 +391,15 @@ Test(datasets_classification, empty_class_folder_is_an_error_naming_it) {
     write_image(dir, "Forest/Forest_1.jpg", 3, 64, 64, GS_PIXEL_U8);
     gs_dataset ds;
     gs_error err;
-    cr_expect_eq(open_dataset("eurosat-rgb", dir, &ds, &err), GS_ERR_FORMAT);
+    cr_expect_eq(test_open_dataset("eurosat-rgb", dir, &ds, &err), GS_ERR_FORMAT);
     snprintf(folder, sizeof folder, "%s/River", dir);
     cr_expect(strstr(err.message, folder) != NULL, "the message must name %s: %s", folder, err.message);
     cr_expect(strstr(err.message, "empty") != NULL, "%s", err.message);
     /* The same for a class folder holding only files of another format. */
     write_image(dir, "River/River_1.tif", 13, 64, 64, GS_PIXEL_U16);
-    cr_expect_eq(open_dataset("eurosat-rgb", dir, &ds, &err), GS_ERR_FORMAT);
+    cr_expect_eq(test_open_dataset("eurosat-rgb", dir, &ds, &err), GS_ERR_FORMAT);
     cr_expect(strstr(err.message, "River_1.tif") != NULL, "%s", err.message);
-    rm_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_classification, wrong_band_count_is_an_error_naming_file_and_shape) {
@@ -440,7 +410,7 @@ Test(datasets_classification, wrong_band_count_is_an_error_naming_file_and_shape
     write_image(dir, "Forest/Forest_2.tif", 13, 32, 32, GS_PIXEL_U16);
     gs_dataset ds;
     gs_error err;
-    cr_assert_eq(open_dataset("eurosat-ms", dir, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("eurosat-ms", dir, &ds, &err), GS_OK, "%s", err.message);
     for (int i = 0; i < 2; i++) {
         gs_status st;
         float *pixels = read_sample(&ds, i, &st, &err);
@@ -451,7 +421,7 @@ Test(datasets_classification, wrong_band_count_is_an_error_naming_file_and_shape
         free(pixels);
     }
     gs_dataset_close(&ds);
-    rm_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_classification, resisc45_other_size_is_an_error_not_resized) {
@@ -461,7 +431,7 @@ Test(datasets_classification, resisc45_other_size_is_an_error_not_resized) {
     write_image(dir, "airport/airport_001.jpg", 3, 128, 128, GS_PIXEL_U8);
     gs_dataset ds;
     gs_error err;
-    cr_assert_eq(open_dataset("resisc45", dir, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("resisc45", dir, &ds, &err), GS_OK, "%s", err.message);
     cr_expect_eq(ds.n_warnings, 0);
     gs_status st;
     float *pixels = read_sample(&ds, 0, &st, &err);
@@ -471,7 +441,7 @@ Test(datasets_classification, resisc45_other_size_is_an_error_not_resized) {
     cr_expect(strstr(err.message, "3 x 256 x 256") != NULL, "%s", err.message);
     free(pixels);
     gs_dataset_close(&ds);
-    rm_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_classification, a_class_folder_as_root_and_foreign_trees_are_explained) {
@@ -482,9 +452,9 @@ Test(datasets_classification, a_class_folder_as_root_and_foreign_trees_are_expla
     snprintf(root, sizeof root, "%s/Forest", dir);
     gs_dataset ds;
     gs_error err;
-    cr_expect_eq(open_dataset("eurosat-rgb", root, &ds, &err), GS_ERR_FORMAT);
+    cr_expect_eq(test_open_dataset("eurosat-rgb", root, &ds, &err), GS_ERR_FORMAT);
     cr_expect(strstr(err.message, "images itself") != NULL, "%s", err.message);
-    cr_expect_eq(open_dataset("eurosat-ms", dir, &ds, &err), GS_ERR_FORMAT, "no .tif class folders here");
+    cr_expect_eq(test_open_dataset("eurosat-ms", dir, &ds, &err), GS_ERR_FORMAT, "no .tif class folders here");
     cr_expect(strstr(err.message, ".tif") != NULL && strstr(err.message, dir) != NULL, "%s", err.message);
     /* Two candidate class roots at the same depth are ambiguous. */
     make_dir(dir, "a");
@@ -493,7 +463,7 @@ Test(datasets_classification, a_class_folder_as_root_and_foreign_trees_are_expla
     make_dir(dir, "b/River");
     write_image(dir, "a/Forest/Forest_1.tif", 13, 64, 64, GS_PIXEL_U16);
     write_image(dir, "b/River/River_1.tif", 13, 64, 64, GS_PIXEL_U16);
-    cr_expect_eq(open_dataset("eurosat-ms", dir, &ds, &err), GS_ERR_ARGUMENT);
+    cr_expect_eq(test_open_dataset("eurosat-ms", dir, &ds, &err), GS_ERR_ARGUMENT);
     cr_expect(strstr(err.message, "both") != NULL, "%s", err.message);
-    rm_tree(dir);
+    test_remove_tree(dir);
 }

@@ -15,21 +15,8 @@
 #include "splits.h"
 #include "test_paths.h"
 
-static gs_status open_dataset(const char *format, const char *path, gs_dataset *ds, gs_error *err) {
-    char spec[1400];
-    snprintf(spec, sizeof spec, "%s:%s", format, path);
-    memset(err, 0, sizeof *err);
-    return gs_dataset_open(spec, NULL, ds, err);
-}
-
-static int64_t find_stem(const gs_dataset *ds, const char *stem) {
-    for (int64_t i = 0; i < ds->n_samples; i++)
-        if (!strcmp(ds->samples[i].stem, stem)) return i;
-    return -1;
-}
-
 static int split_of(const gs_dataset *ds, const char *stem) {
-    int64_t i = find_stem(ds, stem);
+    int64_t i = test_find_stem(ds, stem);
     cr_assert_geq(i, 0, "%s is not indexed", stem);
     return ds->samples[i].split;
 }
@@ -39,23 +26,6 @@ static int64_t count_split(const gs_dataset *ds, int split, int label) {
     for (int64_t i = 0; i < ds->n_samples; i++)
         n += ds->samples[i].split == split && (label < 0 || ds->samples[i].label == label);
     return n;
-}
-
-static void rm_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char child[1200];
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            rm_tree(child);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        remove(path);
-    }
 }
 
 static const char *write_text(const char *dir, const char *name, const char *text, char *path, size_t size) {
@@ -104,7 +74,7 @@ Test(datasets_splits, eurosat_ms_fixture_split_files) {
     snprintf(test, sizeof test, "%s/eurosat-test.txt", root);
     gs_dataset ds;
     gs_error err;
-    cr_assert_eq(open_dataset("eurosat-ms", root, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("eurosat-ms", root, &ds, &err), GS_OK, "%s", err.message);
     cr_assert_eq(ds.n_samples, 2);
     int64_t warnings = ds.n_warnings;
     gs_split_file_report r;
@@ -151,7 +121,7 @@ Test(datasets_splits, names_match_by_stem_and_unmatched_are_counted) {
     write_text(dir, "val.txt", "Forest_3.tif\r\n", val, sizeof val);
     write_text(dir, "test.csv", "some/dir/Forest_4.tif,extra column\n  River_2  \n", test, sizeof test);
     gs_dataset ds;
-    cr_assert_eq(open_dataset("eurosat-rgb", dir, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("eurosat-rgb", dir, &ds, &err), GS_OK, "%s", err.message);
     int64_t warnings = ds.n_warnings;
     gs_split_file_report rep;
     cr_assert_eq(gs_split_apply_files_report(&ds, train, val, test, &rep, &err), GS_OK, "%s", err.message);
@@ -191,7 +161,7 @@ Test(datasets_splits, names_match_by_stem_and_unmatched_are_counted) {
     memset(&err, 0, sizeof err);
     cr_expect_eq(gs_split_apply_files(&ds, NULL, NULL, NULL, &err), GS_ERR_ARGUMENT);
     gs_dataset_close(&ds);
-    rm_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* ---- stratified ------------------------------------------------------------------- */
@@ -269,7 +239,7 @@ Test(datasets_splits, every_fifth_by_file_number_on_eurosat_rgb) {
     REQUIRE_SHARED("eurosat-rgb", root);
     gs_dataset ds;
     gs_error err;
-    cr_assert_eq(open_dataset("eurosat-rgb", root, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("eurosat-rgb", root, &ds, &err), GS_OK, "%s", err.message);
     cr_assert_eq(gs_split_every_nth(&ds, 5, &err), GS_OK, "%s", err.message);
     cr_expect_eq(count_split(&ds, GS_SPLIT_TEST, -1), 400);
     cr_expect_eq(count_split(&ds, GS_SPLIT_TRAIN, -1), 1600);
@@ -332,7 +302,7 @@ Test(datasets_splits, label_subsets_on_eurosat_rgb_are_stratified_and_nested) {
     REQUIRE_SHARED("eurosat-rgb", root);
     gs_dataset ds;
     gs_error err;
-    cr_assert_eq(open_dataset("eurosat-rgb", root, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(test_open_dataset("eurosat-rgb", root, &ds, &err), GS_OK, "%s", err.message);
     cr_assert_eq(gs_split_every_nth(&ds, 5, &err), GS_OK);
     int64_t *one = NULL, *ten = NULL, *again = NULL, *other = NULL, n1, n10, n_again, n_other;
     cr_assert_eq(gs_split_label_subset(&ds, GS_SPLIT_TRAIN, 0.01, 3, &one, &n1, &err), GS_OK, "%s", err.message);

@@ -112,24 +112,6 @@ static void make_source(char *dir, size_t size) {
     for (int i = 0; i < N; i++) write_sample(dir, i, 0);
 }
 
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(path);
-        else
-            remove(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static void expect_hand_stats(const gs_band_stats *s) {
     cr_expect_eq(s->bands, 2);
     cr_expect_eq(s->samples, TRAIN);
@@ -162,7 +144,7 @@ Test(datasets_stats_cache, stats_match_hand_values_for_any_worker_count) {
     cr_expect(m == 7 && s == 1);
     free(idx);
     gs_dataset_close(&ds);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_stats_cache, stats_file_is_reused_until_the_source_changes) {
@@ -210,7 +192,7 @@ Test(datasets_stats_cache, stats_file_is_reused_until_the_source_changes) {
     cr_expect_eq(gs_stats_get(&ds, cache_dir, 2, NULL, &s, &err), GS_ERR_FORMAT);
     cr_expect(strstr(err.message, path) != NULL, "%s", err.message);
     gs_dataset_close(&ds);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 static void expect_same_dataset(const gs_dataset *src, const gs_dataset *c) {
@@ -319,7 +301,7 @@ Test(datasets_stats_cache, cache_round_trip_is_bit_exact) {
     stat(path, &mode);
     cr_expect_eq(mode.st_mode & 0777, 0644, "the cache is readable by others: %o", mode.st_mode & 0777);
     gs_dataset_close(&src);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_stats_cache, cache_keeps_masks) {
@@ -335,7 +317,7 @@ Test(datasets_stats_cache, cache_keeps_masks) {
     expect_same_dataset(&src, &c);
     gs_dataset_close(&c);
     gs_dataset_close(&src);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_stats_cache, cache_is_reused_then_rebuilt_when_the_source_changes) {
@@ -377,7 +359,7 @@ Test(datasets_stats_cache, cache_is_reused_then_rebuilt_when_the_source_changes)
     cr_expect_eq(c.n_samples, N + 1);
     gs_dataset_close(&c);
     gs_dataset_close(&src);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_stats_cache, truncated_or_foreign_caches_are_errors_naming_the_file) {
@@ -417,7 +399,7 @@ Test(datasets_stats_cache, truncated_or_foreign_caches_are_errors_naming_the_fil
     snprintf(path, sizeof path, "%s/none.h5", dir);
     cr_expect_eq(gs_cache_open(path, &c, &err), GS_ERR_IO);
     gs_dataset_close(&src);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_stats_cache, bad_sample_while_packing) {
@@ -448,7 +430,7 @@ Test(datasets_stats_cache, bad_sample_while_packing) {
     cr_expect_eq(px[0], 5.0f);
     gs_dataset_close(&c);
     gs_dataset_close(&src);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* A cache whose pixels were rewritten without one-sample chunks (as h5py
@@ -482,5 +464,5 @@ Test(datasets_stats_cache, cache_with_other_chunking_still_reads) {
     expect_same_dataset(&src, &c);
     gs_dataset_close(&c);
     gs_dataset_close(&src);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }

@@ -19,25 +19,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static void remove_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        char child[2048];
-        while (d && (e = readdir(d)) != NULL) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            remove_tree(child);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        remove(path);
-    }
-}
-
 static int compare_names(const void *a, const void *b) { return strcmp(a, b); }
 
 /* Sorted entry names of a folder (without . and ..); returns the count. */
@@ -145,7 +126,7 @@ Test(datasets_synthetic, eurosat_rgb_folders_files_and_shapes) {
             gs_raster_free(&r);
         }
     }
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_synthetic, eurosat_ms_bands_in_file_order_and_split_lists) {
@@ -196,7 +177,7 @@ Test(datasets_synthetic, eurosat_ms_bands_in_file_order_and_split_lists) {
     for (int k = 0; k < 10; k++)
         for (int n = 1; n <= 5; n++)
             cr_expect_eq(seen[k][n], 1, "%s_%d listed %d times", EUROSAT_CLASSES[k], n, seen[k][n]);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* ---- RESISC45 ----------------------------------------------------------------- */
@@ -218,7 +199,7 @@ Test(datasets_synthetic, resisc45_class_subset_and_three_digit_names) {
         snprintf(want, sizeof want, "%s_002.jpg", expected[k]);
         cr_expect_str_eq(files[1], want);
     }
-    remove_tree(dir);
+    test_remove_tree(dir);
     /* Default size 256, all 45 classes. */
     new_dir(dir, sizeof dir);
     generate("resisc45", dir, (gs_synth_options){.seed = 3, .count = 1});
@@ -230,7 +211,7 @@ Test(datasets_synthetic, resisc45_class_subset_and_three_digit_names) {
     cr_assert_eq(gs_jpeg_read(path, &r, &err), GS_OK, "%s", err.message);
     cr_expect(r.bands == 3 && r.height == 256 && r.width == 256);
     gs_raster_free(&r);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* ---- BigEarthNet ------------------------------------------------------------ */
@@ -347,7 +328,7 @@ static void check_bigearthnet(int count, int side) {
         listed += m;
     }
     cr_expect_eq(listed, count);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_synthetic, bigearthnet_patches_bands_labels_and_splits) { check_bigearthnet(10, 120); }
@@ -402,7 +383,7 @@ Test(datasets_synthetic, potsdam_official_tiles_palette_and_eroded_labels) {
         gs_raster_free(&labels);
         gs_raster_free(&eroded);
     }
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* ---- seasonal Sentinel-2 and GeoTIFF scenes ---------------------------------- */
@@ -464,7 +445,7 @@ static void check_seasonal(const char *format, int digits, int n_bands, int date
     }
     /* Vegetation follows the seasons: a band ratio that no atmospheric gain changes moves between dates. */
     cr_expect_gt(ndvi_range, 0.05, "no seasonal change in (B8 - B4) / (B8 + B4): range %.3f", ndvi_range);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_synthetic, seco_locations_dates_and_uint8_bands_at_three_resolutions) {
@@ -493,7 +474,7 @@ Test(datasets_synthetic, geotiff_scenes_of_ragged_sizes) {
         gs_raster_free(&r);
     }
     cr_expect(ragged, "every scene divides into 32 px patches");
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 /* ---- determinism -------------------------------------------------------------- */
@@ -540,9 +521,9 @@ static void check_determinism(const char *format, gs_synth_options opt) {
     generate(format, c, opt);
     cr_expect_eq(diff_trees(a, b), 0, "%s: the same seed gave different files", format);
     cr_expect_gt(diff_trees(a, c), 0, "%s: another seed gave the same files", format);
-    remove_tree(a);
-    remove_tree(b);
-    remove_tree(c);
+    test_remove_tree(a);
+    test_remove_tree(b);
+    test_remove_tree(c);
 }
 
 Test(datasets_synthetic, same_seed_same_bytes_other_seed_other_bytes) {
@@ -564,8 +545,8 @@ Test(datasets_synthetic, an_image_does_not_depend_on_how_many_are_written) {
         snprintf(pb, sizeof pb, "%s/River/River_%d.jpg", b, n);
         cr_expect_eq(diff_trees(pa, pb), 0, "River_%d changed with the count", n);
     }
-    remove_tree(a);
-    remove_tree(b);
+    test_remove_tree(a);
+    test_remove_tree(b);
 }
 
 /* ---- errors ------------------------------------------------------------------- */
@@ -597,7 +578,7 @@ Test(datasets_synthetic, unwritable_or_non_empty_output_is_an_error_naming_it) {
     cr_expect_eq(gs_synth_write("eurosat-rgb", dir, NULL, &e3), GS_ERR_ARGUMENT);
     cr_expect(strstr(e3.message, dir) && strstr(e3.message, "not empty"), "%s", e3.message);
     cr_expect(!exists(target) || geteuid() == 0);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }
 
 Test(datasets_synthetic, bad_requests_are_refused_before_writing) {
@@ -617,5 +598,5 @@ Test(datasets_synthetic, bad_requests_are_refused_before_writing) {
     gs_error e5 = {0};
     cr_expect_eq(gs_synth_write("eurosat-ms", out, &(gs_synth_options){.count = -1}, &e5), GS_ERR_ARGUMENT);
     cr_expect(!exists(out), "a refused request created %s", out);
-    remove_tree(dir);
+    test_remove_tree(dir);
 }

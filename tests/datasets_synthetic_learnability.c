@@ -213,25 +213,6 @@ typedef struct result {
     double stats_accuracy, texture_accuracy;
 } result;
 
-static void remove_tree(const char *dir, const char *ext, int count, bool splits) {
-    char path[1024];
-    for (int k = 0; k < N_CLASSES; k++) {
-        for (int n = 1; n <= count; n++) {
-            snprintf(path, sizeof path, "%s/%s/%s_%d.%s", dir, CLASSES[k], CLASSES[k], n, ext);
-            remove(path);
-        }
-        snprintf(path, sizeof path, "%s/%s", dir, CLASSES[k]);
-        remove(path);
-    }
-    if (splits)
-        for (int i = 0; i < 3; i++) {
-            static const char *const names[3] = {"train", "val", "test"};
-            snprintf(path, sizeof path, "%s/eurosat-%s.txt", dir, names[i]);
-            remove(path);
-        }
-    remove(dir);
-}
-
 static result run_experiment(const char *format, int count, uint64_t seed) {
     char dir[256], path[1024];
     test_temp_dir(dir, sizeof dir);
@@ -262,7 +243,7 @@ static result run_experiment(const char *format, int count, uint64_t seed) {
     free(tex.x);
     free(stats.label);
     free(stats.held_out);
-    remove_tree(dir, ms ? "tif" : "jpg", count, true);
+    test_remove_tree(dir);
     return res;
 }
 

@@ -110,23 +110,6 @@ static size_t count(const char *haystack, const char *needle) {
     return n;
 }
 
-static void remove_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) {
-        remove(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char child[1200];
-        snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-        remove_tree(child);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 static bool exists_nonempty(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && st.st_size > 0;
@@ -242,7 +225,7 @@ Test(reports, paper_delta_and_setting_mismatch) {
     gs_leaderboards_free(&b);
     gs_reference_free(&ref);
     gs_results_free(&r);
-    remove_tree(f.dir);
+    test_remove_tree(f.dir);
 }
 
 Test(reports, kernel_regression_flags_exactly_the_slower_ops) {
@@ -277,7 +260,7 @@ Test(reports, kernel_regression_flags_exactly_the_slower_ops) {
     spit(f.base, "op,shape,pass,ms,gflops,gbs\nconv,1x1,forward,fast,1,1\n");
     cr_expect_eq(gs_kernel_timings_load(f.base, &base, &err), GS_ERR_FORMAT);
     cr_expect(strstr(err.message, ":2:"), "%s", err.message);
-    remove_tree(f.dir);
+    test_remove_tree(f.dir);
 }
 
 static gs_report_options full_options(const fixture *f) {
@@ -346,7 +329,7 @@ Test(reports, report_without_gnuplot_keeps_tables_and_says_plots_were_skipped) {
     cr_expect_not(exists_nonempty(png));
     free(md);
     free(html);
-    remove_tree(f.dir);
+    test_remove_tree(f.dir);
 }
 
 Test(reports, text_from_the_data_is_escaped) {
@@ -367,7 +350,7 @@ Test(reports, text_from_the_data_is_escaped) {
     cr_expect(strstr(md, "No reference file was given"));
     free(md);
     free(html);
-    remove_tree(f.dir);
+    test_remove_tree(f.dir);
 }
 
 Test(reports, plots_are_drawn_and_embedded_when_gnuplot_is_there) {
@@ -396,7 +379,7 @@ Test(reports, plots_are_drawn_and_embedded_when_gnuplot_is_there) {
     cr_expect_null(strstr(md, "Plots skipped"));
     free(md);
     free(html);
-    remove_tree(f.dir);
+    test_remove_tree(f.dir);
 }
 
 static int run_cli(const char *args) {
@@ -421,7 +404,7 @@ Test(reports, cli_writes_the_report) {
     snprintf(args, sizeof args, "--results %s/missing.csv --out %s", f.dir, f.out);
     cr_expect_eq(run_cli(args), 1);
     cr_expect_eq(run_cli("--out /tmp/x"), 2, "no input must be a usage error");
-    remove_tree(f.dir);
+    test_remove_tree(f.dir);
 }
 
 Test(reports, escaping_and_base64_helpers) {

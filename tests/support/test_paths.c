@@ -31,16 +31,33 @@ bool test_shared_path(const char *rel, char *path, unsigned long size) {
 }
 
 void test_remove_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (d) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) { /* lstat: a symlink to a folder is removed, not followed */
+        DIR *d = opendir(path);
         struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
+        while (d && (e = readdir(d)) != NULL) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char child[1024];
+            char child[2048];
             snprintf(child, sizeof child, "%s/%s", path, e->d_name);
             test_remove_tree(child);
         }
-        closedir(d);
+        if (d) closedir(d);
+        rmdir(path);
+    } else {
+        remove(path);
     }
-    remove(path);
+}
+
+gs_status test_open_dataset(const char *format, const char *path, gs_dataset *ds, gs_error *err) {
+    char spec[1400];
+    snprintf(spec, sizeof spec, "%s:%s", format, path);
+    memset(err, 0, sizeof *err);
+    return gs_dataset_open(spec, NULL, ds, err);
+}
+
+int64_t test_find_stem(const gs_dataset *ds, const char *stem) {
+    for (int64_t i = 0; i < ds->n_samples; i++)
+        if (!strcmp(ds->samples[i].stem, stem)) return i;
+    return -1;
 }

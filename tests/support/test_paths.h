@@ -3,6 +3,9 @@
 #define GS_TEST_PATHS_H
 
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "dataset.h"
 
 /* $GEOSSL_SHARED_DATA, else <source dir>/../shared/data (set by CMake). */
 const char *test_shared_data_dir(void);
@@ -19,7 +22,12 @@ bool test_shared_path(const char *rel, char *path, unsigned long size);
     do {                                                                                                \
         if (!test_shared_path(rel, path, sizeof path)) cr_skip_test("real sample %s is absent", path); \
     } while (0)
-/* rm -r of a test's temporary tree. */
+/* rm -r of a test's temporary tree (symlinks are removed, not followed). */
 void test_remove_tree(const char *path);
+
+/* gs_dataset_open("FORMAT:path") with a cleared error record. */
+gs_status test_open_dataset(const char *format, const char *path, gs_dataset *ds, gs_error *err);
+/* Index of the sample with this stem, or -1. */
+int64_t test_find_stem(const gs_dataset *ds, const char *stem);
 
 #endif
