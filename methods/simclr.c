@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "method.h"
+#include "simclr.h"
 #include "nn/mlp_head.h"
 #include "ops/ops.h"
 
@@ -31,7 +32,7 @@ static gs_status simclr_init(gs_context *ctx, gs_method *m) {
     return gs_mlp_head_init(ctx, &m->heads, "projector", &s->projector, features, hidden, out);
 }
 
-/* NT-Xent over the 2N normalized embeddings: logits = z z^T / T with the
+/* logits = z z^T / T over the L2-normalized rows, with the
  * diagonal masked out; row i's target is its other view. */
 gs_tensor *gs_nt_xent(gs_context *ctx, gs_tensor *z, float temperature) {
     if (!z || gs_failed(ctx)) return NULL;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "image_io.h"
+#include "formats/formats.h"
 #include "synthetic.h"
 #include "test_paths.h"
 
@@ -216,51 +217,6 @@ Test(datasets_synthetic, resisc45_class_subset_and_three_digit_names) {
 
 /* ---- BigEarthNet ------------------------------------------------------------ */
 
-/* The 43 BigEarthNet labels (Sumbul et al., 2019), written out independently of the generator. */
-static const char *const BEN_LABELS[43] = {
-    "Continuous urban fabric",
-    "Discontinuous urban fabric",
-    "Industrial or commercial units",
-    "Road and rail networks and associated land",
-    "Port areas",
-    "Airports",
-    "Mineral extraction sites",
-    "Dump sites",
-    "Construction sites",
-    "Green urban areas",
-    "Sport and leisure facilities",
-    "Non-irrigated arable land",
-    "Permanently irrigated land",
-    "Rice fields",
-    "Vineyards",
-    "Fruit trees and berry plantations",
-    "Olive groves",
-    "Pastures",
-    "Annual crops associated with permanent crops",
-    "Complex cultivation patterns",
-    "Land principally occupied by agriculture, with significant areas of natural vegetation",
-    "Agro-forestry areas",
-    "Broad-leaved forest",
-    "Coniferous forest",
-    "Mixed forest",
-    "Natural grassland",
-    "Moors and heathland",
-    "Sclerophyllous vegetation",
-    "Transitional woodland/shrub",
-    "Beaches, dunes, sands",
-    "Bare rock",
-    "Sparsely vegetated areas",
-    "Burnt areas",
-    "Inland marshes",
-    "Peatbogs",
-    "Salt marshes",
-    "Salines",
-    "Intertidal flats",
-    "Water courses",
-    "Water bodies",
-    "Coastal lagoons",
-    "Estuaries",
-    "Sea and ocean"};
 
 static void check_bigearthnet(int count, int side) {
     char dir[256], path[1024], names[64][256], files[32][256];
@@ -299,7 +255,7 @@ static void check_bigearthnet(int count, int side) {
             const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(labels, i));
             int index = -1;
             for (int j = 0; name && j < 43; j++)
-                if (!strcmp(name, BEN_LABELS[j])) index = j;
+                if (!strcmp(name, gs_bigearthnet_labels_43[j])) index = j;
             cr_expect_geq(index, 0, "%s: '%s' is not a BigEarthNet label", path, name ? name : "(not a string)");
             cr_expect_gt(index, last, "%s: labels repeated or out of nomenclature order", path);
             last = index;

@@ -11,11 +11,12 @@
 #include "io/checkpoint.h"
 #include "nn/backbone.h"
 #include "pretrain.h"
+#include "simclr.h"
 #include "synthetic.h"
 #include "test_paths.h"
 #include "train/smoke.h"
 
-gs_tensor *gs_nt_xent(gs_context *ctx, gs_tensor *z, float temperature);
+
 
 /* All 2N embeddings equal: every logit but the masked diagonal is the same,
  * so the loss is log(2N - 1) for any temperature. */

@@ -31,7 +31,7 @@
 /* The 43 labels of BigEarthNet v1.0 (Sumbul et al., "BigEarthNet: A
  * Large-Scale Benchmark Archive for Remote Sensing Image Understanding",
  * IGARSS 2019): CORINE Land Cover 2018 level-3 classes, in CLC code order. */
-static const char *const LABELS_43[43] = {
+const char *const gs_bigearthnet_labels_43[43] = {
     "Continuous urban fabric",
     "Discontinuous urban fabric",
     "Industrial or commercial units",
@@ -103,7 +103,7 @@ static const char *const LABELS_19[19] = {
     "Marine waters",
 };
 
-/* LABELS_43[i] -> LABELS_19 index, or -1 for the 11 classes the new
+/* gs_bigearthnet_labels_43[i] -> LABELS_19 index, or -1 for the 11 classes the new
  * nomenclature removes (roads, ports, airports, mine/dump/construction sites,
  * green urban and sport areas, bare rock, burnt areas, intertidal flats). */
 static const int MAP_43_TO_19[43] = {
@@ -176,7 +176,7 @@ static gs_status read_labels(const char *path, bool nineteen, uint64_t *labels, 
         const char *name = cJSON_GetStringValue(item);
         int index = -1;
         for (int c = 0; name && c < 43; c++)
-            if (!strcmp(LABELS_43[c], name)) index = c;
+            if (!strcmp(gs_bigearthnet_labels_43[c], name)) index = c;
         if (index < 0) {
             status = gs_error_set(err, GS_ERR_FORMAT,
                                   "%s: \"%s\" is not one of the 43 BigEarthNet v1.0 label names", path,
@@ -250,7 +250,7 @@ static gs_status apply_splits(gs_dataset *ds, gs_error *err) {
 static gs_status bigearthnet_open(gs_dataset *ds, gs_error *err) {
     bool nineteen = ds->options.bigearthnet19;
     ds->task = GS_TASK_MULTILABEL;
-    if (gs_dataset_set_classes(ds, nineteen ? LABELS_19 : LABELS_43, nineteen ? 19 : 43, err) != GS_OK)
+    if (gs_dataset_set_classes(ds, nineteen ? LABELS_19 : gs_bigearthnet_labels_43, nineteen ? 19 : 43, err) != GS_OK)
         return err->status;
     ds->bands = N_BANDS;
     for (int b = 0; b < N_BANDS; b++) gs_s2_band_info(BANDS[b], &ds->band_info[b]);

@@ -15,4 +15,8 @@ extern const gs_dataset_format gs_format_seco;        /* seasonal.c (SeCo layout
 extern const gs_dataset_format gs_format_ssl4eo;      /* seasonal.c (SSL4EO-S12 layout) */
 extern const gs_dataset_format gs_format_geotiff;     /* geotiff_folder.c */
 
+/* The 43 BigEarthNet v1.0 label names in CLC code order (bigearthnet.c):
+ * the generator and the tests name labels from this one list. */
+extern const char *const gs_bigearthnet_labels_43[43];
+
 #endif

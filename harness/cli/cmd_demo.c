@@ -5,18 +5,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "dataset.h"
 #include "evaluate.h"
-#include "io/checkpoint.h"
+#include "core/clock.h"
+#include "eval_common.h"
 #include "options.h"
 #include "pretrain.h"
-#include "provenance.h"
 #include "report.h"
-#include "results_store.h"
 #include "splits.h"
 #include "synthetic.h"
 
@@ -29,45 +27,24 @@ static int evaluate_into(gs_dataset *ds, const char *method, const char *checkpo
     gs_backbone_config bc = {.name = "resnet18", .bands = ds->bands, .img_size = (int)ds->height};
     gs_error err = {0};
     int code = 0;
-    if (gs_backbone_init(&ctx, &bb, &bc) != GS_OK) {
+    double t0 = gs_now_s();
+    gs_eval_config ec = {.protocol = protocol, .label_fraction = 1.0, .seed = 0, .stats_dir = dir};
+    gs_eval_result r;
+    if (gs_cli_load_encoder(&ctx, &bb, &bc, checkpoint, NULL) != GS_OK) {
         fprintf(stderr, "geossl demo: %s\n", ctx.error);
         gs_context_free(&ctx);
         return 1;
     }
-    if (checkpoint) {
-        gs_checkpoint_group group = {"model", bb.params};
-        gs_checkpoint_load_options lo = {.allow_unused = true};
-        if (gs_checkpoint_load(&ctx, checkpoint, &group, 1, NULL, &lo) != GS_OK) {
-            fprintf(stderr, "geossl demo: %s\n", ctx.error);
-            code = 1;
-        }
+    if (gs_evaluate(&ctx, &bb, ds, &ec, &r, &err) == GS_OK) {
+        *headline = r.metrics[r.headline].value;
+        gs_eval_identity id = {.method = method, .backbone = "resnet18",
+                               .pretrain_data = checkpoint ? "eurosat-rgb" : "none", .eval_data = "eurosat-rgb",
+                               .protocol = protocol, .label_fraction = 1.0, .seed = 0};
+        gs_cli_append_results(results, &id, &r, ctx.n_threads, gs_now_s() - t0, &err);
     }
-    gs_eval_config ec = {.protocol = protocol, .label_fraction = 1.0, .seed = 0, .stats_dir = dir};
-    gs_eval_result r;
-    time_t t0 = time(NULL);
-    if (!code && gs_evaluate(&ctx, &bb, ds, &ec, &r, &err) != GS_OK) {
+    if (err.status != GS_OK) {
         fprintf(stderr, "geossl demo: %s\n", err.message);
         code = 1;
-    }
-    if (!code) {
-        *headline = r.metrics[r.headline].value;
-        gs_provenance prov;
-        char run_id[128];
-        gs_provenance_collect(&prov, "geossl demo", ctx.n_threads, difftime(time(NULL), t0));
-        snprintf(run_id, sizeof run_id, "demo-%s-%s", method, gs_protocol_name(protocol));
-        gs_result_row rows[GS_EVAL_MAX_METRICS];
-        for (int i = 0; i < r.n_metrics; i++) {
-            rows[i] = (gs_result_row){.run_id = run_id, .method = method, .backbone = "resnet18",
-                                      .pretrain_data = checkpoint ? "eurosat-rgb" : "none",
-                                      .eval_data = "eurosat-rgb", .protocol = gs_protocol_name(protocol),
-                                      .label_fraction = 1.0, .seed = 0, .metric = r.metrics[i].name,
-                                      .value = r.metrics[i].value};
-            gs_result_row_set_provenance(&rows[i], &prov);
-        }
-        if (gs_results_append(results, rows, (size_t)r.n_metrics, &err) != GS_OK) {
-            fprintf(stderr, "geossl demo: %s\n", err.message);
-            code = 1;
-        }
     }
     gs_backbone_free(&bb);
     gs_context_free(&ctx);
@@ -92,10 +69,7 @@ int gs_cmd_demo(int argc, char **argv) {
     snprintf(data, sizeof data, "%s/eurosat", dir);
     snprintf(results, sizeof results, "%s/results.csv", dir);
     snprintf(report_dir, sizeof report_dir, "%s/report", dir);
-    if (mkdir(dir, 0777) && access(dir, W_OK)) {
-        fprintf(stderr, "geossl demo: cannot create or write the folder %s\n", dir);
-        return 1;
-    }
+    if (!gs_cli_make_folder("demo", dir)) return 1;
     unlink(results); /* each demo run reports on itself */
     gs_error err = {0};
     struct stat st;

@@ -11,11 +11,8 @@
 #include "core/clock.h"
 #include "dataset.h"
 #include "evaluate.h"
-#include "io/checkpoint.h"
-#include "io/weights_import.h"
+#include "eval_common.h"
 #include "options.h"
-#include "provenance.h"
-#include "results_store.h"
 
 static bool parse_fraction(const char *text, double *out) {
     char *end;
@@ -34,25 +31,6 @@ typedef struct eval_args {
     bool random_init;
     long long seeds, seed, threads, epochs, batch, workers, patch, width;
 } eval_args;
-
-static gs_status load_encoder(gs_context *ctx, const eval_args *a, gs_backbone *bb, const gs_dataset *ds) {
-    gs_backbone_config bc = {.name = a->backbone, .bands = ds->bands, .img_size = (int)ds->height,
-                             .width = (int)a->width, .patch = (int)a->patch,
-                             .stem = strcmp(a->stem, "small") ? GS_STEM_IMAGENET : GS_STEM_SMALL,
-                             .pos = GS_POS_LEARNED, .num_classes = 0};
-    if (gs_backbone_init(ctx, bb, &bc) != GS_OK) return ctx->status;
-    if (a->checkpoint) {
-        /* Only the encoder: heads, projectors and targets in the file stay unused. */
-        gs_checkpoint_group group = {"model", bb->params};
-        gs_checkpoint_load_options options = {.architecture = NULL, .allow_unused = true};
-        return gs_checkpoint_load(ctx, a->checkpoint, &group, 1, NULL, &options);
-    }
-    if (a->weights) {
-        gs_weights_import_report report;
-        return gs_weights_import(ctx, a->weights, bb->params, NULL, &report);
-    }
-    return GS_OK;
-}
 
 int gs_cmd_eval(int argc, char **argv) {
     eval_args a = {.backbone = "resnet18", .protocol = "knn", .labels = "100%", .method = NULL, .pretrain = NULL,
@@ -114,11 +92,14 @@ int gs_cmd_eval(int argc, char **argv) {
         return 1;
     }
     const char *method = a.method ? a.method : a.random_init ? "random" : a.weights ? "imported" : "checkpoint";
-    const char *protocol_name = protocol == GS_PROTOCOL_SEGMENT ? "segmentation" : gs_protocol_name(protocol);
-    char backbone_name[64];
-    snprintf(backbone_name, sizeof backbone_name, "%s%s%lld", a.backbone, strncmp(a.backbone, "vit", 3) ? "" : "/",
-             strncmp(a.backbone, "vit", 3) ? 0LL : a.patch);
-    if (!strncmp(a.backbone, "resnet", 6)) snprintf(backbone_name, sizeof backbone_name, "%s", a.backbone);
+    char backbone_name[64]; /* the store's spelling: ViTs carry their patch size */
+    if (strncmp(a.backbone, "vit", 3))
+        snprintf(backbone_name, sizeof backbone_name, "%s", a.backbone);
+    else
+        snprintf(backbone_name, sizeof backbone_name, "%s/%lld", a.backbone, a.patch);
+    gs_backbone_config bc = {.name = a.backbone, .bands = ds.bands, .img_size = (int)ds.height, .width = (int)a.width,
+                             .patch = (int)a.patch, .stem = strcmp(a.stem, "small") ? GS_STEM_IMAGENET : GS_STEM_SMALL,
+                             .pos = GS_POS_LEARNED};
     int exit_code = 0;
     gs_eval_result r = {0};
     for (long long s = 0; s < a.seeds && exit_code == 0; s++) {
@@ -128,7 +109,7 @@ int gs_cmd_eval(int argc, char **argv) {
         gs_context_init(&ctx, &co);
         double t0 = gs_now_s();
         gs_backbone bb;
-        if (load_encoder(&ctx, &a, &bb, &ds) != GS_OK) {
+        if (gs_cli_load_encoder(&ctx, &bb, &bc, a.checkpoint, a.weights) != GS_OK) {
             fprintf(stderr, "geossl eval: %s: %s\n", gs_status_name(ctx.status), ctx.error);
             gs_context_free(&ctx);
             exit_code = 1;
@@ -148,28 +129,12 @@ int gs_cmd_eval(int argc, char **argv) {
                    (long long)r.n_train, (long long)r.n_test, wall);
             for (int i = 0; i < r.n_metrics; i++)
                 if (!strchr(r.metrics[i].name, '/')) printf("  %-22s %.4f\n", r.metrics[i].name, r.metrics[i].value);
-            if (a.results) {
-                char config[512], run_id[160];
-                snprintf(config, sizeof config, "eval method=%s backbone=%s data=%s protocol=%s labels=%g seed=%llu",
-                         method, backbone_name, a.data, protocol_name, fraction, (unsigned long long)seed);
-                gs_provenance prov;
-                gs_provenance_collect(&prov, config, ctx.n_threads, wall);
-                snprintf(run_id, sizeof run_id, "%s-%s-%s-%s-%g-s%llu-%s", method, backbone_name, ds.format->name,
-                         protocol_name, fraction, (unsigned long long)seed, prov.date);
-                gs_result_row *rows = calloc((size_t)r.n_metrics, sizeof *rows);
-                for (int i = 0; i < r.n_metrics; i++) {
-                    rows[i] = (gs_result_row){.run_id = run_id, .method = method, .backbone = backbone_name,
-                                              .pretrain_data = a.pretrain ? a.pretrain : "none",
-                                              .eval_data = ds.format->name, .protocol = protocol_name,
-                                              .label_fraction = fraction, .seed = (long long)seed,
-                                              .metric = r.metrics[i].name, .value = r.metrics[i].value};
-                    gs_result_row_set_provenance(&rows[i], &prov);
-                }
-                if (gs_results_append(a.results, rows, (size_t)r.n_metrics, &err) != GS_OK) {
-                    fprintf(stderr, "geossl eval: %s\n", err.message);
-                    exit_code = 1;
-                }
-                free(rows);
+            gs_eval_identity id = {.method = method, .backbone = backbone_name, .pretrain_data = a.pretrain,
+                                   .eval_data = ds.format->name, .protocol = protocol, .label_fraction = fraction,
+                                   .seed = seed};
+            if (a.results && gs_cli_append_results(a.results, &id, &r, ctx.n_threads, wall, &err) != GS_OK) {
+                fprintf(stderr, "geossl eval: %s\n", err.message);
+                exit_code = 1;
             }
         }
         gs_backbone_free(&bb);

@@ -52,10 +52,7 @@ int gs_cmd_pretrain(int argc, char **argv) {
             return 2;
         }
     }
-    if (mkdir(out, 0777) && access(out, W_OK)) {
-        fprintf(stderr, "geossl pretrain: cannot create or write the folder %s\n", out);
-        return 1;
-    }
+    if (!gs_cli_make_folder("pretrain", out)) return 1;
     char checkpoint[4096];
     snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint.h5", out);
     if (resume && access(checkpoint, R_OK)) {

@@ -98,10 +98,7 @@ int gs_cmd_train(int argc, char **argv) {
     c.resume = resume;
     char path[4096];
     if (out) {
-        if (mkdir(out, 0777) && access(out, W_OK)) {
-            fprintf(stderr, "geossl train: cannot create or write the folder %s: check the path and permissions\n", out);
-            return 1;
-        }
+        if (!gs_cli_make_folder("train", out)) return 1;
         snprintf(path, sizeof path, "%s/checkpoint.h5", out);
         c.checkpoint_path = path;
     }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void gs_options_usage(FILE *out, const char *command, const char *summary, const gs_option *options,
                       int n_options) {
@@ -63,4 +65,10 @@ int gs_options_parse(const char *command, const char *summary, const gs_option *
         }
     }
     return 0;
+}
+
+bool gs_cli_make_folder(const char *command, const char *dir) {
+    if (mkdir(dir, 0777) == 0 || access(dir, W_OK) == 0) return true;
+    fprintf(stderr, "geossl %s: cannot create or write the folder %s: check the path and permissions\n", command, dir);
+    return false;
 }
