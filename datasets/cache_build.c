@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "io/durable_file.h"
 #include "cache_h5.h"
 #include "loader.h"
 
@@ -300,18 +301,8 @@ gs_status gs_cache_build(const gs_dataset *src, const char *path, const gs_cache
     }
     gs_h5_restore(quiet);
     if (st == GS_OK) {
-        /* Durable before it replaces the old cache; then the rename itself
-         * (best effort: some filesystems refuse fsync on folders). */
-        fd = open(tmp, O_RDONLY);
-        bool synced = fd >= 0 && fsync(fd) == 0;
-        if (fd >= 0) synced = close(fd) == 0 && synced;
-        if (!synced || rename(tmp, path) != 0)
-            st = gs_error_set(err, GS_ERR_IO, "cannot write cache %s: %s", path, strerror(errno));
-        int dfd = st == GS_OK ? open(!slash ? "." : slash == dir ? "/" : dir, O_RDONLY | O_DIRECTORY) : -1;
-        if (dfd >= 0) {
-            (void)fsync(dfd);
-            close(dfd);
-        }
+        st = gs_commit_file(tmp, path, err); /* removes tmp when it fails */
+        tmp_created = false;
     }
     if (st != GS_OK && tmp_created) unlink(tmp);
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -1,4 +1,5 @@
 #include "stats.h"
+#include "io/durable_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -205,14 +206,12 @@ gs_status gs_stats_save(const char *path, const gs_dataset *ds, const gs_source_
         const char *name = b < ds->bands && ds->band_info[b].name[0] ? ds->band_info[b].name : "-";
         fprintf(f, "band %d %s %.17g %.17g\n", b, name, s->mean[b], s->std[b]);
     }
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
+    if (fclose(f) != 0) {
         int e = errno;
         unlink(tmp);
         return gs_error_set(err, GS_ERR_IO, "cannot write band statistics %s: %s", path, strerror(e));
     }
-    return GS_OK;
+    return gs_commit_file(tmp, path, err);
 }
 
 gs_status gs_stats_load(const char *path, gs_band_stats *out, gs_source_fingerprint *fp, gs_error *err) {

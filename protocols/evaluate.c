@@ -106,6 +106,30 @@ static gs_status probe_split(const gs_dataset *ds, const int64_t *train, int64_t
     return GS_OK;
 }
 
+/* Features of the given samples: from the feature cache when it holds them
+ * for this encoder, else extracted (and stored when a cache is set). */
+static gs_status features(gs_context *ctx, gs_backbone *encoder, const gs_dataset *ds, const int64_t *idx, int64_t n,
+                          const gs_band_stats *stats, const gs_eval_config *cfg, gs_feature_set *out, gs_error *err) {
+    char path[4400], key[1400];
+    bool cached = cfg->feature_cache_dir && cfg->encoder_key;
+    if (cached) {
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a of the sample list: another split is another entry */
+        for (int64_t i = 0; i < n; i++)
+            for (int b = 0; b < 8; b++) h = (h ^ (uint64_t)((idx[i] >> (8 * b)) & 0xff)) * 1099511628211ULL;
+        snprintf(key, sizeof key, "%s|%s:%s|%lld|%016llx", cfg->encoder_key, ds->format->name, ds->root,
+                 (long long)n, (unsigned long long)h);
+        uint64_t k = 1469598103934665603ULL;
+        for (const char *c = key; *c; c++) k = (k ^ (uint8_t)*c) * 1099511628211ULL;
+        snprintf(path, sizeof path, "%s/features-%016llx.h5", cfg->feature_cache_dir, (unsigned long long)k);
+        gs_error miss = {0};
+        if (gs_feature_set_load(path, key, out, &miss) == GS_OK) return GS_OK;
+    }
+    if (gs_extract_features(ctx, encoder, ds, idx, n, stats, cfg->batch, cfg->workers, out, err) != GS_OK)
+        return err->status;
+    if (cached && gs_feature_set_save(path, key, out, err) != GS_OK) gs_feature_set_free(out);
+    return err->status;
+}
+
 static gs_probe_split as_probe(const gs_feature_set *fs) {
     return (gs_probe_split){.features = fs->features, .labels = fs->labels, .targets = fs->targets, .n = fs->n};
 }
@@ -176,8 +200,8 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
             gs_error_set(err, GS_ERR_ARGUMENT, "kNN votes for one class: use the linear probe on multi-label data");
             goto done;
         }
-        if (gs_extract_features(ctx, encoder, ds, train, n_train, &stats, cfg.batch, cfg.workers, &f_train, err) ||
-            gs_extract_features(ctx, encoder, ds, test, n_test, &stats, cfg.batch, cfg.workers, &f_test, err))
+        if (features(ctx, encoder, ds, train, n_train, &stats, &cfg, &f_train, err) ||
+            features(ctx, encoder, ds, test, n_test, &stats, &cfg, &f_test, err))
             goto features_done;
         int32_t *pred = malloc((size_t)n_test * sizeof *pred);
         gs_knn_options ko = {.k = cfg.knn_k, .temperature = cfg.knn_temperature};
@@ -193,9 +217,9 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
         free(pred);
     } else {
         if (probe_split(ds, train, n_train, cfg.seed, &fit, &n_fit, &val, &n_val, err) != GS_OK) goto features_done;
-        if (gs_extract_features(ctx, encoder, ds, fit, n_fit, &stats, cfg.batch, cfg.workers, &f_fit, err) ||
-            gs_extract_features(ctx, encoder, ds, val, n_val, &stats, cfg.batch, cfg.workers, &f_val, err) ||
-            gs_extract_features(ctx, encoder, ds, test, n_test, &stats, cfg.batch, cfg.workers, &f_test, err))
+        if (features(ctx, encoder, ds, fit, n_fit, &stats, &cfg, &f_fit, err) ||
+            features(ctx, encoder, ds, val, n_val, &stats, &cfg, &f_val, err) ||
+            features(ctx, encoder, ds, test, n_test, &stats, &cfg, &f_test, err))
             goto features_done;
         gs_probe_split p_fit = as_probe(&f_fit), p_val = as_probe(&f_val), p_test = as_probe(&f_test);
         gs_linear_probe_result lr;

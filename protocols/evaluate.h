@@ -38,6 +38,12 @@ typedef struct gs_eval_config {
     float knn_temperature; /* 0: 0.07 */
     gs_finetune_config finetune;
     const char *stats_dir; /* where band statistics are stored; NULL: the cache directory */
+    /* Frozen-feature protocols: when both are set, features are stored in
+     * feature_cache_dir under a key made of encoder_key (which must change
+     * whenever the weights do, e.g. a checkpoint's path and mtime) and the
+     * samples, and reused by later runs. */
+    const char *feature_cache_dir;
+    const char *encoder_key;
     FILE *progress;
 } gs_eval_config;
 

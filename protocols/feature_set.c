@@ -1,4 +1,5 @@
 #include "feature_set.h"
+#include "io/durable_file.h"
 
 #include <hdf5.h>
 #include <stdio.h>
@@ -99,11 +100,11 @@ gs_status gs_feature_set_save(const char *path, const char *key, const gs_featur
         st |= H5Fclose(file);
     }
     H5Eset_auto2(H5E_DEFAULT, func, data);
-    if (st < 0 || rename(tmp, path) != 0) {
+    if (st < 0) {
         unlink(tmp);
         return gs_error_set(err, GS_ERR_IO, "cannot write the feature cache %s", path);
     }
-    return GS_OK;
+    return gs_commit_file(tmp, path, err);
 }
 
 static bool read_dataset(hid_t file, const char *name, hid_t type, void *out) {

@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dataset.h"
+#include "cache.h"
 #include "evaluate.h"
+#include "feature_set.h"
 #include "gradcheck.h"
 #include "provenance.h"
 #include "report.h"
@@ -166,4 +169,43 @@ Test(protocols_end_to_end, segmentation_on_generated_potsdam) {
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_expect_eq(system(cmd), 0);
+}
+
+/* The feature cache: what is stored loads back bit-identical under its key;
+ * another key is a mismatch (recompute), a cut file a format error. */
+Test(protocols_end_to_end, feature_cache_round_trip) {
+    fixture_run f;
+    setup_run(&f, 3);
+    gs_context ctx;
+    gradcheck_context(&ctx, 6);
+    gs_backbone bb;
+    gs_backbone_config bc = {.name = "resnet18", .bands = 3, .img_size = 64, .width = 16};
+    cr_assert_eq(gs_backbone_init(&ctx, &bb, &bc), GS_OK, "%s", ctx.error);
+    gs_error err = {0};
+    gs_band_stats stats;
+    cr_assert_eq(gs_stats_get_in(&f.ds, f.dir, 2, NULL, &stats, &err), GS_OK, "%s", err.message);
+    int64_t idx[30];
+    for (int i = 0; i < 30; i++) idx[i] = i;
+    gs_feature_set fs, back;
+    cr_assert_eq(gs_extract_features(&ctx, &bb, &f.ds, idx, 30, &stats, 8, 2, &fs, &err), GS_OK, "%s", err.message);
+    cr_expect_eq(fs.n, 30);
+    cr_expect_eq(fs.dim, 128);
+    char path[400];
+    snprintf(path, sizeof path, "%s/features.h5", f.dir);
+    cr_assert_eq(gs_feature_set_save(path, "encoder A", &fs, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(gs_feature_set_load(path, "encoder A", &back, &err), GS_OK, "%s", err.message);
+    cr_expect_eq(memcmp(back.features, fs.features, sizeof(float) * 30 * 128), 0);
+    cr_expect_eq(memcmp(back.labels, fs.labels, sizeof(int32_t) * 30), 0);
+    gs_feature_set_free(&back);
+    gs_error e2 = {0};
+    cr_expect_eq(gs_feature_set_load(path, "encoder B", &back, &e2), GS_ERR_MISMATCH, "%s", e2.message);
+    struct stat st;
+    stat(path, &st);
+    cr_assert_eq(truncate(path, st.st_size / 2), 0);
+    gs_error e3 = {0};
+    cr_expect_eq(gs_feature_set_load(path, "encoder A", &back, &e3), GS_ERR_FORMAT, "%s", e3.message);
+    gs_feature_set_free(&fs);
+    gs_backbone_free(&bb);
+    gs_context_free(&ctx);
+    teardown_run(&f);
 }

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
+#include "cache.h"
 #include "commands.h"
 #include "core/clock.h"
 #include "dataset.h"
@@ -115,7 +118,21 @@ int gs_cmd_eval(int argc, char **argv) {
             exit_code = 1;
             break;
         }
+        /* Features are cached per encoder: a file's path and mtime, or a random init's seed. */
+        char encoder_key[4400], cache_dir[4000];
+        struct stat src;
+        const char *source = a.checkpoint ? a.checkpoint : a.weights;
+        if (source && stat(source, &src) == 0)
+            snprintf(encoder_key, sizeof encoder_key, "%s|%s|%lld.%09ld", bb.arch, source, (long long)src.st_mtim.tv_sec,
+                     src.st_mtim.tv_nsec);
+        else
+            snprintf(encoder_key, sizeof encoder_key, "%s|random|seed %llu|threads %d", bb.arch,
+                     (unsigned long long)seed, ctx.n_threads);
+        gs_cache_default_dir(cache_dir, sizeof cache_dir);
+        gs_error dir_err = {0};
+        bool use_cache = gs_cache_make_dir(cache_dir, &dir_err) == GS_OK;
         gs_eval_config ec = {.protocol = protocol, .label_fraction = fraction, .seed = seed, .batch = (int)a.batch,
+                             .feature_cache_dir = use_cache ? cache_dir : NULL, .encoder_key = encoder_key,
                              .workers = (int)a.workers, .progress = stderr,
                              .finetune = {.epochs = (int)a.epochs, .batch = (int)a.batch}};
         fprintf(stderr, "geossl eval: %s %s on %s, %s labels, seed %llu\n", method, backbone_name, a.data, a.labels,

@@ -1,4 +1,5 @@
 #include "checkpoint.h"
+#include "durable_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -185,20 +186,6 @@ static gs_status check_save_args(gs_context *ctx, const char *path, const gs_che
     return GS_OK;
 }
 
-/* Makes the rename itself durable.  Best effort: some filesystems refuse
- * fsync on directories, and the new file is already complete either way. */
-static void sync_parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir) return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 gs_status gs_checkpoint_save(gs_context *ctx, const char *path, const gs_checkpoint_group *groups, int n_groups,
                              const gs_checkpoint_meta *meta) {
     if (gs_failed(ctx)) return ctx->status;
@@ -225,28 +212,15 @@ gs_status gs_checkpoint_save(gs_context *ctx, const char *path, const gs_checkpo
     bool ok = write_file(&w, tmp, groups, n_groups, meta);
     h5_restore(quiet);
 
-    if (ok) {
-        fd = open(tmp, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0) {
-            snprintf(w.reason, sizeof w.reason, "syncing %.200s: %s", tmp, strerror(errno));
-            ok = false;
-        }
-        if (fd >= 0 && close(fd) != 0 && ok) {
-            snprintf(w.reason, sizeof w.reason, "closing %.200s: %s", tmp, strerror(errno));
-            ok = false;
-        }
-    }
-    if (ok && rename(tmp, path) != 0) {
-        snprintf(w.reason, sizeof w.reason, "renaming %.200s: %s", tmp, strerror(errno));
-        ok = false;
-    }
     if (!ok) {
         unlink(tmp);
         free(tmp);
         return gs_fail(ctx, GS_ERR_IO, "cannot write checkpoint %s: %s", path, w.reason);
     }
+    gs_error commit = {0};
+    gs_commit_file(tmp, path, &commit);
     free(tmp);
-    sync_parent_dir(path);
+    if (commit.status != GS_OK) return gs_fail(ctx, GS_ERR_IO, "checkpoint: %s", commit.message);
     return GS_OK;
 }
 

@@ -1,4 +1,5 @@
 #include "safetensors.h"
+#include "durable_file.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -437,19 +438,6 @@ static gs_status check_write_args(gs_context *ctx, const char *path, const gs_te
     return GS_OK;
 }
 
-/* Makes the rename durable; best effort (some filesystems refuse). */
-static void sync_parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir) return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 gs_status gs_safetensors_write(gs_context *ctx, const char *path, const gs_tensor *const *tensors, int count,
                                const gs_st_meta *meta, int meta_count) {
     if (gs_failed(ctx)) return ctx->status;
@@ -497,7 +485,7 @@ gs_status gs_safetensors_write(gs_context *ctx, const char *path, const gs_tenso
     if (err)
         status = gs_fail(ctx, GS_ERR_IO, "cannot write weights file %s: %s %s: %s", path, step, tmp, strerror(err));
     else
-        sync_parent_dir(path);
+        gs_sync_parent_dir(path);
     free(header);
     free(tmp);
     return status;
