@@ -44,8 +44,8 @@ static gs_tensor *model_forward(gs_context *ctx, model *m, gs_tensor *x, bool tr
 static gs_tensor *batch_loss(gs_context *ctx, const gs_dataset *ds, const gs_batch *b, gs_tensor *logits) {
     if (ds->task == GS_TASK_SEGMENTATION) return gs_cross_entropy(ctx, logits, b->views[0].masks, GS_IGNORE_LABEL);
     if (ds->task == GS_TASK_MULTILABEL) {
-        gs_tensor *t = gs_activation(ctx, GS_DIMS(b->n, ds->n_classes));
-        if (t) memcpy(t->data, b->targets, (size_t)t->numel * sizeof(float));
+        /* The loader's targets, read in place (valid until its next batch). */
+        gs_tensor *t = gs_tensor_wrap(ctx, (float *)b->targets, GS_DIMS(b->n, ds->n_classes));
         return gs_bce_with_logits(ctx, logits, t);
     }
     return gs_cross_entropy(ctx, logits, b->labels, GS_IGNORE_LABEL);
