@@ -34,8 +34,8 @@ static gs_status byol_init(gs_context *ctx, gs_method *m) {
     int64_t features = m->encoder.feature_dim;
     int64_t hidden = m->config.proj_hidden > 0 ? m->config.proj_hidden : 2 * features;
     int64_t out = m->config.proj_dim > 0 ? m->config.proj_dim : 128;
-    gs_mlp_head_init(ctx, &m->heads, "projector", &b->projector, features, hidden, out);
-    gs_mlp_head_init(ctx, &m->heads, "predictor", &b->predictor, out, hidden, out);
+    gs_mlp_head_init(ctx, &m->heads, "projector", &b->projector, features, hidden, out, true);
+    gs_mlp_head_init(ctx, &m->heads, "predictor", &b->predictor, out, hidden, out, true);
     /* The target: same architecture, initialized as a copy of the online net. */
     gs_backbone_config bc = m->config.backbone;
     bc.num_classes = 0;
@@ -43,7 +43,7 @@ static gs_status byol_init(gs_context *ctx, gs_method *m) {
     bc.img_size = m->config.image_size;
     gs_backbone_init(ctx, &b->target_encoder, &bc);
     gs_param_list target_heads = {0};
-    gs_mlp_head_init(ctx, &target_heads, "projector", &b->target_projector, features, hidden, out);
+    gs_mlp_head_init(ctx, &target_heads, "projector", &b->target_projector, features, hidden, out, true);
     if (gs_failed(ctx)) {
         gs_param_list_free(&target_heads);
         return ctx->status;

@@ -1,7 +1,10 @@
 #include "method.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "ops/ops.h"
 
 gs_status gs_method_init(gs_context *ctx, gs_method *m, const gs_method_ops *ops, const gs_method_config *cfg) {
     memset(m, 0, sizeof *m);
@@ -26,22 +29,40 @@ void gs_method_free(gs_method *m) {
     gs_backbone_free(&m->encoder);
 }
 
+gs_tensor *gs_method_step(gs_context *ctx, gs_method *m, gs_optimizer *opt, gs_tensor *const *views, int n_views,
+                          int64_t step, float lr) {
+    const gs_method_ops *ops = m->ops;
+    gs_optimizer_zero_grad(opt);
+    gs_tensor *loss = ops->loss(ctx, m, views, n_views, step);
+    if (!loss && !gs_failed(ctx)) gs_fail(ctx, GS_ERR_INTERNAL, "%s returned no loss", ops->name);
+    if (gs_backward(ctx, loss) != GS_OK) return NULL;
+    if (ops->before_update && ops->before_update(ctx, m, opt, step) != GS_OK) return NULL;
+    if (gs_optimizer_step(ctx, opt, lr) != GS_OK) return NULL;
+    if (ops->after_step && ops->after_step(ctx, m, step) != GS_OK) return NULL;
+    return loss;
+}
+
 float gs_embedding_std(const gs_tensor *z) {
     if (!z || z->ndim != 2 || z->shape[0] < 2) return 0.0f;
     int64_t n = z->shape[0], d = z->shape[1];
+    double *sum = calloc((size_t)(2 * d), sizeof *sum), *sq = sum + d;
+    if (!sum) return 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        const float *row = z->data + i * d;
+        double norm = 0.0;
+        for (int64_t k = 0; k < d; k++) norm += (double)row[k] * row[k];
+        norm = sqrt(norm) > 1e-12 ? sqrt(norm) : 1e-12;
+        for (int64_t j = 0; j < d; j++) {
+            double v = row[j] / norm;
+            sum[j] += v;
+            sq[j] += v * v;
+        }
+    }
     double total = 0.0;
     for (int64_t j = 0; j < d; j++) {
-        double sum = 0.0, sq = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            const float *row = z->data + i * d;
-            double norm = 0.0;
-            for (int64_t k = 0; k < d; k++) norm += (double)row[k] * row[k];
-            double v = row[j] / (sqrt(norm) > 1e-12 ? sqrt(norm) : 1e-12);
-            sum += v;
-            sq += v * v;
-        }
-        double mean = sum / (double)n, var = sq / (double)n - mean * mean;
+        double mean = sum[j] / (double)n, var = sq[j] / (double)n - mean * mean;
         total += var > 0 ? sqrt(var) : 0.0;
     }
+    free(sum);
     return (float)(total / (double)d);
 }

@@ -24,10 +24,15 @@ typedef struct gs_method_config {
     int image_size;              /* global view size */
     int bands;
     int64_t total_steps;         /* for momentum / temperature schedules */
+    int64_t steps_per_epoch;     /* DINO: the last layer is frozen for the first epoch */
+    int64_t dataset_size;        /* training images (MoCo: its queue holds at most one epoch of keys) */
+    int batch;                   /* images per step */
     /* Method hyperparameters; 0 takes the method's paper default. */
     int proj_hidden, proj_dim;
     float temperature;
     float momentum;              /* target-network EMA base */
+    int queue_size;              /* MoCo */
+    int local_crops;             /* DINO: small crops besides the 2 global ones */
 } gs_method_config;
 
 typedef struct gs_method gs_method;
@@ -43,6 +48,9 @@ typedef struct gs_method_ops {
     gs_status (*init)(gs_context *ctx, gs_method *m);
     /* views[v]: (N, C, H, W).  Returns the scalar loss, recorded on the tape. */
     gs_tensor *(*loss)(gs_context *ctx, gs_method *m, gs_tensor *const *views, int n_views, int64_t step);
+    /* Between backward and the optimizer step (gradient clipping, weight
+     * decay schedules); may be NULL. */
+    gs_status (*before_update)(gs_context *ctx, gs_method *m, gs_optimizer *opt, int64_t step);
     /* After the optimizer step (EMA updates, queues, centers); may be NULL. */
     gs_status (*after_step)(gs_context *ctx, gs_method *m, int64_t step);
     void (*free)(gs_method *m); /* frees m->impl; may be NULL */
@@ -65,6 +73,14 @@ const char *gs_method_names(void);
 /* Builds the encoder, then the method's own parts (ops->init). */
 gs_status gs_method_init(gs_context *ctx, gs_method *m, const gs_method_ops *ops, const gs_method_config *cfg);
 void gs_method_free(gs_method *m);
+
+/* One training step on views already in the step's arena (call
+ * gs_step_begin before making them): zero the gradients, the method's loss,
+ * backward, before_update, the optimizer step at learning rate lr,
+ * after_step.  Returns the loss (valid until the next gs_step_begin), or
+ * NULL with the error in the context. */
+gs_tensor *gs_method_step(gs_context *ctx, gs_method *m, gs_optimizer *opt, gs_tensor *const *views, int n_views,
+                          int64_t step, float lr);
 
 /* The collapse monitor: mean over dimensions of the std over the batch of
  * the L2-normalized rows of z (N, D).  Collapse drives it to 0; healthy

@@ -67,7 +67,10 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
                             (long long)n_train, cfg.batch);
     }
     gs_method_config mc = {.backbone = cfg.backbone, .image_size = size, .bands = ds->bands,
-                           .total_steps = per_epoch * cfg.epochs, .temperature = cfg.temperature};
+                           .total_steps = per_epoch * cfg.epochs, .steps_per_epoch = per_epoch,
+                           .dataset_size = n_train, .batch = cfg.batch, .temperature = cfg.temperature,
+                           .proj_hidden = cfg.head_hidden, .proj_dim = cfg.head_dim, .queue_size = cfg.queue_size,
+                           .local_crops = cfg.local_crops};
     gs_method m;
     gs_optimizer opt;
     memset(&opt, 0, sizeof opt);
@@ -92,8 +95,8 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
                            .workers = cfg.workers, .shuffle = true, .seed = cfg.seed, .drop_last = true,
                            .epochs = cfg.epochs, .start_epoch = (int)(step / per_epoch),
                            .start_batch = step % per_epoch, .normalize = &stats};
+    /* Each view's recipe carries its output size (DINO's local crops are smaller). */
     if (ops->views(&mc, lc.views, &lc.n_views, err) != GS_OK) goto done;
-    for (int v = 0; v < lc.n_views; v++) lc.views[v].out_height = lc.views[v].out_width = size;
     if (gs_loader_create(&lc, &loader, err) != GS_OK) goto done;
     gs_cosine_schedule schedule = {.base = oc.lr, .final = 0.0, .warmup_steps = per_epoch * cfg.epochs / 10,
                                    .total_steps = per_epoch * cfg.epochs};
@@ -103,13 +106,10 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
     while (gs_loader_next(loader, &b, err) == GS_OK && b) {
         double t0 = gs_now_s();
         gs_step_begin(ctx);
-        gs_optimizer_zero_grad(&opt);
         gs_tensor *views[GS_METHOD_MAX_VIEWS];
         for (int v = 0; v < b->n_views; v++) views[v] = gs_batch_view_tensor(ctx, b, v);
-        gs_tensor *loss = ops->loss(ctx, &m, views, b->n_views, step);
-        if (gs_backward(ctx, loss) != GS_OK ||
-            gs_optimizer_step(ctx, &opt, (float)gs_cosine_lr(&schedule, step)) != GS_OK ||
-            (ops->after_step && ops->after_step(ctx, &m, step) != GS_OK)) {
+        gs_tensor *loss = gs_method_step(ctx, &m, &opt, views, b->n_views, step, (float)gs_cosine_lr(&schedule, step));
+        if (!loss) {
             gs_error_set(err, ctx->status, "step %lld: %s", (long long)step, ctx->error);
             break;
         }

@@ -18,6 +18,9 @@ typedef struct gs_pretrain_config {
     float weight_decay;      /* < 0: the method's */
     int optimizer;           /* -1: the method's; else a gs_optimizer_kind */
     float temperature;       /* 0: the method's */
+    int head_hidden, head_dim; /* projection / DINO head widths; 0: the method's */
+    int queue_size;          /* MoCo; 0: the method's */
+    int local_crops;         /* DINO; 0: the method's */
     uint64_t seed;
     int workers;
     const char *checkpoint;  /* written every epoch and at the end; NULL: none */

@@ -6,8 +6,10 @@
 
 extern const gs_method_ops gs_method_simclr; /* simclr.c */
 extern const gs_method_ops gs_method_byol;   /* byol.c */
+extern const gs_method_ops gs_method_moco;   /* moco.c */
+extern const gs_method_ops gs_method_dino;   /* dino.c */
 
-static const gs_method_ops *const METHODS[] = {&gs_method_simclr, &gs_method_byol};
+static const gs_method_ops *const METHODS[] = {&gs_method_simclr, &gs_method_moco, &gs_method_byol, &gs_method_dino};
 
 const gs_method_ops *gs_method_find(const char *name) {
     for (size_t i = 0; i < sizeof METHODS / sizeof *METHODS; i++)
@@ -15,4 +17,4 @@ const gs_method_ops *gs_method_find(const char *name) {
     return NULL;
 }
 
-const char *gs_method_names(void) { return "simclr, byol"; }
+const char *gs_method_names(void) { return "simclr, moco, byol, dino"; }

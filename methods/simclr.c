@@ -29,7 +29,7 @@ static gs_status simclr_init(gs_context *ctx, gs_method *m) {
     int64_t hidden = m->config.proj_hidden > 0 ? m->config.proj_hidden : features;
     int64_t out = m->config.proj_dim > 0 ? m->config.proj_dim : 128;
     if (m->config.temperature <= 0) m->config.temperature = 0.1f;
-    return gs_mlp_head_init(ctx, &m->heads, "projector", &s->projector, features, hidden, out);
+    return gs_mlp_head_init(ctx, &m->heads, "projector", &s->projector, features, hidden, out, true);
 }
 
 /* logits = z z^T / T over the L2-normalized rows, with the

@@ -58,7 +58,8 @@ static gs_pretrain_result pretrain(run_dir *r, const char *method, int epochs, c
     gs_context_init(&ctx, &co);
     gs_pretrain_config pc = {.method = method, .backbone = {.name = "resnet18", .width = 16}, .epochs = epochs,
                              .batch = 16, .weight_decay = -1, .optimizer = -1, .seed = 9, .workers = 2,
-                             .checkpoint = ckpt, .resume = resume, .stop_after = stop_after, .stats_dir = r->dir};
+                             .checkpoint = ckpt, .resume = resume, .stop_after = stop_after, .stats_dir = r->dir,
+                             .head_hidden = 64, .head_dim = 256, .local_crops = 2};
     gs_pretrain_result out;
     cr_assert_eq(gs_pretrain(&ctx, &r->ds, &pc, &out, &err), GS_OK, "%s", err.message);
     gs_context_free(&ctx);
@@ -103,3 +104,7 @@ static void resume_matches(const char *method) {
 
 Test(methods_pretrain, simclr_resumes_bit_identically) { resume_matches("simclr"); }
 Test(methods_pretrain, byol_resumes_bit_identically) { resume_matches("byol"); }
+/* MoCo's queue and pointer, DINO's center and teacher, and AdamW's
+ * per-parameter counts travel in the checkpoint too. */
+Test(methods_pretrain, moco_resumes_bit_identically) { resume_matches("moco"); }
+Test(methods_pretrain, dino_resumes_bit_identically) { resume_matches("dino"); }

@@ -73,7 +73,7 @@ Test(nn_backbones, mlp_head_gradients) {
     gradcheck_context(&ctx, 2);
     gs_param_list list = {0};
     head_case c;
-    cr_assert_eq(gs_mlp_head_init(&ctx, &list, "projector", &c.head, 6, 5, 3), GS_OK);
+    cr_assert_eq(gs_mlp_head_init(&ctx, &list, "projector", &c.head, 6, 5, 3, true), GS_OK);
     cr_expect_not_null(gs_param_find(&list, "projector.1.running_var"));
     cr_expect_not_null(gs_param_find(&list, "projector.3.weight"));
     gs_tensor *x = gradcheck_input(&ctx, GS_DIMS(4, 6), 1.0f, true);

@@ -125,12 +125,16 @@ static void check_against_reference(gs_optimizer_config cfg) {
                 expect_near(t->data[i], ref.p[k][i], 1e-5, 1e-7, "value", k, i);
                 if (SPEC[k].kind == GS_PARAM_BUFFER || opt.n_slots == 0) continue;
                 expect_near(opt.slots[k * opt.n_slots]->data[i], ref.s1[k][i], 1e-5, 1e-8, "first moment", k, i);
-                if (opt.n_slots == 2)
-                    expect_near(opt.slots[k * 2 + 1]->data[i], ref.s2[k][i], 1e-5, 1e-10, "second moment", k, i);
+                if (opt.config.kind == GS_OPTIM_ADAMW)
+                    expect_near(opt.slots[k * opt.n_slots + 1]->data[i], ref.s2[k][i], 1e-5, 1e-10, "second moment", k,
+                                i);
             }
         }
     }
     cr_expect_eq(opt.step, 3);
+    if (opt.config.kind == GS_OPTIM_ADAMW) /* each trained parameter counted its own 3 updates */
+        for (int k = 0; k < N_PARAMS; k++)
+            if (SPEC[k].kind != GS_PARAM_BUFFER) cr_expect_eq(opt.slots[k * opt.n_slots + 2]->data[0], 3.0f);
     /* The buffer is never touched. */
     for (int i = 0; i < 5; i++) cr_expect_eq(list.items[2].tensor->data[i], (float)init_value(2, i));
     gs_optimizer_free(&opt);
@@ -189,7 +193,13 @@ Test(optim_updates, state_is_a_named_buffer_list) {
     cfg.lr = 1e-3f;
     gs_optimizer opt;
     cr_assert_eq(gs_optimizer_init(&ctx, &opt, &list, &cfg), GS_OK, "%s", ctx.error);
-    cr_expect_eq(opt.state.count, 6, "two slots for each of 3 trainable parameters, got %d", opt.state.count);
+    cr_expect_eq(opt.state.count, 9, "three slots for each of 3 trainable parameters, got %d", opt.state.count);
+    /* torch keeps AdamW's step count per parameter: one value each. */
+    const char *counts[] = {"layer.weight.step", "layer.bias.step", "zero.weight.step"};
+    for (int i = 0; i < 3; i++) {
+        gs_tensor *t = gs_param_find(&opt.state, counts[i]);
+        cr_expect(t && t->numel == 1, "missing or misshapen state %s", counts[i]);
+    }
     const char *names[] = {"layer.weight.exp_avg", "layer.weight.exp_avg_sq", "layer.bias.exp_avg",
                            "layer.bias.exp_avg_sq", "zero.weight.exp_avg", "zero.weight.exp_avg_sq"};
     for (int i = 0; i < 6; i++) {
@@ -497,4 +507,43 @@ Test(optim_updates, large_parameters_deterministic_across_threads) {
         cr_expect_eq(memcmp(result[0][kind], result[1][kind], sizeof result[0][0]), 0, "%s differs by threads",
                      gs_optimizer_kind_name(kinds[kind]));
     cr_expect_eq(memcmp(&clipped[0], &clipped[1], sizeof(double)), 0);
+}
+
+/* A frozen parameter (requires_grad off, as DINO's last layer in its first
+ * epoch) is skipped entirely: no decay, no moments, and its own AdamW count
+ * stays put, so its first real update uses bias correction for step 1, as
+ * torch's per-parameter state does. */
+Test(optim_updates, frozen_parameter_is_skipped_and_keeps_its_own_count) {
+    gs_context ctx;
+    gs_param_list list;
+    build(&ctx, &list);
+    gs_optimizer_config cfg = gs_optimizer_defaults(GS_OPTIM_ADAMW);
+    cfg.lr = 1e-2f;
+    gs_optimizer opt;
+    cr_assert_eq(gs_optimizer_init(&ctx, &opt, &list, &cfg), GS_OK, "%s", ctx.error);
+    gs_tensor *w = list.items[0].tensor;
+    float before[64];
+    int64_t n = w->numel < 64 ? w->numel : 64;
+    for (int64_t i = 0; i < n; i++) before[i] = w->data[i];
+    w->requires_grad = false;
+    for (int step = 0; step < 2; step++) {
+        set_grads(&list, step);
+        cr_assert_eq(gs_optimizer_step(&ctx, &opt, cfg.lr), GS_OK, "%s", ctx.error);
+    }
+    for (int64_t i = 0; i < n; i++) cr_expect_eq(w->data[i], before[i], "frozen value %lld moved", (long long)i);
+    cr_expect_eq(gs_param_find(&opt.state, "layer.weight.step")->data[0], 0.0f);
+    cr_expect_eq(gs_param_find(&opt.state, "layer.bias.step")->data[0], 2.0f);
+    /* Unfrozen: AdamW's first step moves each value by about lr (m/sqrt(v) = sign(g)). */
+    w->requires_grad = true;
+    set_grads(&list, 2);
+    cr_assert_eq(gs_optimizer_step(&ctx, &opt, cfg.lr), GS_OK, "%s", ctx.error);
+    for (int64_t i = 0; i < n; i++) {
+        if (w->grad[i] == 0.0f) continue;
+        float decayed = before[i] * (1.0f - cfg.lr * cfg.weight_decay);
+        cr_expect_float_eq(fabsf(w->data[i] - decayed), cfg.lr, 1e-4f, "value %lld moved by %g", (long long)i,
+                           (double)fabsf(w->data[i] - decayed));
+    }
+    gs_optimizer_free(&opt);
+    gs_param_list_free(&list);
+    gs_context_free(&ctx);
 }

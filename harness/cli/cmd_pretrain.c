@@ -13,10 +13,11 @@ int gs_cmd_pretrain(int argc, char **argv) {
     const char *method = NULL, *backbone = "resnet18", *data = NULL, *out = NULL, *optimizer = NULL,
                *stem = "imagenet";
     long long epochs = 20, batch = 64, size = 0, seed = 0, threads = 0, workers = 2, width = 0, patch = 8;
+    long long head_hidden = 0, head_dim = 0, queue = 0, local_crops = 0;
     double lr = 0, temperature = 0, weight_decay = -1;
     bool resume = false;
     const gs_option options[] = {
-        {"method", GS_OPT_STRING, &method, "NAME", "simclr | byol (required)"},
+        {"method", GS_OPT_STRING, &method, "NAME", "simclr | moco | byol | dino (required)"},
         {"backbone", GS_OPT_STRING, &backbone, "NAME", "resnet18 | resnet50 | vit-tiny | vit-small [resnet18]"},
         {"data", GS_OPT_STRING, &data, "FORMAT:PATH", "pretraining data (required)"},
         {"epochs", GS_OPT_INT, &epochs, "N", "epochs [20]"},
@@ -25,7 +26,11 @@ int gs_cmd_pretrain(int argc, char **argv) {
         {"lr", GS_OPT_FLOAT, &lr, "X", "peak learning rate [the method's paper value x batch/256]"},
         {"weight-decay", GS_OPT_FLOAT, &weight_decay, "X", "weight decay [the method's]"},
         {"optimizer", GS_OPT_STRING, &optimizer, "NAME", "sgd | lars | adamw [the method's]"},
-        {"temperature", GS_OPT_FLOAT, &temperature, "X", "contrastive temperature [the method's]"},
+        {"temperature", GS_OPT_FLOAT, &temperature, "X", "contrastive (DINO: student) temperature [the method's]"},
+        {"head-hidden", GS_OPT_INT, &head_hidden, "N", "hidden width of the projection / DINO head [the method's]"},
+        {"head-dim", GS_OPT_INT, &head_dim, "N", "output width of the projection / DINO head [128; DINO 65536]"},
+        {"queue", GS_OPT_INT, &queue, "N", "MoCo queue length [65536, at most half an epoch]"},
+        {"local-crops", GS_OPT_INT, &local_crops, "N", "DINO local crops besides the 2 global ones [6]"},
         {"size", GS_OPT_INT, &size, "PX", "view size [the dataset's]"},
         {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem: imagenet | small [imagenet]"},
         {"width", GS_OPT_INT, &width, "N", "backbone width (0: standard) [0]"},
@@ -74,6 +79,7 @@ int gs_cmd_pretrain(int argc, char **argv) {
                      .stem = strcmp(stem, "small") ? GS_STEM_IMAGENET : GS_STEM_SMALL},
         .epochs = (int)epochs, .batch = (int)batch, .size = (int)size, .lr = (float)lr,
         .weight_decay = (float)weight_decay, .optimizer = kind, .temperature = (float)temperature,
+        .head_hidden = (int)head_hidden, .head_dim = (int)head_dim, .queue_size = (int)queue, .local_crops = (int)local_crops,
         .seed = (uint64_t)seed, .workers = (int)workers, .checkpoint = checkpoint, .resume = resume,
         .progress = stderr};
     gs_pretrain_result r;

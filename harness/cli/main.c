@@ -7,7 +7,7 @@
 static const gs_command COMMANDS[] = {
     {"train", "a short supervised training run on generated data (the engine's smoke run)", gs_cmd_train},
     {"demo", "the whole pipeline on generated data: pretrain, evaluate, report (no arguments needed)", gs_cmd_demo},
-    {"pretrain", "self-supervised pretraining (SimCLR, BYOL) with checkpoints and --resume", gs_cmd_pretrain},
+    {"pretrain", "self-supervised pretraining (SimCLR, MoCo v2, BYOL, DINO) with checkpoints and --resume", gs_cmd_pretrain},
     {"eval", "evaluate an encoder: kNN, linear probe, fine-tuning or segmentation", gs_cmd_eval},
     {"data", "datasets: list formats, check a dataset", gs_cmd_data},
     {"bench", "benchmarks: training and inference throughput, per-kernel timings", gs_cmd_bench},

@@ -115,21 +115,35 @@ void gs_vit_free(gs_vit *vit) {
     gs_param_list_free(&vit->params);
 }
 
+/* The patch rows of the position table for a g x g grid.  Another grid than
+ * the table's (DINO's local crops) gets the table resampled bilinearly, with
+ * gradients flowing back to the learned table.  (DINO resamples bicubically;
+ * torch's bicubic has no counterpart here yet.) */
+static gs_tensor *patch_positions(gs_context *ctx, gs_vit *vit, int64_t g) {
+    int64_t d = vit->config.dim, table_grid = vit->config.img_size / vit->config.patch;
+    gs_tensor *pos = gs_slice(ctx, vit->pos_embed, 1, 1, vit->n_patches + 1); /* (1, T, D) */
+    if (g == table_grid) return pos;
+    pos = gs_permute(ctx, gs_reshape(ctx, pos, GS_DIMS(1, table_grid, table_grid, d)), (const int[]){0, 3, 1, 2});
+    pos = gs_upsample_bilinear(ctx, pos, g, g, false);                           /* (1, D, g, g) */
+    pos = gs_permute(ctx, pos, (const int[]){0, 2, 3, 1});
+    return gs_reshape(ctx, pos, GS_DIMS(1, g * g, d));
+}
+
 gs_tensor *gs_vit_patch_tokens(gs_context *ctx, gs_vit *vit, gs_tensor *x) {
     if (gs_failed(ctx) || !x) return NULL;
     const gs_vit_config *c = &vit->config;
-    if (x->ndim != 4 || x->shape[1] != c->in_bands || x->shape[2] != c->img_size || x->shape[3] != c->img_size) {
+    if (x->ndim != 4 || x->shape[1] != c->in_bands || x->shape[2] != x->shape[3] || x->shape[2] % c->patch ||
+        x->shape[2] < c->patch) {
         char shape[96];
-        gs_fail(ctx, GS_ERR_SHAPE, "%s expects input (N, %d, %d, %d), got %s", vit->arch, c->in_bands, c->img_size,
-                c->img_size, gs_shape_str(x, shape, sizeof shape));
+        gs_fail(ctx, GS_ERR_SHAPE, "%s expects square input (N, %d, S, S) with S a multiple of %d (trained at %d), got %s",
+                vit->arch, c->in_bands, c->patch, c->img_size, gs_shape_str(x, shape, sizeof shape));
         return NULL;
     }
-    int64_t n = x->shape[0], d = c->dim;
+    int64_t n = x->shape[0], d = c->dim, g = x->shape[2] / c->patch;
     gs_tensor *p = gs_conv_layer_forward(ctx, &vit->patch_embed, x);           /* (N, D, g, g) */
-    p = gs_reshape(ctx, p, GS_DIMS(n, d, vit->n_patches));
+    p = gs_reshape(ctx, p, GS_DIMS(n, d, g * g));
     p = gs_permute(ctx, p, (const int[]){0, 2, 1});                             /* (N, T, D) */
-    gs_tensor *pos = gs_slice(ctx, vit->pos_embed, 1, 1, vit->n_patches + 1); /* (1, T, D) */
-    return gs_add(ctx, p, pos);
+    return gs_add(ctx, p, patch_positions(ctx, vit, g));
 }
 
 static gs_tensor *block_forward(gs_context *ctx, const gs_vit *vit, const gs_vit_block *b, gs_tensor *x) {

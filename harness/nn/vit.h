@@ -47,8 +47,10 @@ gs_vit_config gs_vit_small_config(int img_size, int patch, int bands);
 gs_status gs_vit_init(gs_context *ctx, gs_vit *vit, const gs_vit_config *config);
 void gs_vit_free(gs_vit *vit);
 
-/* x (N, bands, img, img) -> patch tokens with their position embeddings
- * added, (N, T, D), no cls token.  Masked modelling gathers from these. */
+/* x (N, bands, S, S) -> patch tokens with their position embeddings
+ * added, (N, T, D), no cls token.  Masked modelling gathers from these.
+ * S is normally img_size; any other multiple of the patch (DINO's local
+ * crops) gets the position table resampled bilinearly to its grid. */
 gs_tensor *gs_vit_patch_tokens(gs_context *ctx, gs_vit *vit, gs_tensor *x);
 /* tokens (N, T', D) (all or a subset of the patch tokens) -> the cls token
  * (with its position embedding) prepended, every block, the final norm:

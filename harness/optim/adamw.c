@@ -1,4 +1,6 @@
-/* AdamW, exactly torch.optim.AdamW (amsgrad off), with t = opt->step:
+/* AdamW, exactly torch.optim.AdamW (amsgrad off), with t the parameter's own
+ * update count (slot "step", as torch's per-parameter state; it differs from
+ * opt->step for a parameter that was frozen for a while):
  *   p *= 1 - lr * wd                       (decoupled; GS_PARAM_WEIGHT only)
  *   m = m + (1 - b1) (g - m)               (torch's lerp form of b1 m + (1-b1) g)
  *   v = b2 v + (1 - b2) g^2
@@ -13,7 +15,9 @@ void gs_adamw_update(gs_context *ctx, const gs_optimizer *opt, gs_tensor *param,
     const gs_optimizer_config *c = &opt->config;
     float *p = param->data, *m = slots[0]->data, *v = slots[1]->data;
     const float *g = param->grad;
-    double t = (double)opt->step;
+    /* The count is a float: exact up to 2^24 updates. */
+    double t = (double)slots[2]->data[0] + 1.0;
+    slots[2]->data[0] = (float)t;
     const float shrink = decay ? (float)(1.0 - (double)lr * (double)c->weight_decay) : 1.0f;
     const float w1 = (float)(1.0 - (double)c->beta1), b2 = c->beta2, w2 = (float)(1.0 - (double)c->beta2);
     const float step_size = (float)((double)lr / (1.0 - pow((double)c->beta1, t)));

@@ -29,28 +29,49 @@ double gs_grad_norm(gs_context *ctx, const gs_param_list *list) {
     return sqrt(total);
 }
 
-double gs_clip_grad_norm(gs_context *ctx, const gs_param_list *list, float max_norm) {
-    if (gs_failed(ctx)) return -1.0;
+static void scale_grad(gs_context *ctx, gs_tensor *t, float c) {
+    float *g = t->grad;
+    int64_t n = t->numel;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n > 32768)
+    for (int64_t j = 0; j < n; j++) g[j] *= c;
+}
+
+static bool valid_max_norm(gs_context *ctx, const gs_param_list *list, float max_norm) {
+    if (gs_failed(ctx)) return false;
     if (!list) {
         gs_fail(ctx, GS_ERR_ARGUMENT, "clip_grad_norm: the parameter list is NULL");
-        return -1.0;
+        return false;
     }
     if (!isfinite(max_norm) || max_norm <= 0.0f) {
         gs_fail(ctx, GS_ERR_ARGUMENT, "clip_grad_norm: max_norm %g must be finite and > 0", (double)max_norm);
-        return -1.0;
+        return false;
     }
+    return true;
+}
+
+double gs_clip_grad_norm_per_param(gs_context *ctx, const gs_param_list *list, float max_norm) {
+    if (!valid_max_norm(ctx, list, max_norm)) return -1.0;
+    double largest = 0.0;
+    for (int i = 0; i < list->count; i++) {
+        gs_tensor *t = list->items[i].tensor;
+        if (list->items[i].kind == GS_PARAM_BUFFER || !t->grad || !t->requires_grad) continue;
+        double norm = sqrt(sum_squares(ctx, t->numel, t->grad));
+        if (!(norm <= largest)) largest = norm; /* keeps a NaN */
+        double coef = (double)max_norm / (norm + 1e-6);
+        if (isfinite(norm) && coef < 1.0) scale_grad(ctx, t, (float)coef);
+    }
+    return largest;
+}
+
+double gs_clip_grad_norm(gs_context *ctx, const gs_param_list *list, float max_norm) {
+    if (!valid_max_norm(ctx, list, max_norm)) return -1.0;
     double norm = gs_grad_norm(ctx, list);
     if (!isfinite(norm)) return norm;
     double coef = (double)max_norm / (norm + 1e-6);
     if (coef >= 1.0) return norm;
-    const float c = (float)coef;
     for (int i = 0; i < list->count; i++) {
         gs_tensor *t = list->items[i].tensor;
-        if (list->items[i].kind == GS_PARAM_BUFFER || !t->grad) continue;
-        float *g = t->grad;
-        int64_t n = t->numel;
-#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n > 32768)
-        for (int64_t j = 0; j < n; j++) g[j] *= c;
+        if (list->items[i].kind != GS_PARAM_BUFFER && t->grad) scale_grad(ctx, t, (float)coef);
     }
     return norm;
 }

@@ -35,7 +35,8 @@ static int slot_names(const gs_optimizer_config *cfg, const char **names) {
     case GS_OPTIM_ADAMW:
         names[0] = "exp_avg";
         names[1] = "exp_avg_sq";
-        return 2;
+        names[2] = "step"; /* per parameter, as torch: a frozen parameter's count stands still */
+        return 3;
     }
     return 0;
 }
@@ -68,7 +69,8 @@ static gs_status check_config(gs_context *ctx, gs_optimizer_config *c) {
     return GS_OK;
 }
 
-/* Adds one zeroed state tensor "<param>.<slot>" shaped like the parameter. */
+/* Adds one zeroed state tensor "<param>.<slot>" shaped like the parameter
+ * (the "step" count: one value). */
 static gs_tensor *add_slot(gs_context *ctx, gs_optimizer *opt, const gs_tensor *param, const char *slot) {
     size_t len = strlen(param->name) + 1 + strlen(slot) + 1;
     char *name = malloc(len);
@@ -77,8 +79,9 @@ static gs_tensor *add_slot(gs_context *ctx, gs_optimizer *opt, const gs_tensor *
         return NULL;
     }
     snprintf(name, len, "%s.%s", param->name, slot);
-    gs_tensor *t = gs_param_add_in(ctx, &ctx->optim_state, &opt->state, name, GS_PARAM_BUFFER, param->ndim,
-                                   param->shape);
+    bool count = !strcmp(slot, "step");
+    gs_tensor *t = gs_param_add_in(ctx, &ctx->optim_state, &opt->state, name, GS_PARAM_BUFFER, count ? 1 : param->ndim,
+                                   count ? (const int64_t[]){1} : param->shape);
     free(name);
     if (t) memset(t->data, 0, (size_t)t->numel * sizeof(float));
     return t;
@@ -94,7 +97,7 @@ gs_status gs_optimizer_init(gs_context *ctx, gs_optimizer *opt, const gs_param_l
     if (status != GS_OK) return status;
     opt->params = params;
     opt->n_params = params->count;
-    const char *names[2];
+    const char *names[3];
     opt->n_slots = slot_names(&opt->config, names);
     if (opt->n_slots == 0 || params->count == 0) return GS_OK;
     opt->slots = calloc((size_t)params->count * (size_t)opt->n_slots, sizeof *opt->slots);
@@ -131,7 +134,9 @@ gs_status gs_optimizer_step(gs_context *ctx, gs_optimizer *opt, float lr) {
     opt->step++;
     for (int i = 0; i < params->count; i++) {
         const gs_param *p = &params->items[i];
-        if (p->kind == GS_PARAM_BUFFER || !p->tensor->grad) continue;
+        /* A frozen parameter (requires_grad off, DINO's last layer in its
+         * first epoch) is left alone entirely, as torch skips grad None. */
+        if (p->kind == GS_PARAM_BUFFER || !p->tensor->grad || !p->tensor->requires_grad) continue;
         bool decay = p->kind == GS_PARAM_WEIGHT;
         gs_tensor *const *slots = opt->n_slots ? opt->slots + (size_t)i * (size_t)opt->n_slots : NULL;
         switch (opt->config.kind) {

@@ -7,7 +7,8 @@
  *
  * Per-parameter state (momentum, Adam moments) lives in ctx->optim_state as
  * GS_PARAM_BUFFER tensors collected in `state`, named "<param>.<slot>"
- * ("layer1.0.conv1.weight.momentum_buffer", ".exp_avg", ".exp_avg_sq", as in
+ * ("layer1.0.conv1.weight.momentum_buffer", ".exp_avg", ".exp_avg_sq", and
+ * AdamW's per-parameter update count ".step" of one value, as in
  * torch's optimizer state dict), so a checkpoint stores and restores them as
  * one more parameter list; `step` must be saved and restored with them.
  *
@@ -47,7 +48,7 @@ typedef struct gs_optimizer {
     int n_slots;                 /* state tensors per trainable parameter */
     gs_tensor **slots;           /* n_params * n_slots; NULL rows for buffers */
     gs_param_list state;         /* the same tensors, named "<param>.<slot>" */
-    int64_t step;                /* completed steps; AdamW bias correction uses it */
+    int64_t step;                /* completed steps (AdamW's bias correction uses each parameter's own count) */
 } gs_optimizer;
 
 /* torch defaults: SGD/LARS momentum 0.9 (LARS eta 0.001); AdamW betas
@@ -62,7 +63,8 @@ gs_status gs_optimizer_init(gs_context *ctx, gs_optimizer *opt, const gs_param_l
 /* First checks every gradient: a NaN/Inf gives GS_ERR_NONFINITE naming the
  * parameter and nothing (parameters, state, step) is modified.  Then one
  * update of every trainable parameter with learning rate lr (>= 0, finite).
- * A parameter without a gradient buffer is skipped, as torch skips grad None.
+ * A parameter without a gradient buffer, or whose tensor does not require a
+ * gradient (frozen), is skipped, as torch skips grad None.
  * Gradients are left as they are (see gs_optimizer_zero_grad). */
 gs_status gs_optimizer_step(gs_context *ctx, gs_optimizer *opt, float lr);
 void gs_optimizer_zero_grad(const gs_optimizer *opt);

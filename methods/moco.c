@@ -1,0 +1,181 @@
+/* MoCo v2 (He et al., "Momentum Contrast for Unsupervised Visual
+ * Representation Learning", CVPR 2020; Chen et al., "Improved Baselines with
+ * Momentum Contrastive Learning", arXiv:2003.04297): a query encoder and a
+ * key encoder that is its momentum average (m = 0.999), an MLP projection
+ * head without batchnorm, and InfoNCE against a queue of keys from earlier
+ * batches (T = 0.2); SGD with a cosine learning-rate schedule.
+ *
+ * As in the paper's pseudo-code the loss is not symmetrized: view 1 makes
+ * the queries, view 2 the keys, and the keys are enqueued after the step.
+ * On one device there is no shuffling batchnorm: the key encoder normalizes
+ * with its own batch statistics. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "method.h"
+#include "nn/mlp_head.h"
+#include "ops/ops.h"
+#include "optim/ema.h"
+
+#define MOCO_PAPER_QUEUE 65536
+
+typedef struct moco {
+    gs_mlp_head projector;
+    gs_backbone key_encoder;
+    gs_mlp_head key_projector;
+    gs_param_list key_network; /* key encoder + key projector: m->state less the queue */
+    gs_param_list online_ema;  /* encoder + projector, in the key network's order */
+    gs_tensor *queue;         /* (K, D) L2-normalized keys, oldest overwritten first */
+    gs_tensor *queue_ptr;     /* (1): the next row to overwrite, kept as a float (exact below 2^24) */
+    const gs_tensor *keys;    /* this step's keys, enqueued by after_step within the same step */
+} moco;
+
+static gs_status moco_views(const gs_method_config *cfg, gs_augment_config *views, int *n_views, gs_error *err) {
+    *n_views = 2;
+    if (gs_augment_preset("simclr", cfg->bands, cfg->image_size, &views[0], err) != GS_OK) return err->status;
+    views[1] = views[0];
+    return GS_OK;
+}
+
+/* The paper's 65,536 keys are 5% of an ImageNet epoch.  On a small dataset
+ * that many keys would hold several of each image's own older keys as
+ * negatives, so the default queue is capped at half an epoch (a whole number
+ * of batches). */
+static int64_t default_queue_size(const gs_method_config *c) {
+    int64_t k = MOCO_PAPER_QUEUE;
+    if (c->dataset_size > 0 && c->batch > 0) {
+        int64_t half_epoch = c->dataset_size / 2 / c->batch * c->batch;
+        if (half_epoch < c->batch) half_epoch = c->batch;
+        if (half_epoch < k) k = half_epoch;
+    }
+    return k;
+}
+
+static gs_status moco_init(gs_context *ctx, gs_method *m) {
+    moco *mo = calloc(1, sizeof *mo);
+    if (!mo) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for MoCo");
+    m->impl = mo;
+    if (m->config.momentum <= 0) m->config.momentum = 0.999f;
+    if (m->config.temperature <= 0) m->config.temperature = 0.2f;
+    int64_t features = m->encoder.feature_dim;
+    int64_t hidden = m->config.proj_hidden > 0 ? m->config.proj_hidden : features;
+    int64_t out = m->config.proj_dim > 0 ? m->config.proj_dim : 128;
+    int64_t queue = m->config.queue_size > 0 ? m->config.queue_size : default_queue_size(&m->config);
+    m->config.queue_size = (int)queue;
+    gs_mlp_head_init(ctx, &m->heads, "projector", &mo->projector, features, hidden, out, false);
+
+    gs_backbone_config bc = m->config.backbone;
+    bc.num_classes = 0;
+    bc.bands = m->config.bands;
+    bc.img_size = m->config.image_size;
+    gs_backbone_init(ctx, &mo->key_encoder, &bc);
+    gs_param_list key_heads = {0};
+    gs_mlp_head_init(ctx, &key_heads, "projector", &mo->key_projector, features, hidden, out, false);
+    if (gs_failed(ctx)) {
+        gs_param_list_free(&key_heads);
+        return ctx->status;
+    }
+    for (int i = 0; i < mo->key_encoder.params->count; i++) {
+        gs_param_add_existing(ctx, &mo->key_network, mo->key_encoder.params->items[i]);
+        gs_param_add_existing(ctx, &mo->online_ema, m->encoder.params->items[i]);
+    }
+    for (int i = 0; i < key_heads.count; i++) {
+        gs_param_add_existing(ctx, &mo->key_network, key_heads.items[i]);
+        gs_param_add_existing(ctx, &mo->online_ema, m->heads.items[i]);
+    }
+    gs_param_list_free(&key_heads);
+    for (int i = 0; i < mo->key_network.count; i++) {
+        mo->key_network.items[i].tensor->requires_grad = false;
+        gs_param_add_existing(ctx, &m->state, mo->key_network.items[i]);
+    }
+    if (gs_params_copy(ctx, &mo->key_network, &mo->online_ema) != GS_OK) return ctx->status;
+
+    /* The queue starts as random unit vectors, as in the paper's code. */
+    mo->queue = gs_param_add(ctx, &m->state, "queue", GS_PARAM_BUFFER, GS_DIMS(queue, out));
+    mo->queue_ptr = gs_param_add(ctx, &m->state, "queue_ptr", GS_PARAM_BUFFER, GS_DIMS(1));
+    if (gs_failed(ctx)) return ctx->status;
+    for (int64_t r = 0; r < queue; r++) {
+        float *row = mo->queue->data + r * out;
+        double norm = 0.0;
+        for (int64_t j = 0; j < out; j++) {
+            row[j] = gs_rng_normal(&ctx->rng);
+            norm += (double)row[j] * row[j];
+        }
+        for (int64_t j = 0; j < out; j++) row[j] = (float)(row[j] / sqrt(norm > 1e-24 ? norm : 1e-24));
+    }
+    mo->queue_ptr->data[0] = 0.0f;
+    return GS_OK;
+}
+
+static gs_tensor *moco_loss(gs_context *ctx, gs_method *m, gs_tensor *const *views, int n_views, int64_t step) {
+    (void)step;
+    (void)n_views;
+    moco *mo = m->impl;
+    int64_t n = views[0]->shape[0];
+    gs_tensor *z = gs_mlp_head_forward(ctx, &mo->projector, gs_backbone_forward(ctx, &m->encoder, views[0], true), true);
+    gs_tensor *q = gs_l2_normalize(ctx, z, 1e-12f);
+    bool previous = gs_set_grad_enabled(ctx, false);
+    gs_tensor *k = gs_l2_normalize(
+        ctx,
+        gs_mlp_head_forward(ctx, &mo->key_projector, gs_backbone_forward(ctx, &mo->key_encoder, views[1], true), true),
+        1e-12f);
+    gs_set_grad_enabled(ctx, previous);
+    if (!q || !k) return NULL;
+    m->embedding_std = gs_embedding_std(z);
+    mo->keys = k;
+    /* Logit 0 of each row is its positive key, the rest the queue's negatives. */
+    gs_tensor *positive = gs_reshape(ctx, gs_sum_last(ctx, gs_mul(ctx, q, k)), GS_DIMS(n, 1));
+    gs_tensor *negatives = gs_matmul(ctx, q, mo->queue, false, true);
+    gs_tensor *logits = gs_scale(ctx, gs_concat(ctx, (gs_tensor *[]){positive, negatives}, 2, 1),
+                                 1.0f / m->config.temperature);
+    int32_t *labels = calloc((size_t)n, sizeof *labels);
+    if (!labels) {
+        gs_fail(ctx, GS_ERR_MEMORY, "out of memory for MoCo labels");
+        return NULL;
+    }
+    gs_tensor *loss = gs_cross_entropy(ctx, logits, labels, GS_NO_IGNORE_INDEX);
+    free(labels);
+    return loss;
+}
+
+static gs_status moco_after_step(gs_context *ctx, gs_method *m, int64_t step) {
+    (void)step;
+    moco *mo = m->impl;
+    /* The key network follows the query network (its own update comes
+     * before this step's keys join the queue, as in the paper). */
+    if (gs_ema_update(ctx, &mo->key_network, &mo->online_ema, m->config.momentum) != GS_OK) return ctx->status;
+    const gs_tensor *k = mo->keys;
+    if (!k) return gs_fail(ctx, GS_ERR_INTERNAL, "MoCo: after_step without this step's keys");
+    int64_t rows = mo->queue->shape[0], d = mo->queue->shape[1];
+    int64_t ptr = (int64_t)mo->queue_ptr->data[0];
+    for (int64_t i = 0; i < k->shape[0]; i++) {
+        float *dst = mo->queue->data + ((ptr + i) % rows) * d;
+        for (int64_t j = 0; j < d; j++) dst[j] = k->data[i * d + j];
+    }
+    mo->queue_ptr->data[0] = (float)((ptr + k->shape[0]) % rows);
+    mo->keys = NULL;
+    return GS_OK;
+}
+
+static void moco_free(gs_method *m) {
+    moco *mo = m->impl;
+    if (!mo) return;
+    gs_backbone_free(&mo->key_encoder);
+    gs_param_list_free(&mo->online_ema);
+    gs_param_list_free(&mo->key_network);
+    free(mo);
+    m->impl = NULL;
+}
+
+const gs_method_ops gs_method_moco = {
+    .name = "moco",
+    .summary = "MoCo v2: momentum key encoder, queue of negatives, InfoNCE (He et al. 2020, Chen et al. 2020)",
+    .optimizer = GS_OPTIM_SGD,
+    .lr = 0.03f, /* x batch / 256 */
+    .weight_decay = 1e-4f,
+    .views = moco_views,
+    .init = moco_init,
+    .loss = moco_loss,
+    .after_step = moco_after_step,
+    .free = moco_free,
+};
