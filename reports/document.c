@@ -101,6 +101,15 @@ void gs_doc_note(gs_doc *doc, const char *fmt, ...) {
     va_end(args);
 }
 
+void gs_doc_fold_begin(gs_doc *doc, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    add_text_block(doc, GS_DOC_FOLD_BEGIN, 0, fmt, args);
+    va_end(args);
+}
+
+void gs_doc_fold_end(gs_doc *doc) { add_block(doc, GS_DOC_FOLD_END); }
+
 void gs_doc_figure(gs_doc *doc, const char *caption, const char *png, const char *svg) {
     gs_doc_block *b = add_block(doc, GS_DOC_FIGURE);
     if (!b) return;
@@ -207,9 +216,11 @@ gs_status gs_doc_render_markdown(const gs_doc *doc, gs_text *out, gs_error *err)
             gs_text_append(out, "\n\n");
             break;
         case GS_DOC_PARAGRAPH:
+        case GS_DOC_FOLD_BEGIN:
             gs_markdown_escape(out, b->text);
             gs_text_append(out, "\n\n");
             break;
+        case GS_DOC_FOLD_END: break;
         case GS_DOC_NOTE:
             gs_text_append(out, "> **Note:** ");
             gs_markdown_escape(out, b->text);

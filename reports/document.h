@@ -27,7 +27,15 @@ typedef struct gs_doc_table {
     bool failed;
 } gs_doc_table;
 
-typedef enum gs_doc_kind { GS_DOC_HEADING, GS_DOC_PARAGRAPH, GS_DOC_NOTE, GS_DOC_TABLE, GS_DOC_FIGURE } gs_doc_kind;
+typedef enum gs_doc_kind {
+    GS_DOC_HEADING,
+    GS_DOC_PARAGRAPH,
+    GS_DOC_NOTE,
+    GS_DOC_TABLE,
+    GS_DOC_FIGURE,
+    GS_DOC_FOLD_BEGIN, /* text: the one line shown while folded */
+    GS_DOC_FOLD_END,
+} gs_doc_kind;
 
 typedef struct gs_doc_block {
     gs_doc_kind kind;
@@ -51,6 +59,11 @@ void gs_doc_heading(gs_doc *doc, int level, const char *fmt, ...) __attribute__(
 void gs_doc_paragraph(gs_doc *doc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gs_doc_note(gs_doc *doc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gs_doc_figure(gs_doc *doc, const char *caption, const char *png, const char *svg);
+/* Blocks between a fold's begin and end are collapsed in HTML (<details>,
+ * the summary line shown) and written out as usual in Markdown, after the
+ * summary as a paragraph.  A fold left open is closed at the end. */
+void gs_doc_fold_begin(gs_doc *doc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void gs_doc_fold_end(gs_doc *doc);
 
 /* Tables are filled on their own and then handed to the document. */
 void gs_doc_table_init(gs_doc_table *t, size_t n_cols, const char *const *header, unsigned numeric_cols);

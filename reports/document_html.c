@@ -30,6 +30,7 @@ static const char STYLE[] =
     "figure{background:#fff;border:1px solid #d7dce4;border-radius:6px;padding:12px;margin:12px 0 20px;"
     "display:inline-block;max-width:100%}"
     "figure img{max-width:100%;height:auto;display:block}figcaption{color:#4b5568;font-size:.9em;margin-top:6px}"
+    "details{margin:12px 0}summary{cursor:pointer;font-weight:600;color:#2456a6;padding:4px 0}"
     "p{max-width:900px}";
 
 void gs_html_escape(gs_text *out, const char *s) {
@@ -140,6 +141,7 @@ gs_status gs_doc_render_html(const gs_doc *doc, const char *dir, gs_text *out, g
             gs_text_append(out, "</a>");
         }
     gs_text_append(out, "</nav>\n");
+    size_t open_folds = 0;
     for (size_t i = 0, k = 0; i < doc->n_blocks; i++) {
         const gs_doc_block *b = &doc->blocks[i];
         switch (b->kind) {
@@ -163,8 +165,21 @@ gs_status gs_doc_render_html(const gs_doc *doc, const char *dir, gs_text *out, g
             break;
         case GS_DOC_TABLE: html_table(&b->table, out); break;
         case GS_DOC_FIGURE: html_figure(b, dir, out); break;
+        case GS_DOC_FOLD_BEGIN:
+            gs_text_append(out, "<details><summary>");
+            gs_html_escape(out, b->text);
+            gs_text_append(out, "</summary>\n");
+            open_folds++;
+            break;
+        case GS_DOC_FOLD_END:
+            if (open_folds) {
+                gs_text_append(out, "</details>\n");
+                open_folds--;
+            }
+            break;
         }
     }
+    for (; open_folds; open_folds--) gs_text_append(out, "</details>\n");
     gs_text_append(out, "</main>\n</body>\n</html>\n");
     if (!gs_text_ok(out)) return gs_error_set(err, GS_ERR_MEMORY, "report: out of memory rendering HTML");
     return GS_OK;

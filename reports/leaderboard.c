@@ -12,6 +12,14 @@ bool gs_metric_lower_is_better(const char *metric) {
     return false;
 }
 
+gs_metric_tier gs_metric_tier_of(const char *metric) {
+    static const char *const HEADLINE[] = {"top1", "map_micro", "map_macro", "miou"};
+    if (strchr(metric, '/')) return GS_METRIC_PER_CLASS;
+    for (size_t i = 0; i < sizeof HEADLINE / sizeof *HEADLINE; i++)
+        if (!strcmp(metric, HEADLINE[i])) return GS_METRIC_HEADLINE;
+    return GS_METRIC_SUMMARY;
+}
+
 static int decimals_for(double v) {
     double a = fabs(v);
     return a >= 1000 ? 1 : a >= 1 ? 2 : 4;

@@ -40,6 +40,17 @@ void gs_leaderboards_free(gs_leaderboards *b);
 /* Losses, errors and times are better when lower; everything else higher. */
 bool gs_metric_lower_is_better(const char *metric);
 
+/* Where a metric's leaderboard goes in a report.  Readers come for the
+ * numbers papers quote (top-1, mAP, mIoU); the per-class breakdowns
+ * ("accuracy/Forest", "iou/building": a name with a '/') outnumber them ten
+ * to one and would bury them if sorted together. */
+typedef enum gs_metric_tier {
+    GS_METRIC_HEADLINE,  /* top1, map_micro, map_macro, miou */
+    GS_METRIC_SUMMARY,   /* every other whole-dataset number: oa, kappa, f1_macro, loss, img_per_s, ... */
+    GS_METRIC_PER_CLASS, /* one class's value */
+} gs_metric_tier;
+gs_metric_tier gs_metric_tier_of(const char *metric);
+
 /* Prints a metric value with the decimals its size calls for ("91.23",
  * "0.8523", "1234.5"); `std`, when >= 0, with the same decimals. */
 void gs_format_metric(char *buf, size_t size, double value);

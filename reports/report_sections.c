@@ -9,6 +9,31 @@ void gs_format_fraction(char *buf, size_t size, double fraction) {
     snprintf(buf, size, "%g%%", fraction * 100.0);
 }
 
+static void leaderboard_table(gs_doc *doc, const gs_leaderboard *b) {
+    static const char *const HEADER[] = {"rank", "method", "backbone", "pretraining", "mean ± std", "seeds"};
+    char fraction[32];
+    gs_format_fraction(fraction, sizeof fraction, b->label_fraction);
+    gs_doc_heading(doc, 3, "%s · %s · %s labels · %s (%s is better)", b->eval_data, b->protocol, fraction, b->metric,
+                   b->lower_is_better ? "lower" : "higher");
+    gs_doc_table t;
+    gs_doc_table_init(&t, 6, HEADER, 1u << 0 | 1u << 4 | 1u << 5);
+    for (size_t k = 0; k < b->n_entries; k++) {
+        const gs_leader_entry *e = &b->entries[k];
+        char rank[24], value[96], seeds[16];
+        snprintf(rank, sizeof rank, "%zu", k + 1);
+        gs_format_mean_std(value, sizeof value, e->mean, e->std, e->n_seeds);
+        snprintf(seeds, sizeof seeds, "%d", e->n_seeds);
+        const char *cells[] = {rank, e->method, e->backbone, e->pretrain_data[0] ? e->pretrain_data : "none", value,
+                               seeds};
+        unsigned char mark = e->best ? GS_CELL_BEST : GS_CELL_PLAIN;
+        const unsigned char marks[] = {GS_CELL_PLAIN, mark, GS_CELL_PLAIN, GS_CELL_PLAIN, mark, GS_CELL_PLAIN};
+        gs_doc_table_row(&t, cells, marks);
+    }
+    gs_doc_add_table(doc, &t);
+}
+
+/* The boards in three passes, headline metrics first: within a tier they
+ * keep the boards' order (evaluation data, protocol, fraction, metric). */
 void gs_section_leaderboards(gs_doc *doc, const gs_leaderboards *boards) {
     gs_doc_heading(doc, 1, "Leaderboards");
     if (!boards->n_boards) {
@@ -17,28 +42,23 @@ void gs_section_leaderboards(gs_doc *doc, const gs_leaderboards *boards) {
     }
     gs_doc_paragraph(doc, "Mean ± sample standard deviation over seeds for each method, backbone and pretraining "
                           "data; the best mean of each table is in bold.");
-    static const char *const HEADER[] = {"rank", "method", "backbone", "pretraining", "mean ± std", "seeds"};
-    for (size_t i = 0; i < boards->n_boards; i++) {
-        const gs_leaderboard *b = &boards->boards[i];
-        char fraction[32];
-        gs_format_fraction(fraction, sizeof fraction, b->label_fraction);
-        gs_doc_heading(doc, 2, "%s · %s · %s labels · %s (%s is better)", b->eval_data, b->protocol, fraction,
-                       b->metric, b->lower_is_better ? "lower" : "higher");
-        gs_doc_table t;
-        gs_doc_table_init(&t, 6, HEADER, 1u << 0 | 1u << 4 | 1u << 5);
-        for (size_t k = 0; k < b->n_entries; k++) {
-            const gs_leader_entry *e = &b->entries[k];
-            char rank[24], value[96], seeds[16];
-            snprintf(rank, sizeof rank, "%zu", k + 1);
-            gs_format_mean_std(value, sizeof value, e->mean, e->std, e->n_seeds);
-            snprintf(seeds, sizeof seeds, "%d", e->n_seeds);
-            const char *cells[] = {rank, e->method, e->backbone, e->pretrain_data[0] ? e->pretrain_data : "none",
-                                   value, seeds};
-            unsigned char mark = e->best ? GS_CELL_BEST : GS_CELL_PLAIN;
-            const unsigned char marks[] = {GS_CELL_PLAIN, mark, GS_CELL_PLAIN, GS_CELL_PLAIN, mark, GS_CELL_PLAIN};
-            gs_doc_table_row(&t, cells, marks);
-        }
-        gs_doc_add_table(doc, &t);
+    static const struct {
+        gs_metric_tier tier;
+        const char *heading;
+    } TIERS[] = {{GS_METRIC_HEADLINE, "Headline metrics (top-1, mAP, mIoU)"},
+                 {GS_METRIC_SUMMARY, "Other metrics"},
+                 {GS_METRIC_PER_CLASS, "Per-class metrics"}};
+    for (size_t t = 0; t < sizeof TIERS / sizeof *TIERS; t++) {
+        size_t n = 0;
+        for (size_t i = 0; i < boards->n_boards; i++) n += gs_metric_tier_of(boards->boards[i].metric) == TIERS[t].tier;
+        if (!n) continue;
+        gs_doc_heading(doc, 2, "%s", TIERS[t].heading);
+        bool fold = TIERS[t].tier == GS_METRIC_PER_CLASS;
+        if (fold) gs_doc_fold_begin(doc, "%zu per-class tables, one per metric and class", n);
+        for (size_t i = 0; i < boards->n_boards; i++)
+            if (gs_metric_tier_of(boards->boards[i].metric) == TIERS[t].tier)
+                leaderboard_table(doc, &boards->boards[i]);
+        if (fold) gs_doc_fold_end(doc);
     }
 }
 

@@ -3,7 +3,8 @@
  * kernel regressions flag exactly the ops made slower; text from the data
  * is escaped in HTML and Markdown; without gnuplot on PATH the tables stay
  * and the report says the plots were skipped; with it, PNG and SVG plots
- * are written and embedded; the `geossl report` command end to end. */
+ * are written and embedded; headline leaderboards lead, per-class ones come
+ * last (folded in HTML); the `geossl report` command end to end. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <math.h>
@@ -327,6 +328,76 @@ Test(reports, report_without_gnuplot_keeps_tables_and_says_plots_were_skipped) {
     char png[700];
     snprintf(png, sizeof png, "%s/plots/loss_curves.png", f.out);
     cr_expect_not(exists_nonempty(png));
+    free(md);
+    free(html);
+    test_remove_tree(f.dir);
+}
+
+/* Per-class metrics sort before top1 by name ("accuracy/..." < "top1") and
+ * outnumber it: the report must still lead with the headline boards of
+ * every dataset, then the other whole-dataset metrics, then per class. */
+static const char RESULTS_WITH_PER_CLASS[] =
+    HEADER
+    ROW("r1", "simclr", "resnet18", "linear", "1", "0", "accuracy/AnnualCrop", "80")
+    ROW("r1", "simclr", "resnet18", "linear", "1", "0", "f1/AnnualCrop", "78")
+    ROW("r1", "simclr", "resnet18", "linear", "1", "0", "kappa", "0.8")
+    ROW("r1", "simclr", "resnet18", "linear", "1", "0", "top1", "85")
+    "r2,simclr,resnet18,ssl4eo-s12,potsdam,segmentation,1,0,iou/building,60,abc123,00ff,2,2024-01-01T00:00:00Z,10,"
+    "Test CPU\n"
+    "r2,simclr,resnet18,ssl4eo-s12,potsdam,segmentation,1,0,miou,55,abc123,00ff,2,2024-01-01T00:00:00Z,10,"
+    "Test CPU\n";
+
+static long position(const char *haystack, const char *needle) {
+    const char *p = strstr(haystack, needle);
+    cr_assert_not_null(p, "'%s' is not in the report", needle);
+    return p - haystack;
+}
+
+Test(reports, metric_tiers) {
+    cr_expect_eq(gs_metric_tier_of("top1"), GS_METRIC_HEADLINE);
+    cr_expect_eq(gs_metric_tier_of("map_micro"), GS_METRIC_HEADLINE);
+    cr_expect_eq(gs_metric_tier_of("map_macro"), GS_METRIC_HEADLINE);
+    cr_expect_eq(gs_metric_tier_of("miou"), GS_METRIC_HEADLINE);
+    cr_expect_eq(gs_metric_tier_of("kappa"), GS_METRIC_SUMMARY);
+    cr_expect_eq(gs_metric_tier_of("mean_class_accuracy"), GS_METRIC_SUMMARY);
+    cr_expect_eq(gs_metric_tier_of("img_per_s"), GS_METRIC_SUMMARY);
+    cr_expect_eq(gs_metric_tier_of("accuracy/Forest"), GS_METRIC_PER_CLASS);
+    cr_expect_eq(gs_metric_tier_of("iou/building"), GS_METRIC_PER_CLASS);
+}
+
+Test(reports, headline_leaderboards_come_before_per_class_ones) {
+    fixture f;
+    make_fixture(&f, RESULTS_WITH_PER_CLASS);
+    gs_report_options o = {.results_path = f.results, .out_dir = f.out, .regression_threshold = 0.1};
+    gs_report_summary summary;
+    gs_error err = {0};
+    cr_assert_eq(gs_report_write(&o, &summary, &err), GS_OK, "%s", err.message);
+    cr_expect_eq(summary.n_leaderboards, 6);
+    char *md = read_output(&f, "report.md");
+    char *html = read_output(&f, "index.html");
+
+    long top1 = position(md, "eurosat-ms · linear · 100% labels · top1 (higher is better)");
+    long miou = position(md, "potsdam · segmentation · 100% labels · miou (higher is better)");
+    long kappa = position(md, "eurosat-ms · linear · 100% labels · kappa (higher is better)");
+    long first_per_class = position(md, "eurosat-ms · linear · 100% labels · accuracy/AnnualCrop");
+    long f1 = position(md, "eurosat-ms · linear · 100% labels · f1/AnnualCrop");
+    long iou = position(md, "potsdam · segmentation · 100% labels · iou/building");
+    cr_expect_lt(position(md, "### Headline metrics"), top1);
+    cr_expect_lt(top1, miou, "boards keep their order within a tier");
+    cr_expect_lt(miou, kappa, "the other dataset's headline board must precede the other metrics");
+    cr_expect_lt(kappa, first_per_class, "whole-dataset metrics must precede the per-class ones");
+    cr_expect_lt(position(md, "### Per-class metrics"), first_per_class);
+    cr_expect_lt(first_per_class, f1);
+    cr_expect_lt(f1, iou);
+
+    /* In HTML the per-class tables are folded away, and only they. */
+    long details = position(html, "<details><summary>3 per-class tables");
+    cr_expect_lt(position(html, "potsdam · segmentation · 100% labels · miou"), details);
+    cr_expect_lt(position(html, "eurosat-ms · linear · 100% labels · kappa"), details);
+    cr_expect_lt(details, position(html, "eurosat-ms · linear · 100% labels · accuracy/AnnualCrop"));
+    cr_expect_gt(position(html, "</details>"), position(html, "potsdam · segmentation · 100% labels · iou/building"));
+    cr_expect_eq(count(html, "<details>"), 1);
+    cr_expect_eq(count(html, "</details>"), 1);
     free(md);
     free(html);
     test_remove_tree(f.dir);
