@@ -55,4 +55,11 @@ typedef struct gs_eval_config {
 gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, const gs_eval_config *cfg,
                       gs_eval_result *out, gs_error *err);
 
+/* The evaluation split of a dataset without split files, made in place:
+ * classification: every 5th image of each class (sorted by file name) is
+ * test; other tasks: a stratified 80/20 train/test draw with `seed`.  A
+ * dataset that has splits is left alone.  Pretraining applies it too, so
+ * the test images are never seen, even unlabeled. */
+gs_status gs_eval_ensure_splits(gs_dataset *ds, uint64_t seed, gs_error *err);
+
 #endif

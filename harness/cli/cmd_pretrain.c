@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "options.h"
+#include "evaluate.h"
 #include "pretrain.h"
 
 int gs_cmd_pretrain(int argc, char **argv) {
@@ -66,7 +67,9 @@ int gs_cmd_pretrain(int argc, char **argv) {
     }
     gs_dataset ds;
     gs_error err = {0};
-    if (gs_dataset_open(data, NULL, &ds, &err) != GS_OK) {
+    /* Pretraining sees the training images only: evaluation's test split is
+     * held out (gs_eval_ensure_splits). */
+    if (gs_dataset_open(data, NULL, &ds, &err) != GS_OK || gs_eval_ensure_splits(&ds, 0, &err) != GS_OK) {
         fprintf(stderr, "geossl pretrain: %s\n", err.message);
         return 1;
     }
