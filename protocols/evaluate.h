@@ -55,4 +55,10 @@ typedef struct gs_eval_config {
 gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, const gs_eval_config *cfg,
                       gs_eval_result *out, gs_error *err);
 
+/* That default split on its own (nothing changes when any sample already has
+ * a split): `geossl run` fixes it once with its first seed, so that every
+ * seed and a resumed run score on the same test set, and so that pretraining
+ * on an evaluation dataset leaves its test images out. */
+gs_status gs_evaluate_default_split(gs_dataset *ds, uint64_t seed, gs_error *err);
+
 #endif
