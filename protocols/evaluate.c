@@ -76,7 +76,7 @@ static void collect(const gs_dataset *ds, gs_split split, int64_t **idx, int64_t
         if (ds->samples[i].split == (int)split) (*idx)[(*n)++] = i;
 }
 
-gs_status gs_eval_ensure_splits(gs_dataset *ds, uint64_t seed, gs_error *err) {
+gs_status gs_evaluate_default_split(gs_dataset *ds, uint64_t seed, gs_error *err) {
     for (int64_t i = 0; i < ds->n_samples; i++)
         if (ds->samples[i].split != GS_SPLIT_NONE) return GS_OK;
     if (ds->task == GS_TASK_CLASSIFICATION) return gs_split_every_nth(ds, 5, err);
@@ -146,7 +146,7 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
     if ((cfg.protocol == GS_PROTOCOL_SEGMENT) != (ds->task == GS_TASK_SEGMENTATION))
         return gs_error_set(err, GS_ERR_ARGUMENT, "protocol %s does not fit a %s dataset (segment is for per-pixel labels)",
                             gs_protocol_name(cfg.protocol), ds->task == GS_TASK_SEGMENTATION ? "segmentation" : "classification");
-    if (gs_eval_ensure_splits(ds, cfg.seed, err) != GS_OK) return err->status;
+    if (gs_evaluate_default_split(ds, cfg.seed, err) != GS_OK) return err->status;
 
     gs_band_stats stats;
     if (gs_stats_get_in(ds, cfg.stats_dir, cfg.workers, cfg.progress, &stats, err) != GS_OK) return err->status;

@@ -55,11 +55,10 @@ typedef struct gs_eval_config {
 gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, const gs_eval_config *cfg,
                       gs_eval_result *out, gs_error *err);
 
-/* The evaluation split of a dataset without split files, made in place:
- * classification: every 5th image of each class (sorted by file name) is
- * test; other tasks: a stratified 80/20 train/test draw with `seed`.  A
- * dataset that has splits is left alone.  Pretraining applies it too, so
- * the test images are never seen, even unlabeled. */
-gs_status gs_eval_ensure_splits(gs_dataset *ds, uint64_t seed, gs_error *err);
+/* That default split on its own (nothing changes when any sample already has
+ * a split): `geossl run` fixes it once with its first seed, so that every
+ * seed and a resumed run score on the same test set, and so that pretraining
+ * on an evaluation dataset leaves its test images out. */
+gs_status gs_evaluate_default_split(gs_dataset *ds, uint64_t seed, gs_error *err);
 
 #endif

@@ -3,31 +3,13 @@
  * over one or more seeds; metrics printed and appended to the results CSV.
  * The last line names the headline metric and its value in percent. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <sys/stat.h>
-
-#include "cache.h"
 #include "commands.h"
-#include "core/clock.h"
 #include "dataset.h"
 #include "evaluate.h"
 #include "eval_common.h"
 #include "options.h"
-
-static bool parse_fraction(const char *text, double *out) {
-    char *end;
-    double v = strtod(text, &end);
-    if (end == text) return false;
-    if (*end == '%') {
-        v /= 100.0;
-        end++;
-    }
-    *out = v;
-    return !*end && v > 0 && v <= 1;
-}
 
 typedef struct eval_args {
     const char *checkpoint, *weights, *backbone, *protocol, *labels, *data, *results, *method, *pretrain, *stem;
@@ -80,7 +62,7 @@ int gs_cmd_eval(int argc, char **argv) {
         fprintf(stderr, "geossl eval: unknown protocol '%s' (knn, linear, finetune or segment)\n", a.protocol);
         return 2;
     }
-    if (!parse_fraction(a.labels, &fraction)) {
+    if (!gs_cli_parse_fraction(a.labels, &fraction)) {
         fprintf(stderr, "geossl eval: --labels takes a fraction such as 1%%, 10%% or 100%%, not '%s'\n", a.labels);
         return 2;
     }
@@ -95,67 +77,35 @@ int gs_cmd_eval(int argc, char **argv) {
         return 1;
     }
     const char *method = a.method ? a.method : a.random_init ? "random" : a.weights ? "imported" : "checkpoint";
-    char backbone_name[64]; /* the store's spelling: ViTs carry their patch size */
-    if (strncmp(a.backbone, "vit", 3))
-        snprintf(backbone_name, sizeof backbone_name, "%s", a.backbone);
-    else
-        snprintf(backbone_name, sizeof backbone_name, "%s/%lld", a.backbone, a.patch);
-    gs_backbone_config bc = {.name = a.backbone, .bands = ds.bands, .img_size = (int)ds.height, .width = (int)a.width,
-                             .patch = (int)a.patch, .stem = strcmp(a.stem, "small") ? GS_STEM_IMAGENET : GS_STEM_SMALL,
-                             .pos = GS_POS_LEARNED};
+    char backbone_name[64];
+    gs_cli_backbone_label(a.backbone, (int)a.patch, backbone_name, sizeof backbone_name);
+    gs_cli_eval_job job = {
+        .ds = &ds,
+        .backbone = {.name = a.backbone, .width = (int)a.width, .patch = (int)a.patch,
+                     .stem = strcmp(a.stem, "small") ? GS_STEM_IMAGENET : GS_STEM_SMALL, .pos = GS_POS_LEARNED},
+        .checkpoint = a.checkpoint, .weights = a.weights,
+        .id = {.method = method, .backbone = backbone_name, .pretrain_data = a.pretrain, .eval_data = ds.format->name,
+               .protocol = protocol, .label_fraction = fraction},
+        .threads = (int)a.threads, .batch = (int)a.batch, .workers = (int)a.workers, .finetune_epochs = (int)a.epochs,
+        .results = a.results, .progress = stderr};
     int exit_code = 0;
     gs_eval_result r = {0};
     for (long long s = 0; s < a.seeds && exit_code == 0; s++) {
-        uint64_t seed = (uint64_t)(a.seed + s);
-        gs_context ctx;
-        gs_context_options co = {.n_threads = (int)a.threads, .seed = seed};
-        gs_context_init(&ctx, &co);
-        double t0 = gs_now_s();
-        gs_backbone bb;
-        if (gs_cli_load_encoder(&ctx, &bb, &bc, a.checkpoint, a.weights) != GS_OK) {
-            fprintf(stderr, "geossl eval: %s: %s\n", gs_status_name(ctx.status), ctx.error);
-            gs_context_free(&ctx);
-            exit_code = 1;
-            break;
-        }
-        /* Features are cached per encoder: a file's path and mtime, or a random init's seed. */
-        char encoder_key[4400], cache_dir[4000];
-        struct stat src;
-        const char *source = a.checkpoint ? a.checkpoint : a.weights;
-        if (source && stat(source, &src) == 0)
-            snprintf(encoder_key, sizeof encoder_key, "%s|%s|%lld.%09ld", bb.arch, source, (long long)src.st_mtim.tv_sec,
-                     src.st_mtim.tv_nsec);
-        else
-            snprintf(encoder_key, sizeof encoder_key, "%s|random|seed %llu|threads %d", bb.arch,
-                     (unsigned long long)seed, ctx.n_threads);
-        gs_cache_default_dir(cache_dir, sizeof cache_dir);
-        gs_error dir_err = {0};
-        bool use_cache = gs_cache_make_dir(cache_dir, &dir_err) == GS_OK;
-        gs_eval_config ec = {.protocol = protocol, .label_fraction = fraction, .seed = seed, .batch = (int)a.batch,
-                             .feature_cache_dir = use_cache ? cache_dir : NULL, .encoder_key = encoder_key,
-                             .workers = (int)a.workers, .progress = stderr,
-                             .finetune = {.epochs = (int)a.epochs, .batch = (int)a.batch}};
+        job.id.seed = (uint64_t)(a.seed + s);
         fprintf(stderr, "geossl eval: %s %s on %s, %s labels, seed %llu\n", method, backbone_name, a.data, a.labels,
-                (unsigned long long)seed);
-        if (gs_evaluate(&ctx, &bb, &ds, &ec, &r, &err) != GS_OK) {
-            fprintf(stderr, "geossl eval: %s\n", err.message);
-            exit_code = 1;
-        } else {
-            double wall = gs_now_s() - t0;
-            printf("seed %llu: %lld training and %lld test samples, %.1f s\n", (unsigned long long)seed,
+                (unsigned long long)job.id.seed);
+        double wall;
+        gs_status status = gs_cli_evaluate(&job, &r, &wall, &err);
+        if (r.n_metrics > 0) {
+            printf("seed %llu: %lld training and %lld test samples, %.1f s\n", (unsigned long long)job.id.seed,
                    (long long)r.n_train, (long long)r.n_test, wall);
             for (int i = 0; i < r.n_metrics; i++)
                 if (!strchr(r.metrics[i].name, '/')) printf("  %-22s %.4f\n", r.metrics[i].name, r.metrics[i].value);
-            gs_eval_identity id = {.method = method, .backbone = backbone_name, .pretrain_data = a.pretrain,
-                                   .eval_data = ds.format->name, .protocol = protocol, .label_fraction = fraction,
-                                   .seed = seed};
-            if (a.results && gs_cli_append_results(a.results, &id, &r, ctx.n_threads, wall, &err) != GS_OK) {
-                fprintf(stderr, "geossl eval: %s\n", err.message);
-                exit_code = 1;
-            }
         }
-        gs_backbone_free(&bb);
-        gs_context_free(&ctx);
+        if (status != GS_OK) {
+            fprintf(stderr, "geossl eval: %s\n", err.message);
+            exit_code = 1;
+        }
     }
     gs_dataset_close(&ds);
     if (exit_code == 0 && r.n_metrics > 0)

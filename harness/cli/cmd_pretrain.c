@@ -68,8 +68,8 @@ int gs_cmd_pretrain(int argc, char **argv) {
     gs_dataset ds;
     gs_error err = {0};
     /* Pretraining sees the training images only: evaluation's test split is
-     * held out (gs_eval_ensure_splits). */
-    if (gs_dataset_open(data, NULL, &ds, &err) != GS_OK || gs_eval_ensure_splits(&ds, 0, &err) != GS_OK) {
+     * held out (gs_evaluate_default_split). */
+    if (gs_dataset_open(data, NULL, &ds, &err) != GS_OK || gs_evaluate_default_split(&ds, 0, &err) != GS_OK) {
         fprintf(stderr, "geossl pretrain: %s\n", err.message);
         return 1;
     }

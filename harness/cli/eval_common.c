@@ -2,7 +2,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
+#include "cache.h"
+#include "core/clock.h"
 #include "io/checkpoint.h"
 #include "io/weights_import.h"
 #include "provenance.h"
@@ -49,4 +53,68 @@ gs_status gs_cli_append_results(const char *path, const gs_eval_identity *id, co
     gs_status status = gs_results_append(path, rows, (size_t)r->n_metrics, err);
     free(rows);
     return status;
+}
+
+bool gs_cli_parse_fraction(const char *text, double *out) {
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text) return false;
+    if (*end == '%') {
+        v /= 100.0;
+        end++;
+    }
+    *out = v;
+    return !*end && v > 0 && v <= 1;
+}
+
+void gs_cli_backbone_label(const char *backbone, int patch, char *out, size_t size) {
+    if (strncmp(backbone, "vit", 3))
+        snprintf(out, size, "%s", backbone);
+    else
+        snprintf(out, size, "%s/%d", backbone, patch);
+}
+
+gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double *wall_s, gs_error *err) {
+    memset(r, 0, sizeof *r);
+    *wall_s = 0;
+    gs_context ctx;
+    gs_context_options co = {.n_threads = job->threads, .seed = job->id.seed};
+    gs_context_init(&ctx, &co);
+    double t0 = gs_now_s();
+    gs_backbone_config bc = job->backbone;
+    bc.bands = job->ds->bands;
+    bc.img_size = (int)job->ds->height;
+    gs_backbone bb;
+    if (gs_cli_load_encoder(&ctx, &bb, &bc, job->checkpoint, job->weights) != GS_OK) {
+        gs_error_set(err, ctx.status, "%s: %s", gs_status_name(ctx.status), ctx.error);
+        gs_context_free(&ctx);
+        return err->status;
+    }
+    /* Features are cached per encoder: a file's path and mtime, or a random init's seed. */
+    char encoder_key[4400], cache_dir[4000];
+    struct stat src;
+    const char *source = job->checkpoint ? job->checkpoint : job->weights;
+    if (source && stat(source, &src) == 0)
+        snprintf(encoder_key, sizeof encoder_key, "%s|%s|%lld.%09ld", bb.arch, source, (long long)src.st_mtim.tv_sec,
+                 src.st_mtim.tv_nsec);
+    else
+        snprintf(encoder_key, sizeof encoder_key, "%s|random|seed %llu|threads %d", bb.arch,
+                 (unsigned long long)job->id.seed, ctx.n_threads);
+    gs_cache_default_dir(cache_dir, sizeof cache_dir);
+    gs_error dir_err = {0};
+    bool use_cache = gs_cache_make_dir(cache_dir, &dir_err) == GS_OK;
+    gs_eval_config ec = {.protocol = job->id.protocol, .label_fraction = job->id.label_fraction,
+                         .seed = job->id.seed, .batch = job->batch,
+                         .feature_cache_dir = use_cache ? cache_dir : NULL, .encoder_key = encoder_key,
+                         .workers = job->workers, .progress = job->progress,
+                         .finetune = {.epochs = job->finetune_epochs, .batch = job->batch}};
+    if (gs_evaluate(&ctx, &bb, job->ds, &ec, r, err) == GS_OK) {
+        *wall_s = gs_now_s() - t0;
+        if (job->results) gs_cli_append_results(job->results, &job->id, r, ctx.n_threads, *wall_s, err);
+    } else {
+        r->n_metrics = 0;
+    }
+    gs_backbone_free(&bb);
+    gs_context_free(&ctx);
+    return err->status;
 }

@@ -1,8 +1,12 @@
-/* What `geossl eval` and `geossl demo` share: building an encoder from a
- * checkpoint, published weights or random init, and appending an
- * evaluation's metrics to the results CSV. */
+/* What `geossl eval`, `geossl run` and `geossl demo` share: building an
+ * encoder from a checkpoint, published weights or random init, running one
+ * evaluation, and appending its metrics to the results CSV. */
 #ifndef GS_CLI_EVAL_COMMON_H
 #define GS_CLI_EVAL_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
 #include "core/error.h"
 #include "evaluate.h"
@@ -24,5 +28,29 @@ typedef struct gs_eval_identity {
 /* One row per metric, with provenance, in the results store's vocabulary. */
 gs_status gs_cli_append_results(const char *path, const gs_eval_identity *id, const gs_eval_result *r, int threads,
                                 double wall_s, gs_error *err);
+
+/* One evaluation as `geossl eval` and `geossl run` do it: a context with
+ * the seed and thread count, the encoder (checkpoint, weights or random init
+ * from the seed), frozen features cached in the cache folder under the
+ * encoder's identity (a file's path and mtime, or the random init's seed),
+ * the protocol, and the metrics appended to `results` when it is set. */
+typedef struct gs_cli_eval_job {
+    gs_dataset *ds;
+    gs_backbone_config backbone; /* bands and img_size are taken from ds */
+    const char *checkpoint, *weights; /* neither: random init */
+    gs_eval_identity id;         /* protocol, label fraction and seed of the run; names for the results */
+    int threads, batch, workers, finetune_epochs; /* 0: defaults */
+    const char *results;         /* NULL: print only */
+    FILE *progress;
+} gs_cli_eval_job;
+
+/* r is filled whenever the evaluation itself succeeded (r->n_metrics > 0),
+ * even if appending to the results then failed; *wall_s is its duration. */
+gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double *wall_s, gs_error *err);
+
+/* "1%", "10%", "100%" or "0.5": a fraction in (0, 1]. */
+bool gs_cli_parse_fraction(const char *text, double *out);
+/* The store's name of a backbone: ViTs carry their patch size ("vit-small/16"). */
+void gs_cli_backbone_label(const char *backbone, int patch, char *out, size_t size);
 
 #endif

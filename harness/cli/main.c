@@ -9,6 +9,7 @@ static const gs_command COMMANDS[] = {
     {"demo", "the whole pipeline on generated data: pretrain, evaluate, report (no arguments needed)", gs_cmd_demo},
     {"pretrain", "self-supervised pretraining (SimCLR, MoCo v2, BYOL, DINO) with checkpoints and --resume", gs_cmd_pretrain},
     {"eval", "evaluate an encoder: kNN, linear probe, fine-tuning or segmentation", gs_cmd_eval},
+    {"run", "a benchmark grid from a suite file (resumable), then the report", gs_cmd_run},
     {"data", "datasets: list formats, check a dataset", gs_cmd_data},
     {"bench", "benchmarks: training and inference throughput, per-kernel timings", gs_cmd_bench},
     {"report", "Markdown and HTML report from a results CSV: leaderboards, paper deltas, plots", gs_cmd_report},

@@ -68,6 +68,13 @@ int gs_options_parse(const char *command, const char *summary, const gs_option *
 }
 
 bool gs_cli_make_folder(const char *command, const char *dir) {
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) < (int)sizeof path)
+        for (char *slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+            *slash = '\0'; /* parents first; failures show up as the last mkdir's */
+            mkdir(path, 0777);
+            *slash = '/';
+        }
     if (mkdir(dir, 0777) == 0 || access(dir, W_OK) == 0) return true;
     fprintf(stderr, "geossl %s: cannot create or write the folder %s: check the path and permissions\n", command, dir);
     return false;

@@ -23,8 +23,8 @@ int gs_options_parse(const char *command, const char *summary, const gs_option *
 void gs_options_usage(FILE *out, const char *command, const char *summary, const gs_option *options,
                       int n_options);
 
-/* Creates `dir` if needed; false (after a message naming it) when it can be
- * neither created nor written. */
+/* Creates `dir` and its missing parents; false (after a message naming it)
+ * when it can be neither created nor written. */
 bool gs_cli_make_folder(const char *command, const char *dir);
 
 #endif
