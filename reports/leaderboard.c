@@ -14,7 +14,10 @@ bool gs_metric_lower_is_better(const char *metric) {
 
 gs_metric_tier gs_metric_tier_of(const char *metric) {
     static const char *const HEADLINE[] = {"top1", "map_micro", "map_macro", "miou"};
+    static const char *const DIAGNOSTIC[] = {"chosen_l2", "val_metric"};
     if (strchr(metric, '/')) return GS_METRIC_PER_CLASS;
+    for (size_t i = 0; i < sizeof DIAGNOSTIC / sizeof *DIAGNOSTIC; i++)
+        if (!strcmp(metric, DIAGNOSTIC[i])) return GS_METRIC_DIAGNOSTIC;
     for (size_t i = 0; i < sizeof HEADLINE / sizeof *HEADLINE; i++)
         if (!strcmp(metric, HEADLINE[i])) return GS_METRIC_HEADLINE;
     return GS_METRIC_SUMMARY;

@@ -48,6 +48,7 @@ typedef enum gs_metric_tier {
     GS_METRIC_HEADLINE,  /* top1, map_micro, map_macro, miou */
     GS_METRIC_SUMMARY,   /* every other whole-dataset number: oa, kappa, f1_macro, loss, img_per_s, ... */
     GS_METRIC_PER_CLASS, /* one class's value */
+    GS_METRIC_DIAGNOSTIC, /* a setting the protocol chose, not a score: chosen_l2, val_metric */
 } gs_metric_tier;
 gs_metric_tier gs_metric_tier_of(const char *metric);
 

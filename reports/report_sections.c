@@ -13,8 +13,15 @@ static void leaderboard_table(gs_doc *doc, const gs_leaderboard *b) {
     static const char *const HEADER[] = {"rank", "method", "backbone", "pretraining", "mean ± std", "seeds"};
     char fraction[32];
     gs_format_fraction(fraction, sizeof fraction, b->label_fraction);
-    gs_doc_heading(doc, 3, "%s · %s · %s labels · %s (%s is better)", b->eval_data, b->protocol, fraction, b->metric,
-                   b->lower_is_better ? "lower" : "higher");
+    /* A diagnostic (the probe's chosen L2, its validation score) is listed,
+     * not ranked: no direction, no best mark. */
+    bool ranked = gs_metric_tier_of(b->metric) != GS_METRIC_DIAGNOSTIC;
+    if (ranked)
+        gs_doc_heading(doc, 3, "%s · %s · %s labels · %s (%s is better)", b->eval_data, b->protocol, fraction,
+                       b->metric, b->lower_is_better ? "lower" : "higher");
+    else
+        gs_doc_heading(doc, 3, "%s · %s · %s labels · %s (a setting, not a score)", b->eval_data, b->protocol,
+                       fraction, b->metric);
     gs_doc_table t;
     gs_doc_table_init(&t, 6, HEADER, 1u << 0 | 1u << 4 | 1u << 5);
     for (size_t k = 0; k < b->n_entries; k++) {
@@ -25,14 +32,14 @@ static void leaderboard_table(gs_doc *doc, const gs_leaderboard *b) {
         snprintf(seeds, sizeof seeds, "%d", e->n_seeds);
         const char *cells[] = {rank, e->method, e->backbone, e->pretrain_data[0] ? e->pretrain_data : "none", value,
                                seeds};
-        unsigned char mark = e->best ? GS_CELL_BEST : GS_CELL_PLAIN;
+        unsigned char mark = e->best && ranked ? GS_CELL_BEST : GS_CELL_PLAIN;
         const unsigned char marks[] = {GS_CELL_PLAIN, mark, GS_CELL_PLAIN, GS_CELL_PLAIN, mark, GS_CELL_PLAIN};
         gs_doc_table_row(&t, cells, marks);
     }
     gs_doc_add_table(doc, &t);
 }
 
-/* The boards in three passes, headline metrics first: within a tier they
+/* The boards in four passes, headline metrics first, diagnostics last: within a tier they
  * keep the boards' order (evaluation data, protocol, fraction, metric). */
 void gs_section_leaderboards(gs_doc *doc, const gs_leaderboards *boards) {
     gs_doc_heading(doc, 1, "Leaderboards");
@@ -47,14 +54,18 @@ void gs_section_leaderboards(gs_doc *doc, const gs_leaderboards *boards) {
         const char *heading;
     } TIERS[] = {{GS_METRIC_HEADLINE, "Headline metrics (top-1, mAP, mIoU)"},
                  {GS_METRIC_SUMMARY, "Other metrics"},
-                 {GS_METRIC_PER_CLASS, "Per-class metrics"}};
+                 {GS_METRIC_PER_CLASS, "Per-class metrics"},
+                 {GS_METRIC_DIAGNOSTIC, "Protocol diagnostics (chosen on the validation split)"}};
     for (size_t t = 0; t < sizeof TIERS / sizeof *TIERS; t++) {
         size_t n = 0;
         for (size_t i = 0; i < boards->n_boards; i++) n += gs_metric_tier_of(boards->boards[i].metric) == TIERS[t].tier;
         if (!n) continue;
         gs_doc_heading(doc, 2, "%s", TIERS[t].heading);
-        bool fold = TIERS[t].tier == GS_METRIC_PER_CLASS;
-        if (fold) gs_doc_fold_begin(doc, "%zu per-class tables, one per metric and class", n);
+        bool fold = TIERS[t].tier == GS_METRIC_PER_CLASS || TIERS[t].tier == GS_METRIC_DIAGNOSTIC;
+        if (fold)
+            gs_doc_fold_begin(doc, TIERS[t].tier == GS_METRIC_PER_CLASS ? "%zu per-class tables, one per metric and class"
+                                                                        : "%zu tables of settings the protocols chose",
+                              n);
         for (size_t i = 0; i < boards->n_boards; i++)
             if (gs_metric_tier_of(boards->boards[i].metric) == TIERS[t].tier)
                 leaderboard_table(doc, &boards->boards[i]);

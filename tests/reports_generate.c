@@ -339,6 +339,7 @@ Test(reports, report_without_gnuplot_keeps_tables_and_says_plots_were_skipped) {
 static const char RESULTS_WITH_PER_CLASS[] =
     HEADER
     ROW("r1", "simclr", "resnet18", "linear", "1", "0", "accuracy/AnnualCrop", "80")
+    ROW("r1", "simclr", "resnet18", "linear", "1", "0", "chosen_l2", "0.001")
     ROW("r1", "simclr", "resnet18", "linear", "1", "0", "f1/AnnualCrop", "78")
     ROW("r1", "simclr", "resnet18", "linear", "1", "0", "kappa", "0.8")
     ROW("r1", "simclr", "resnet18", "linear", "1", "0", "top1", "85")
@@ -363,6 +364,8 @@ Test(reports, metric_tiers) {
     cr_expect_eq(gs_metric_tier_of("img_per_s"), GS_METRIC_SUMMARY);
     cr_expect_eq(gs_metric_tier_of("accuracy/Forest"), GS_METRIC_PER_CLASS);
     cr_expect_eq(gs_metric_tier_of("iou/building"), GS_METRIC_PER_CLASS);
+    cr_expect_eq(gs_metric_tier_of("chosen_l2"), GS_METRIC_DIAGNOSTIC);
+    cr_expect_eq(gs_metric_tier_of("val_metric"), GS_METRIC_DIAGNOSTIC);
 }
 
 Test(reports, headline_leaderboards_come_before_per_class_ones) {
@@ -372,7 +375,7 @@ Test(reports, headline_leaderboards_come_before_per_class_ones) {
     gs_report_summary summary;
     gs_error err = {0};
     cr_assert_eq(gs_report_write(&o, &summary, &err), GS_OK, "%s", err.message);
-    cr_expect_eq(summary.n_leaderboards, 6);
+    cr_expect_eq(summary.n_leaderboards, 7);
     char *md = read_output(&f, "report.md");
     char *html = read_output(&f, "index.html");
 
@@ -389,6 +392,9 @@ Test(reports, headline_leaderboards_come_before_per_class_ones) {
     cr_expect_lt(position(md, "### Per-class metrics"), first_per_class);
     cr_expect_lt(first_per_class, f1);
     cr_expect_lt(f1, iou);
+    /* The probe's chosen L2 is a setting: listed last, with no direction. */
+    cr_expect_lt(iou, position(md, "eurosat-ms · linear · 100% labels · chosen\\_l2 (a setting, not a score)"));
+    cr_expect_null(strstr(md, "chosen\\_l2 (higher"));
 
     /* In HTML the per-class tables are folded away, and only they. */
     long details = position(html, "<details><summary>3 per-class tables");
@@ -396,8 +402,8 @@ Test(reports, headline_leaderboards_come_before_per_class_ones) {
     cr_expect_lt(position(html, "eurosat-ms · linear · 100% labels · kappa"), details);
     cr_expect_lt(details, position(html, "eurosat-ms · linear · 100% labels · accuracy/AnnualCrop"));
     cr_expect_gt(position(html, "</details>"), position(html, "potsdam · segmentation · 100% labels · iou/building"));
-    cr_expect_eq(count(html, "<details>"), 1);
-    cr_expect_eq(count(html, "</details>"), 1);
+    cr_expect_eq(count(html, "<details>"), 2, "per-class tables and diagnostics, each folded");
+    cr_expect_eq(count(html, "</details>"), 2);
     free(md);
     free(html);
     test_remove_tree(f.dir);
