@@ -454,5 +454,7 @@ void gs_loader_destroy(gs_loader *l) {
 
 gs_tensor *gs_batch_view_tensor(gs_context *ctx, const gs_batch *b, int v) {
     const gs_batch_view *view = &b->views[v];
+    if (b->dates > 1) /* seasonal data: every date of each location */
+        return gs_tensor_wrap(ctx, view->pixels, GS_DIMS(b->n, b->dates, b->bands, view->height, view->width));
     return gs_tensor_wrap(ctx, view->pixels, GS_DIMS(b->n, b->bands, view->height, view->width));
 }

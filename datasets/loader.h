@@ -87,7 +87,8 @@ int64_t gs_loader_skipped(const gs_loader *l);
 void gs_loader_destroy(gs_loader *l);
 
 /* View v of a batch as an (n, bands, height, width) tensor over the loader's
- * buffer (no copy); valid until the next gs_loader_next.  Single-date only. */
+ * buffer (no copy), (n, dates, bands, height, width) for multi-date data;
+ * valid until the next gs_loader_next. */
 gs_tensor *gs_batch_view_tensor(gs_context *ctx, const gs_batch *b, int v);
 
 #endif

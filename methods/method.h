@@ -13,6 +13,7 @@
 #define GS_METHODS_METHOD_H
 
 #include "augment.h"
+#include "loader.h"
 #include "nn/backbone.h"
 #include "nn/params.h"
 #include "optim/optimizer.h"
@@ -43,6 +44,9 @@ typedef struct gs_method_ops {
     /* The paper's optimizer, learning rate (for batch 256) and weight decay. */
     gs_optimizer_kind optimizer;
     float lr, weight_decay;
+    /* Takes multi-date data (SeCo): each view is then (N, dates, C, H, W),
+     * the dates of one location.  Single-date methods refuse such data. */
+    bool multi_date;
     /* The augmentation recipe of each view for images of `bands` bands. */
     gs_status (*views)(const gs_method_config *cfg, gs_augment_config *views, int *n_views, gs_error *err);
     gs_status (*init)(gs_context *ctx, gs_method *m);
@@ -64,6 +68,10 @@ struct gs_method {
     gs_param_list trainable; /* encoder + heads: what the optimizer updates */
     gs_param_list state;     /* checkpointed, not trained: targets, queues, centers */
     float embedding_std;     /* collapse monitor: mean per-dimension std of the normalized embeddings */
+    /* This step's batch during pretraining: each view's crop boxes and flips
+     * (region correspondences for GLCNet-style losses), sample indices,
+     * labels when present.  NULL when the views come from elsewhere (tests). */
+    const gs_batch *batch;
     void *impl;
 };
 

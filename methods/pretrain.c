@@ -51,7 +51,9 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
                             gs_method_names());
     if (cfg.epochs < 1 || cfg.batch < 2) return gs_error_set(err, GS_ERR_ARGUMENT, "need epochs >= 1 and batch >= 2");
     if (cfg.workers <= 0) cfg.workers = 2;
-    if (ds->dates > 1) return gs_error_set(err, GS_ERR_ARGUMENT, "%s has several dates per sample: use a seasonal method", ds->root);
+    if (ds->dates > 1 && !ops->multi_date)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "%s has %d dates per sample, and %s takes single images: use a seasonal method",
+                            ds->root, ds->dates, ops->name);
     int size = cfg.size > 0 ? cfg.size : (int)ds->height;
 
     gs_band_stats stats;
@@ -108,7 +110,9 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         gs_step_begin(ctx);
         gs_tensor *views[GS_METHOD_MAX_VIEWS];
         for (int v = 0; v < b->n_views; v++) views[v] = gs_batch_view_tensor(ctx, b, v);
+        m.batch = b;
         gs_tensor *loss = gs_method_step(ctx, &m, &opt, views, b->n_views, step, (float)gs_cosine_lr(&schedule, step));
+        m.batch = NULL;
         if (!loss) {
             gs_error_set(err, ctx->status, "step %lld: %s", (long long)step, ctx->error);
             break;

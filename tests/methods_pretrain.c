@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dataset.h"
 #include "gradcheck.h"
@@ -108,3 +109,29 @@ Test(methods_pretrain, byol_resumes_bit_identically) { resume_matches("byol"); }
  * per-parameter counts travel in the checkpoint too. */
 Test(methods_pretrain, moco_resumes_bit_identically) { resume_matches("moco"); }
 Test(methods_pretrain, dino_resumes_bit_identically) { resume_matches("dino"); }
+
+/* Several dates per location are for seasonal methods: the four
+ * single-image methods refuse them, naming the data and the method. */
+Test(methods_pretrain, single_image_methods_refuse_multi_date_data) {
+    run_dir r;
+    test_temp_dir(r.dir, sizeof r.dir);
+    char data[300];
+    snprintf(data, sizeof data, "%s/seco", r.dir);
+    gs_error err = {0};
+    gs_synth_options so = {.seed = 1, .count = 4};
+    cr_assert_eq(gs_synth_write("seco", data, &so, &err), GS_OK, "%s", err.message);
+    snprintf(r.spec, sizeof r.spec, "seco:%s", data);
+    cr_assert_eq(gs_dataset_open(r.spec, NULL, &r.ds, &err), GS_OK, "%s", err.message);
+    cr_assert_gt(r.ds.dates, 1);
+    gs_context ctx;
+    gs_context_options co = {.n_threads = 1, .seed = 4};
+    gs_context_init(&ctx, &co);
+    gs_pretrain_config pc = {.method = "moco", .backbone = {.name = "resnet18", .width = 8}, .epochs = 1, .batch = 2,
+                             .weight_decay = -1, .optimizer = -1, .workers = 1, .stats_dir = r.dir};
+    gs_pretrain_result out;
+    cr_expect_eq(gs_pretrain(&ctx, &r.ds, &pc, &out, &err), GS_ERR_ARGUMENT);
+    cr_expect(strstr(err.message, "dates per sample") && strstr(err.message, "moco"), "%s", err.message);
+    gs_context_free(&ctx);
+    gs_dataset_close(&r.ds);
+    test_remove_tree(r.dir);
+}
