@@ -9,14 +9,12 @@
 #include "method.h"
 #include "nn/mlp_head.h"
 #include "ops/ops.h"
-#include "optim/ema.h"
 #include "optim/schedule.h"
 
 typedef struct byol {
     gs_mlp_head projector, predictor;
-    gs_backbone target_encoder;
     gs_mlp_head target_projector;
-    gs_param_list online_ema; /* encoder + projector, in the target's order */
+    gs_method_target target; /* follows the encoder and projector */
 } byol;
 
 static gs_status byol_views(const gs_method_config *cfg, gs_augment_config *views, int *n_views, gs_error *err) {
@@ -36,31 +34,12 @@ static gs_status byol_init(gs_context *ctx, gs_method *m) {
     int64_t out = m->config.proj_dim > 0 ? m->config.proj_dim : 128;
     gs_mlp_head_init(ctx, &m->heads, "projector", &b->projector, features, hidden, out, true);
     gs_mlp_head_init(ctx, &m->heads, "predictor", &b->predictor, out, hidden, out, true);
-    /* The target: same architecture, initialized as a copy of the online net. */
-    gs_backbone_config bc = m->config.backbone;
-    bc.num_classes = 0;
-    bc.bands = m->config.bands;
-    bc.img_size = m->config.image_size;
-    gs_backbone_init(ctx, &b->target_encoder, &bc);
+    /* The target: encoder and projector, starting as a copy of the online ones. */
     gs_param_list target_heads = {0};
     gs_mlp_head_init(ctx, &target_heads, "projector", &b->target_projector, features, hidden, out, true);
-    if (gs_failed(ctx)) {
-        gs_param_list_free(&target_heads);
-        return ctx->status;
-    }
-    for (int i = 0; i < b->target_encoder.params->count; i++) {
-        gs_param_add_existing(ctx, &m->state, b->target_encoder.params->items[i]);
-        gs_param_add_existing(ctx, &b->online_ema, m->encoder.params->items[i]);
-    }
-    for (int i = 0; i < target_heads.count; i++) {
-        gs_param_add_existing(ctx, &m->state, target_heads.items[i]);
-        /* The online projector's parameters come first in m->heads. */
-        gs_param_add_existing(ctx, &b->online_ema, m->heads.items[i]);
-    }
+    gs_method_target_init(ctx, m, &target_heads, &b->target);
     gs_param_list_free(&target_heads);
-    /* The target is never trained: its tensors need no gradient. */
-    for (int i = 0; i < m->state.count; i++) m->state.items[i].tensor->requires_grad = false;
-    return gs_params_copy(ctx, &m->state, &b->online_ema);
+    return ctx->status;
 }
 
 /* 2 - 2 cos(p, z), averaged over the batch. */
@@ -79,7 +58,7 @@ static gs_tensor *byol_loss(gs_context *ctx, gs_method *m, gs_tensor *const *vie
     gs_tensor *p = gs_mlp_head_forward(ctx, &b->predictor, z, true);
     bool previous = gs_set_grad_enabled(ctx, false);
     gs_tensor *zt = gs_mlp_head_forward(ctx, &b->target_projector,
-                                        gs_backbone_forward(ctx, &b->target_encoder, x, true), true);
+                                        gs_backbone_forward(ctx, &b->target.encoder, x, true), true);
     gs_set_grad_enabled(ctx, previous);
     if (!p || !zt) return NULL;
     m->embedding_std = gs_embedding_std(z);
@@ -92,14 +71,13 @@ static gs_tensor *byol_loss(gs_context *ctx, gs_method *m, gs_tensor *const *vie
 static gs_status byol_after_step(gs_context *ctx, gs_method *m, int64_t step) {
     byol *b = m->impl;
     double tau = gs_cosine_momentum(m->config.momentum, step, m->config.total_steps > 0 ? m->config.total_steps : 1);
-    return gs_ema_update(ctx, &m->state, &b->online_ema, (float)tau);
+    return gs_method_target_update(ctx, &b->target, tau);
 }
 
 static void byol_free(gs_method *m) {
     byol *b = m->impl;
     if (!b) return;
-    gs_backbone_free(&b->target_encoder);
-    gs_param_list_free(&b->online_ema);
+    gs_method_target_free(&b->target);
     free(b);
     m->impl = NULL;
 }

@@ -23,7 +23,6 @@
 #include "nn/dino_head.h"
 #include "ops/ops.h"
 #include "optim/clip.h"
-#include "optim/ema.h"
 #include "optim/schedule.h"
 
 #define DINO_STUDENT_TEMPERATURE 0.1f
@@ -37,9 +36,7 @@
 
 typedef struct dino {
     gs_dino_head head, teacher_head;
-    gs_backbone teacher;
-    gs_param_list teacher_network; /* teacher encoder + head: m->state less the center */
-    gs_param_list online_ema;      /* student encoder + head, in the teacher's order */
+    gs_method_target teacher;      /* teacher encoder + head, following the student's */
     gs_tensor *center;             /* (1, out) */
     float *teacher_mean;           /* this step's batch mean of the teacher output, for after_step */
     double base_weight_decay;      /* < 0 until the first step reads the optimizer's */
@@ -86,32 +83,13 @@ static gs_status dino_init(gs_context *ctx, gs_method *m) {
     int64_t bottleneck = hidden < DINO_BOTTLENECK ? hidden : DINO_BOTTLENECK;
     gs_dino_head_init(ctx, &m->heads, "head", &d->head, features, hidden, bottleneck, out);
 
-    gs_backbone_config bc = m->config.backbone;
-    bc.num_classes = 0;
-    bc.bands = m->config.bands;
-    bc.img_size = m->config.image_size;
-    gs_backbone_init(ctx, &d->teacher, &bc);
     gs_param_list teacher_heads = {0};
     gs_dino_head_init(ctx, &teacher_heads, "head", &d->teacher_head, features, hidden, bottleneck, out);
-    d->teacher_mean = calloc((size_t)out, sizeof *d->teacher_mean);
-    if (gs_failed(ctx) || !d->teacher_mean) {
-        gs_param_list_free(&teacher_heads);
-        return gs_failed(ctx) ? ctx->status : gs_fail(ctx, GS_ERR_MEMORY, "out of memory for DINO");
-    }
-    for (int i = 0; i < d->teacher.params->count; i++) {
-        gs_param_add_existing(ctx, &d->teacher_network, d->teacher.params->items[i]);
-        gs_param_add_existing(ctx, &d->online_ema, m->encoder.params->items[i]);
-    }
-    for (int i = 0; i < teacher_heads.count; i++) {
-        gs_param_add_existing(ctx, &d->teacher_network, teacher_heads.items[i]);
-        gs_param_add_existing(ctx, &d->online_ema, m->heads.items[i]);
-    }
+    gs_method_target_init(ctx, m, &teacher_heads, &d->teacher);
     gs_param_list_free(&teacher_heads);
-    for (int i = 0; i < d->teacher_network.count; i++) {
-        d->teacher_network.items[i].tensor->requires_grad = false;
-        gs_param_add_existing(ctx, &m->state, d->teacher_network.items[i]);
-    }
-    if (gs_params_copy(ctx, &d->teacher_network, &d->online_ema) != GS_OK) return ctx->status;
+    d->teacher_mean = calloc((size_t)out, sizeof *d->teacher_mean);
+    if (gs_failed(ctx)) return ctx->status;
+    if (!d->teacher_mean) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for DINO");
     d->center = gs_param_add(ctx, &m->state, "center", GS_PARAM_BUFFER, GS_DIMS(1, out));
     if (d->center) gs_tensor_fill(d->center, 0.0f);
     return ctx->status;
@@ -145,7 +123,7 @@ static gs_tensor *dino_loss(gs_context *ctx, gs_method *m, gs_tensor *const *vie
     /* The teacher sees the global crops only, centered and sharpened. */
     bool previous = gs_set_grad_enabled(ctx, false);
     gs_tensor *teacher =
-        gs_dino_head_forward(ctx, &d->teacher_head, gs_backbone_forward(ctx, &d->teacher, concat_views(ctx, views, 0, 2), true));
+        gs_dino_head_forward(ctx, &d->teacher_head, gs_backbone_forward(ctx, &d->teacher.encoder, concat_views(ctx, views, 0, 2), true));
     gs_tensor *targets = gs_softmax(ctx, gs_scale(ctx, gs_sub(ctx, teacher, d->center),
                                                   (float)(1.0 / teacher_temperature(&m->config, step))));
     gs_set_grad_enabled(ctx, previous);
@@ -190,7 +168,7 @@ static gs_status dino_before_update(gs_context *ctx, gs_method *m, gs_optimizer 
 static gs_status dino_after_step(gs_context *ctx, gs_method *m, int64_t step) {
     dino *d = m->impl;
     double tau = gs_cosine_momentum(m->config.momentum, step, m->config.total_steps > 0 ? m->config.total_steps : 1);
-    if (gs_ema_update(ctx, &d->teacher_network, &d->online_ema, (float)tau) != GS_OK) return ctx->status;
+    if (gs_method_target_update(ctx, &d->teacher, tau) != GS_OK) return ctx->status;
     float *c = d->center->data;
     for (int64_t j = 0; j < d->center->numel; j++)
         c[j] = c[j] * DINO_CENTER_MOMENTUM + d->teacher_mean[j] * (1.0f - DINO_CENTER_MOMENTUM);
@@ -200,9 +178,7 @@ static gs_status dino_after_step(gs_context *ctx, gs_method *m, int64_t step) {
 static void dino_free(gs_method *m) {
     dino *d = m->impl;
     if (!d) return;
-    gs_backbone_free(&d->teacher);
-    gs_param_list_free(&d->teacher_network);
-    gs_param_list_free(&d->online_ema);
+    gs_method_target_free(&d->teacher);
     free(d->teacher_mean);
     free(d);
     m->impl = NULL;

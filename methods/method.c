@@ -5,15 +5,22 @@
 #include <string.h>
 
 #include "ops/ops.h"
+#include "optim/ema.h"
+
+/* The encoder a method trains: features out, the data's bands and size. */
+static gs_backbone_config encoder_config(const gs_method_config *cfg) {
+    gs_backbone_config bc = cfg->backbone;
+    bc.num_classes = 0;
+    bc.bands = cfg->bands;
+    bc.img_size = cfg->image_size;
+    return bc;
+}
 
 gs_status gs_method_init(gs_context *ctx, gs_method *m, const gs_method_ops *ops, const gs_method_config *cfg) {
     memset(m, 0, sizeof *m);
     m->ops = ops;
     m->config = *cfg;
-    gs_backbone_config bc = cfg->backbone;
-    bc.num_classes = 0;
-    bc.bands = cfg->bands;
-    bc.img_size = cfg->image_size;
+    gs_backbone_config bc = encoder_config(cfg);
     if (gs_backbone_init(ctx, &m->encoder, &bc) != GS_OK) return ctx->status;
     if (ops->init(ctx, m) != GS_OK) return ctx->status;
     for (int i = 0; i < m->encoder.params->count; i++) gs_param_add_existing(ctx, &m->trainable, m->encoder.params->items[i]);
@@ -27,6 +34,38 @@ void gs_method_free(gs_method *m) {
     gs_param_list_free(&m->heads);
     gs_param_list_free(&m->state);
     gs_backbone_free(&m->encoder);
+}
+
+gs_status gs_method_target_init(gs_context *ctx, gs_method *m, const gs_param_list *heads, gs_method_target *t) {
+    gs_backbone_config bc = encoder_config(&m->config);
+    if (gs_backbone_init(ctx, &t->encoder, &bc) != GS_OK) return ctx->status;
+    if (heads->count > m->heads.count)
+        return gs_fail(ctx, GS_ERR_INTERNAL, "%s: the target has %d head parameters, the online network %d",
+                       m->ops->name, heads->count, m->heads.count);
+    for (int i = 0; i < t->encoder.params->count; i++) {
+        gs_param_add_existing(ctx, &t->network, t->encoder.params->items[i]);
+        gs_param_add_existing(ctx, &t->online, m->encoder.params->items[i]);
+    }
+    for (int i = 0; i < heads->count; i++) {
+        gs_param_add_existing(ctx, &t->network, heads->items[i]);
+        gs_param_add_existing(ctx, &t->online, m->heads.items[i]);
+    }
+    for (int i = 0; i < t->network.count; i++) {
+        t->network.items[i].tensor->requires_grad = false; /* never trained */
+        gs_param_add_existing(ctx, &m->state, t->network.items[i]);
+    }
+    if (gs_failed(ctx)) return ctx->status;
+    return gs_params_copy(ctx, &t->network, &t->online);
+}
+
+gs_status gs_method_target_update(gs_context *ctx, gs_method_target *t, double momentum) {
+    return gs_ema_update(ctx, &t->network, &t->online, momentum);
+}
+
+void gs_method_target_free(gs_method_target *t) {
+    gs_backbone_free(&t->encoder);
+    gs_param_list_free(&t->network);
+    gs_param_list_free(&t->online);
 }
 
 gs_tensor *gs_method_step(gs_context *ctx, gs_method *m, gs_optimizer *opt, gs_tensor *const *views, int n_views,

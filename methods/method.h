@@ -18,6 +18,8 @@
 #include "nn/params.h"
 #include "optim/optimizer.h"
 
+#include <stddef.h>
+
 #define GS_METHOD_MAX_VIEWS 12
 
 typedef struct gs_method_config {
@@ -76,8 +78,24 @@ struct gs_method {
 };
 
 const gs_method_ops *gs_method_find(const char *name);
-/* "simclr, byol, ..." for messages. */
-const char *gs_method_names(void);
+/* "simclr, moco, ..." (every registered name) into buf, for messages; returns buf. */
+const char *gs_method_names(char *buf, size_t size);
+
+/* A momentum-averaged copy of the online network: BYOL's target, MoCo's key
+ * encoder, DINO's teacher. */
+typedef struct gs_method_target {
+    gs_backbone encoder;
+    gs_param_list network; /* target encoder + heads, gradient-free; also appended to m->state */
+    gs_param_list online;  /* the online parameters they follow, entry by entry */
+} gs_method_target;
+
+/* Builds t->encoder like m->encoder and pairs it and `heads` (the target's
+ * heads, built like the first heads->count entries of m->heads) with their
+ * online counterparts, then copies the online values in. */
+gs_status gs_method_target_init(gs_context *ctx, gs_method *m, const gs_param_list *heads, gs_method_target *t);
+/* target = momentum * target + (1 - momentum) * online (gs_ema_update). */
+gs_status gs_method_target_update(gs_context *ctx, gs_method_target *t, double momentum);
+void gs_method_target_free(gs_method_target *t);
 /* Builds the encoder, then the method's own parts (ops->init). */
 gs_status gs_method_init(gs_context *ctx, gs_method *m, const gs_method_ops *ops, const gs_method_config *cfg);
 void gs_method_free(gs_method *m);

@@ -15,16 +15,13 @@
 #include "method.h"
 #include "nn/mlp_head.h"
 #include "ops/ops.h"
-#include "optim/ema.h"
 
 #define MOCO_PAPER_QUEUE 65536
 
 typedef struct moco {
     gs_mlp_head projector;
-    gs_backbone key_encoder;
     gs_mlp_head key_projector;
-    gs_param_list key_network; /* key encoder + key projector: m->state less the queue */
-    gs_param_list online_ema;  /* encoder + projector, in the key network's order */
+    gs_method_target key;     /* the key encoder and projector, following the query ones */
     gs_tensor *queue;         /* (K, D) L2-normalized keys, oldest overwritten first */
     gs_tensor *queue_ptr;     /* (1): the next row to overwrite, kept as a float (exact below 2^24) */
     const gs_tensor *keys;    /* this step's keys, enqueued by after_step within the same step */
@@ -64,31 +61,11 @@ static gs_status moco_init(gs_context *ctx, gs_method *m) {
     m->config.queue_size = (int)queue;
     gs_mlp_head_init(ctx, &m->heads, "projector", &mo->projector, features, hidden, out, false);
 
-    gs_backbone_config bc = m->config.backbone;
-    bc.num_classes = 0;
-    bc.bands = m->config.bands;
-    bc.img_size = m->config.image_size;
-    gs_backbone_init(ctx, &mo->key_encoder, &bc);
     gs_param_list key_heads = {0};
     gs_mlp_head_init(ctx, &key_heads, "projector", &mo->key_projector, features, hidden, out, false);
-    if (gs_failed(ctx)) {
-        gs_param_list_free(&key_heads);
-        return ctx->status;
-    }
-    for (int i = 0; i < mo->key_encoder.params->count; i++) {
-        gs_param_add_existing(ctx, &mo->key_network, mo->key_encoder.params->items[i]);
-        gs_param_add_existing(ctx, &mo->online_ema, m->encoder.params->items[i]);
-    }
-    for (int i = 0; i < key_heads.count; i++) {
-        gs_param_add_existing(ctx, &mo->key_network, key_heads.items[i]);
-        gs_param_add_existing(ctx, &mo->online_ema, m->heads.items[i]);
-    }
+    gs_method_target_init(ctx, m, &key_heads, &mo->key);
     gs_param_list_free(&key_heads);
-    for (int i = 0; i < mo->key_network.count; i++) {
-        mo->key_network.items[i].tensor->requires_grad = false;
-        gs_param_add_existing(ctx, &m->state, mo->key_network.items[i]);
-    }
-    if (gs_params_copy(ctx, &mo->key_network, &mo->online_ema) != GS_OK) return ctx->status;
+    if (gs_failed(ctx)) return ctx->status;
 
     /* The queue starts as random unit vectors, as in the paper's code. */
     mo->queue = gs_param_add(ctx, &m->state, "queue", GS_PARAM_BUFFER, GS_DIMS(queue, out));
@@ -117,7 +94,7 @@ static gs_tensor *moco_loss(gs_context *ctx, gs_method *m, gs_tensor *const *vie
     bool previous = gs_set_grad_enabled(ctx, false);
     gs_tensor *k = gs_l2_normalize(
         ctx,
-        gs_mlp_head_forward(ctx, &mo->key_projector, gs_backbone_forward(ctx, &mo->key_encoder, views[1], true), true),
+        gs_mlp_head_forward(ctx, &mo->key_projector, gs_backbone_forward(ctx, &mo->key.encoder, views[1], true), true),
         1e-12f);
     gs_set_grad_enabled(ctx, previous);
     if (!q || !k) return NULL;
@@ -143,7 +120,7 @@ static gs_status moco_after_step(gs_context *ctx, gs_method *m, int64_t step) {
     moco *mo = m->impl;
     /* The key network follows the query network (its own update comes
      * before this step's keys join the queue, as in the paper). */
-    if (gs_ema_update(ctx, &mo->key_network, &mo->online_ema, m->config.momentum) != GS_OK) return ctx->status;
+    if (gs_method_target_update(ctx, &mo->key, m->config.momentum) != GS_OK) return ctx->status;
     const gs_tensor *k = mo->keys;
     if (!k) return gs_fail(ctx, GS_ERR_INTERNAL, "MoCo: after_step without this step's keys");
     int64_t rows = mo->queue->shape[0], d = mo->queue->shape[1];
@@ -160,9 +137,7 @@ static gs_status moco_after_step(gs_context *ctx, gs_method *m, int64_t step) {
 static void moco_free(gs_method *m) {
     moco *mo = m->impl;
     if (!mo) return;
-    gs_backbone_free(&mo->key_encoder);
-    gs_param_list_free(&mo->online_ema);
-    gs_param_list_free(&mo->key_network);
+    gs_method_target_free(&mo->key);
     free(mo);
     m->impl = NULL;
 }

@@ -46,9 +46,10 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
     memset(out, 0, sizeof *out);
     gs_pretrain_config cfg = *cfg_in;
     const gs_method_ops *ops = gs_method_find(cfg.method);
+    char names[256];
     if (!ops)
         return gs_error_set(err, GS_ERR_ARGUMENT, "unknown method '%s' (use %s)", cfg.method ? cfg.method : "",
-                            gs_method_names());
+                            gs_method_names(names, sizeof names));
     if (cfg.epochs < 1 || cfg.batch < 2) return gs_error_set(err, GS_ERR_ARGUMENT, "need epochs >= 1 and batch >= 2");
     if (cfg.workers <= 0) cfg.workers = 2;
     if (ds->dates > 1 && !ops->multi_date)

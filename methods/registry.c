@@ -1,5 +1,6 @@
 /* The methods geossl trains, by the name `--method` takes.  Adding a method
  * is one new file and one line here. */
+#include <stdio.h>
 #include <string.h>
 
 #include "method.h"
@@ -17,4 +18,13 @@ const gs_method_ops *gs_method_find(const char *name) {
     return NULL;
 }
 
-const char *gs_method_names(void) { return "simclr, moco, byol, dino"; }
+const char *gs_method_names(char *buf, size_t size) {
+    size_t used = 0;
+    if (size) buf[0] = '\0';
+    for (size_t i = 0; i < sizeof METHODS / sizeof *METHODS && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", METHODS[i]->name);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+    return buf;
+}

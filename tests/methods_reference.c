@@ -24,22 +24,15 @@ static double config_value(const fixture *fx, const char *key, double fallback) 
     return t ? (double)t->data[0] : fallback;
 }
 
-/* Copies "<prefix><name>" into every tensor of the list, falling back to
- * "param/<name>" (the targets start as copies of the online network). */
-static void load_list(const fixture *fx, const gs_param_list *list, const char *prefix) {
-    for (int i = 0; i < list->count; i++) {
-        gs_tensor *t = list->items[i].tensor;
-        char name[256];
-        snprintf(name, sizeof name, "%s%s", prefix, t->name);
-        const fixture_tensor *f = fixture_get(fx, name);
-        if (!f) {
-            snprintf(name, sizeof name, "param/%s", t->name);
-            f = fixture_get(fx, name);
-        }
-        cr_assert_not_null(f, "the fixture has no entry for '%s'", t->name);
-        cr_assert_eq(f->numel, t->numel, "'%s': %lld values in the fixture, %lld here", t->name, (long long)f->numel,
-                     (long long)t->numel);
-        memcpy(t->data, f->data, (size_t)t->numel * sizeof(float));
+/* Each state entry from "state/<name>", else from "param/<name>" (targets
+ * start as copies of the online network). */
+static void load_state(const fixture *fx, const gs_param_list *state) {
+    for (int i = 0; i < state->count; i++) {
+        gs_tensor *t = state->items[i].tensor;
+        char key[256], msg[256];
+        snprintf(key, sizeof key, "state/%s", t->name);
+        if (!fixture_get(fx, key)) snprintf(key, sizeof key, "param/%s", t->name);
+        cr_assert(reference_load_tensor(fx, key, t, msg, sizeof msg), "%s", msg);
     }
 }
 
@@ -61,8 +54,9 @@ static void run_reference(const char *method, const char *fixture_name, gs_backb
     cr_assert_not_null(ops);
     gs_method m;
     cr_assert_eq(gs_method_init(&ctx, &m, ops, &mc), GS_OK, "%s", ctx.error);
-    load_list(fx, &m.trainable, "param/");
-    load_list(fx, &m.state, "state/");
+    char msg[256];
+    cr_assert(reference_load_params(fx, &m.trainable, msg, sizeof msg), "%s", msg);
+    load_state(fx, &m.state);
 
     gs_optimizer_config oc = gs_optimizer_defaults(ops->optimizer);
     oc.weight_decay = (float)config_value(fx, "weight_decay", 0);

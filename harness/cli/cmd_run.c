@@ -344,7 +344,7 @@ static void run_method(suite_run *s, int method, int first, int count) {
 static void dry_run(const suite_run *s) {
     const gs_suite_config *c = s->cfg;
     char path[GS_SUITE_MAX_PATH + 96], label[512];
-    int todo = 0;
+    int pending = 0;
     for (int m = 0; m < c->n_methods; m++) {
         if (is_random(c->methods[m])) continue;
         const char *state = "not started";
@@ -357,10 +357,10 @@ static void dry_run(const suite_run *s) {
     for (int i = 0; i < s->n_cells; i++) {
         cell_label(c, i, label, sizeof label);
         bool done = cell_done(s, cell_at(c, i));
-        todo += !done;
+        pending += !done;
         printf("%s: %s\n", label, done ? "done (in results)" : "to run");
     }
-    printf("%d cells: %d done, %d to run; results %s\n", s->n_cells, s->n_cells - todo, todo, s->results);
+    printf("%d cells: %d done, %d to run; results %s\n", s->n_cells, s->n_cells - pending, pending, s->results);
 }
 
 static int write_report(const suite_run *s) {

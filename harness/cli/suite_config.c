@@ -165,7 +165,8 @@ static bool set_methods(gs_suite_config *c, char *v, char *why, size_t n) {
     if (!split_list("methods", v, items, &c->n_methods, why, n)) return false;
     for (int i = 0; i < c->n_methods; i++) {
         if (strcmp(items[i], "random") && !gs_method_find(items[i])) {
-            snprintf(why, n, "unknown method '%s' (random, %s)", items[i], gs_method_names());
+            char names[256];
+            snprintf(why, n, "unknown method '%s' (random, %s)", items[i], gs_method_names(names, sizeof names));
             return false;
         }
         if (!copy_text("a method name", items[i], c->methods[i], sizeof c->methods[i], why, n)) return false;

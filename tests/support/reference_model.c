@@ -4,28 +4,32 @@
 #include <stdio.h>
 #include <string.h>
 
+bool reference_load_tensor(const fixture *fx, const char *key, gs_tensor *t, char *msg, unsigned long msg_size) {
+    const fixture_tensor *ft = fixture_get(fx, key);
+    if (!ft) {
+        snprintf(msg, msg_size, "fixture lacks %s", key);
+        return false;
+    }
+    if (ft->numel != t->numel || ft->ndim != t->ndim) {
+        snprintf(msg, msg_size, "%s: fixture has %lld values in %d dims, model %lld in %d", t->name,
+                 (long long)ft->numel, ft->ndim, (long long)t->numel, t->ndim);
+        return false;
+    }
+    for (int d = 0; d < t->ndim; d++)
+        if (ft->shape[d] != t->shape[d]) {
+            snprintf(msg, msg_size, "%s: dim %d is %lld in the fixture, %lld in the model", t->name, d,
+                     (long long)ft->shape[d], (long long)t->shape[d]);
+            return false;
+        }
+    memcpy(t->data, ft->data, (size_t)t->numel * sizeof(float));
+    return true;
+}
+
 bool reference_load_params(const fixture *fx, const gs_param_list *list, char *msg, unsigned long msg_size) {
     char key[300];
     for (int i = 0; i < list->count; i++) {
-        gs_tensor *t = list->items[i].tensor;
-        snprintf(key, sizeof key, "param/%s", t->name);
-        const fixture_tensor *ft = fixture_get(fx, key);
-        if (!ft) {
-            snprintf(msg, msg_size, "fixture lacks %s", key);
-            return false;
-        }
-        if (ft->numel != t->numel || ft->ndim != t->ndim) {
-            snprintf(msg, msg_size, "%s: fixture has %lld values in %d dims, model %lld in %d", t->name,
-                     (long long)ft->numel, ft->ndim, (long long)t->numel, t->ndim);
-            return false;
-        }
-        for (int d = 0; d < t->ndim; d++)
-            if (ft->shape[d] != t->shape[d]) {
-                snprintf(msg, msg_size, "%s: dim %d is %lld in the fixture, %lld in the model", t->name, d,
-                         (long long)ft->shape[d], (long long)t->shape[d]);
-                return false;
-            }
-        memcpy(t->data, ft->data, (size_t)t->numel * sizeof(float));
+        snprintf(key, sizeof key, "param/%s", list->items[i].tensor->name);
+        if (!reference_load_tensor(fx, key, list->items[i].tensor, msg, msg_size)) return false;
     }
     int in_fixture = 0;
     for (int i = 0; i < fx->count; i++)

@@ -7,6 +7,10 @@
 #include "fixture.h"
 #include "nn/params.h"
 
+/* Copies the fixture entry `key` into t.  Returns false (and writes why into
+ * msg) when it is missing or shaped differently. */
+bool reference_load_tensor(const fixture *fx, const char *key, gs_tensor *t, char *msg, unsigned long msg_size);
+
 /* Copies "param/<name>" of the fixture into every tensor of the list.
  * Returns false (and writes why into msg) when one is missing or misshapen,
  * or when the fixture holds parameters the list lacks. */
