@@ -8,9 +8,12 @@
 static void note_difference(int *n, char *text, size_t size, size_t *used, const char *field, const char *ours,
                             const char *theirs) {
     ++*n;
-    if (text && *used < size)
-        *used += (size_t)snprintf(text + *used, size - *used, "%s%s: ours %s, paper %s", *n > 1 ? "; " : "", field,
-                                  ours, theirs);
+    if (!text || *used >= size) return;
+    /* A long list is cut at the end of `text`, and *used then stops at size;
+     * a value is shown up to 64 characters (names and fractions are short). */
+    int wanted = snprintf(text + *used, size - *used, "%s%s: ours %.64s, paper %.64s", *n > 1 ? "; " : "", field,
+                          ours, theirs);
+    if (wanted > 0) *used += (size_t)wanted < size - *used ? (size_t)wanted : size - *used;
 }
 
 /* Counts (and, given `text`, describes) the setting fields that make the
@@ -25,7 +28,7 @@ static int count_differences(const gs_leaderboard *b, const gs_leader_entry *e, 
         note_difference(&n, text, size, &used, "pretrain_data", e->pretrain_data, r->pretrain_data);
     if (strcmp(b->protocol, r->protocol)) note_difference(&n, text, size, &used, "protocol", b->protocol, r->protocol);
     if (!gs_label_fraction_equal(b->label_fraction, r->label_fraction)) {
-        char ours[32], theirs[32];
+        char ours[GS_DOUBLE_TEXT_SIZE], theirs[GS_DOUBLE_TEXT_SIZE];
         gs_format_double(ours, b->label_fraction);
         gs_format_double(theirs, r->label_fraction);
         note_difference(&n, text, size, &used, "label_fraction", ours, theirs);

@@ -32,7 +32,7 @@ static void sanitize(char *s) {
 }
 
 static void append_number(gs_text *t, double v) {
-    char buf[32];
+    char buf[GS_DOUBLE_TEXT_SIZE];
     if (isfinite(v))
         gs_format_double(buf, v);
     else

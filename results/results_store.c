@@ -125,7 +125,7 @@ static gs_status format_rows(const gs_result_row *rows, size_t n, bool with_head
         if (!fraction_valid(r->label_fraction) || r->threads < 0 || !(r->wall_time_s >= 0))
             return gs_error_set(err, GS_ERR_ARGUMENT,
                                 "results: row %zu: label_fraction must be in (0, 1], threads and wall_time_s >= 0", i);
-        char fraction[32], seed[32], value[32], threads[32], wall[32];
+        char fraction[GS_DOUBLE_TEXT_SIZE], seed[32], value[GS_DOUBLE_TEXT_SIZE], threads[32], wall[GS_DOUBLE_TEXT_SIZE];
         gs_format_double(fraction, r->label_fraction);
         snprintf(seed, sizeof seed, "%lld", r->seed);
         gs_format_double(value, r->value);

@@ -56,17 +56,50 @@ void gs_text_free(gs_text *t) {
     *t = (gs_text){0};
 }
 
-void gs_format_double(char buf[32], double v) {
+void gs_format_double(char buf[GS_DOUBLE_TEXT_SIZE], double v) {
     if (isnan(v)) {
-        snprintf(buf, 32, "nan");
+        snprintf(buf, GS_DOUBLE_TEXT_SIZE, "nan");
         return;
     }
     if (isinf(v)) {
-        snprintf(buf, 32, v > 0 ? "inf" : "-inf");
+        snprintf(buf, GS_DOUBLE_TEXT_SIZE, v > 0 ? "inf" : "-inf");
         return;
     }
-    for (int precision = 1; precision <= 17; precision++) {
-        snprintf(buf, 32, "%.*g", precision, v);
-        if (strtod(buf, NULL) == v) return;
+    if (v == 0) { /* -0.0 too: a result of "-0" only puzzles a reader */
+        snprintf(buf, GS_DOUBLE_TEXT_SIZE, "0");
+        return;
     }
+    /* The shortest %e form that reads back as v gives the significant digits
+     * and the decimal exponent (17 digits always suffice); the digits are
+     * then laid out around the decimal point without an exponent. */
+    char scientific[40];
+    for (int precision = 0; precision <= 16; precision++) {
+        snprintf(scientific, sizeof scientific, "%.*e", precision, v);
+        if (strtod(scientific, NULL) == v) break;
+    }
+    char digits[24];
+    int n_digits = 0;
+    const char *p = scientific + (v < 0);
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9') digits[n_digits++] = *p;
+    int exponent = atoi(p + 1); /* v = d.ddd x 10^exponent */
+    while (n_digits > 1 && digits[n_digits - 1] == '0') n_digits--;
+
+    char *out = buf;
+    if (v < 0) *out++ = '-';
+    if (exponent < 0) {
+        *out++ = '0';
+        *out++ = '.';
+        for (int i = 0; i < -exponent - 1; i++) *out++ = '0';
+        memcpy(out, digits, (size_t)n_digits);
+        out += n_digits;
+    } else {
+        for (int i = 0; i <= exponent; i++) *out++ = i < n_digits ? digits[i] : '0';
+        if (n_digits > exponent + 1) {
+            *out++ = '.';
+            memcpy(out, digits + exponent + 1, (size_t)(n_digits - exponent - 1));
+            out += n_digits - exponent - 1;
+        }
+    }
+    *out = '\0';
 }

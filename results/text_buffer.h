@@ -21,8 +21,14 @@ static inline bool gs_text_ok(const gs_text *t) { return !t->failed; }
 static inline const char *gs_text_str(const gs_text *t) { return t->data ? t->data : ""; }
 void gs_text_free(gs_text *t);
 
-/* Shortest decimal form of v that reads back as the same double ("0.1",
- * not "0.10000000000000001"); "nan", "inf", "-inf" for non-finite values. */
-void gs_format_double(char buf[32], double v);
+/* Room for any double in plain decimal: the smallest subnormal is "-0."
+ * followed by 323 zeros and up to 17 digits. */
+#define GS_DOUBLE_TEXT_SIZE 352
+
+/* The shortest decimal form of v that reads back as the same double ("0.1",
+ * not "0.10000000000000001"), written out in plain decimal: never with an
+ * exponent ("70", not "7e+01"; "0.00001", not "1e-05"), no trailing zeros.
+ * Both zeros are "0"; "nan", "inf", "-inf" for non-finite values. */
+void gs_format_double(char buf[GS_DOUBLE_TEXT_SIZE], double v);
 
 #endif

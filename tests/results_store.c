@@ -3,6 +3,7 @@
  * file is reported (file and line) and never touched, resuming finds cells;
  * provenance helpers; the committed reference numbers all carry citations. */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +120,7 @@ Test(results_store, awkward_fields_round_trip) {
 }
 
 Test(results_store, shortest_round_trip_numbers) {
-    char buf[32];
+    char buf[GS_DOUBLE_TEXT_SIZE];
     gs_format_double(buf, 0.1);
     cr_expect_str_eq(buf, "0.1");
     gs_format_double(buf, 1.0);
@@ -128,6 +129,66 @@ Test(results_store, shortest_round_trip_numbers) {
     cr_expect_eq(strtod(buf, NULL), 1.0 / 3.0);
     gs_format_double(buf, NAN);
     cr_expect_str_eq(buf, "nan");
+    gs_format_double(buf, -INFINITY);
+    cr_expect_str_eq(buf, "-inf");
+}
+
+/* A number in a results file is read by people and by spreadsheets: plain
+ * decimal, never "7e+01" or "1e-05", still the shortest that reads back. */
+Test(results_store, numbers_are_plain_decimal) {
+    static const struct {
+        double v;
+        const char *text;
+    } cases[] = {{70.0, "70"},       {100.0, "100"},         {1e21, "1000000000000000000000"},
+                 {0.00001, "0.00001"}, {-2.5e-7, "-0.00000025"}, {123.456, "123.456"},
+                 {-0.0, "0"},          {0.0, "0"},             {1.5, "1.5"},
+                 {1234567.0, "1234567"}};
+    char buf[GS_DOUBLE_TEXT_SIZE];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        gs_format_double(buf, cases[i].v);
+        cr_expect_str_eq(buf, cases[i].text, "%.17g", cases[i].v);
+    }
+    /* The extremes fit the buffer and read back exactly. */
+    const double extremes[] = {DBL_MAX, -DBL_MAX, DBL_MIN, 4.9406564584124654e-324, -4.9406564584124654e-324,
+                               1.0 / 3.0, 2.0 / 3.0 * 1e-300, 0.1 + 0.2, 12345678901234567890.0};
+    for (size_t i = 0; i < sizeof extremes / sizeof *extremes; i++) {
+        gs_format_double(buf, extremes[i]);
+        cr_expect(strlen(buf) < sizeof buf);
+        cr_expect_null(strpbrk(buf, "eE"), "exponent in %s", buf);
+        cr_expect_eq(strtod(buf, NULL), extremes[i], "%s does not read back as %.17g", buf, extremes[i]);
+    }
+    /* Many doubles of every magnitude: plain, round-tripping, no trailing zeros. */
+    unsigned long long state = 88172645463325252ull;
+    for (int i = 0; i < 20000; i++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        double v;
+        memcpy(&v, &state, sizeof v);
+        if (!isfinite(v)) continue;
+        gs_format_double(buf, v);
+        cr_assert_null(strpbrk(buf, "eE"), "exponent in %s", buf);
+        cr_assert_eq(strtod(buf, NULL), v, "%s does not read back as %.17g", buf, v);
+        if (strchr(buf, '.')) cr_assert_neq(buf[strlen(buf) - 1], '0', "trailing zero in %s", buf);
+    }
+}
+
+/* What lands in the file: a value of 70 is written "70". */
+Test(results_store, rows_hold_plain_decimal_numbers) {
+    char path[600];
+    temp_file(path, sizeof path, "plain.csv");
+    gs_result_row rows[2] = {plain_row("simclr", 0, 70.0), plain_row("simclr", 1, 0.00001)};
+    rows[1].wall_time_s = 250000000.0;
+    gs_error err = {0};
+    cr_assert_eq(gs_results_append(path, rows, 2, &err), GS_OK, "%s", err.message);
+    char *text = slurp(path, NULL);
+    cr_expect(strstr(text, ",top1,70,"), "%s", text);
+    cr_expect(strstr(text, ",top1,0.00001,"), "%s", text);
+    cr_expect(strstr(text, ",250000000,"), "%s", text);
+    cr_expect_null(strstr(text, "e+"), "%s", text);
+    cr_expect_null(strstr(text, "e-0"), "%s", text);
+    free(text);
+    cleanup(path);
 }
 
 static void append_many(const char *path, const char *method) {
