@@ -52,6 +52,10 @@ gs_status gs_augment_preset(const char *name, int bands, int size, gs_augment_co
             c.band_brightness = c.band_contrast = 0.4f;
         }
         c.blur_p = 0.5f;
+        /* The paper's 0.1-2.0 px at 224 px, as a fraction of the view (augment.h). */
+        float relative = size > 0 ? (float)size / 224.0f : 1.0f;
+        c.blur_sigma[0] = 0.1f * relative;
+        c.blur_sigma[1] = 2.0f * relative;
     } else {
         known = false;
     }

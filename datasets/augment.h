@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -83,9 +84,26 @@ void gs_augment_workspace_free(gs_augment_workspace *ws);
 gs_augment_config gs_augment_identity(void);
 /* Named recipes for `size` x `size` views: "none", "simclr" (crop 0.08-1,
  * hflip, colour jitter 0.4/0.4/0.4/0.1 at 0.8 and grayscale 0.2 for RGB,
- * per-band jitter 0.4/0.4 at 0.8 otherwise, blur 0.5), "dino-global"
- * (crop 0.4-1), "dino-local" (crop 0.05-0.4).  GS_ERR_ARGUMENT for others. */
+ * per-band jitter 0.4/0.4 at 0.8 otherwise, blur at 0.5 with sigma
+ * 0.1-2.0 px x size / 224), "dino-global" (crop 0.4-1), "dino-local" (crop
+ * 0.05-0.4).  GS_ERR_ARGUMENT for others.
+ *
+ * The blur's sigma scales with the view: SimCLR (Chen et al. 2020, appendix
+ * A) draws sigma in [0.1, 2.0] px for 224 px views with a kernel of 10% of
+ * the side, so the same relative blur on a 64 px EuroSAT view is sigma in
+ * [0.029, 0.57] px.  A fixed 0.1-2 px would blur a 64 px view 3.5 times
+ * harder than the paper does. */
 gs_status gs_augment_preset(const char *name, int bands, int size, gs_augment_config *out, gs_error *err);
+/* Overrides from "KEY=VALUE[,KEY=VALUE...]" (NULL or "": none): crop=0|1,
+ * crop_scale=LO:HI, crop_ratio=LO:HI, the probabilities (hflip_p, vflip_p,
+ * rot90_p, color_jitter_p, grayscale_p, band_jitter_p, blur_p, solarize_p),
+ * the strengths (brightness, contrast, saturation, hue, band_brightness,
+ * band_contrast, solarize_threshold) and blur_sigma=LO:HI in px.  An
+ * unknown key or a value out of range is GS_ERR_ARGUMENT naming it. */
+gs_status gs_augment_set(gs_augment_config *cfg, const char *settings, gs_error *err);
+/* The recipe as "key = value  # unit" lines, each prefixed; the keys and
+ * value syntax are those gs_augment_set reads. */
+void gs_augment_print(FILE *out, const char *prefix, const gs_augment_config *cfg);
 /* Checks a config against the source (ranges, RGB-only ops on 3 bands). */
 gs_status gs_augment_check(const gs_augment_config *cfg, int bands, int height, int width, gs_error *err);
 

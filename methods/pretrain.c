@@ -41,6 +41,71 @@ static gs_status resume(gs_context *ctx, const gs_pretrain_config *cfg, gs_metho
     return GS_OK;
 }
 
+static gs_method_config method_config(const gs_pretrain_config *cfg, int bands, int size) {
+    return (gs_method_config){.backbone = cfg->backbone, .image_size = size, .bands = bands,
+                              .batch = cfg->batch, .temperature = cfg->temperature,
+                              .proj_hidden = cfg->head_hidden, .proj_dim = cfg->head_dim,
+                              .queue_size = cfg->queue_size, .local_crops = cfg->local_crops};
+}
+
+static gs_status method_views(const gs_method_ops *ops, const gs_method_config *mc, const char *augment,
+                              gs_augment_config *views, int *n_views, gs_error *err) {
+    if (ops->views(mc, views, n_views, err) != GS_OK) return err->status;
+    for (int v = 0; v < *n_views; v++)
+        if (gs_augment_set(&views[v], augment, err) != GS_OK) return err->status;
+    return GS_OK;
+}
+
+gs_status gs_pretrain_views(const gs_pretrain_config *cfg, int bands, int size, gs_augment_config *views,
+                            int *n_views, gs_error *err) {
+    const gs_method_ops *ops = gs_method_find(cfg->method);
+    char names[256];
+    if (!ops)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "unknown method '%s' (use %s)", cfg->method ? cfg->method : "",
+                            gs_method_names(names, sizeof names));
+    gs_method_config mc = method_config(cfg, bands, size);
+    return method_views(ops, &mc, cfg->augment, views, n_views, err);
+}
+
+/* Opens the per-step log: truncated on a fresh start; on resume, the rows
+ * up to the checkpoint's step kept (a killed run may have logged past it). */
+static FILE *open_log(const char *path, int64_t resume_step, gs_error *err) {
+    if (resume_step == 0) {
+        FILE *f = fopen(path, "w");
+        if (!f) gs_error_set(err, GS_ERR_IO, "cannot write the training log %s", path);
+        else fprintf(f, "step,epoch,loss,lr,embedding_std,img_per_s\n");
+        return f;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *in = fopen(path, "r"), *out = fopen(tmp, "w");
+    if (!out) {
+        if (in) fclose(in);
+        gs_error_set(err, GS_ERR_IO, "cannot write the training log %s", tmp);
+        return NULL;
+    }
+    fprintf(out, "step,epoch,loss,lr,embedding_std,img_per_s\n");
+    char line[512];
+    if (in) {
+        bool header = true;
+        while (fgets(line, sizeof line, in)) {
+            if (header) {
+                header = false;
+                continue;
+            }
+            long long step = atoll(line);
+            if (step >= 1 && step <= resume_step) fputs(line, out);
+        }
+        fclose(in);
+    }
+    if (fflush(out) != 0 || rename(tmp, path) != 0) {
+        fclose(out);
+        gs_error_set(err, GS_ERR_IO, "cannot replace the training log %s", path);
+        return NULL;
+    }
+    return out;
+}
+
 gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config *cfg_in, gs_pretrain_result *out,
                       gs_error *err) {
     memset(out, 0, sizeof *out);
@@ -69,15 +134,15 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         return gs_error_set(err, GS_ERR_ARGUMENT, "%lld training samples are fewer than one batch of %d",
                             (long long)n_train, cfg.batch);
     }
-    gs_method_config mc = {.backbone = cfg.backbone, .image_size = size, .bands = ds->bands,
-                           .total_steps = per_epoch * cfg.epochs, .steps_per_epoch = per_epoch,
-                           .dataset_size = n_train, .batch = cfg.batch, .temperature = cfg.temperature,
-                           .proj_hidden = cfg.head_hidden, .proj_dim = cfg.head_dim, .queue_size = cfg.queue_size,
-                           .local_crops = cfg.local_crops};
+    gs_method_config mc = method_config(&cfg, ds->bands, size);
+    mc.total_steps = per_epoch * cfg.epochs;
+    mc.steps_per_epoch = per_epoch;
+    mc.dataset_size = n_train;
     gs_method m;
     gs_optimizer opt;
     memset(&opt, 0, sizeof opt);
     gs_loader *loader = NULL;
+    FILE *log = NULL;
     if (gs_method_init(ctx, &m, ops, &mc) != GS_OK) {
         gs_error_set(err, ctx->status, "%s", ctx->error);
         goto done;
@@ -99,7 +164,8 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
                            .epochs = cfg.epochs, .start_epoch = (int)(step / per_epoch),
                            .start_batch = step % per_epoch, .normalize = &stats};
     /* Each view's recipe carries its output size (DINO's local crops are smaller). */
-    if (ops->views(&mc, lc.views, &lc.n_views, err) != GS_OK) goto done;
+    if (method_views(ops, &mc, cfg.augment, lc.views, &lc.n_views, err) != GS_OK) goto done;
+    if (cfg.log_csv && !(log = open_log(cfg.log_csv, step, err))) goto done;
     if (gs_loader_create(&lc, &loader, err) != GS_OK) goto done;
     gs_cosine_schedule schedule = {.base = oc.lr, .final = 0.0, .warmup_steps = per_epoch * cfg.epochs / 10,
                                    .total_steps = per_epoch * cfg.epochs};
@@ -124,18 +190,27 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         out->final_loss = loss->data[0];
         out->embedding_std = m.embedding_std;
         double dt = gs_now_s() - t0, rate = b->n / dt;
+        if (log)
+            fprintf(log, "%lld,%lld,%.6f,%.6g,%.6f,%.2f\n", (long long)step, (long long)(step - 1) / per_epoch + 1,
+                    (double)loss->data[0], gs_cosine_lr(&schedule, step - 1), (double)m.embedding_std, rate);
         if (cfg.progress && (step % 10 == 0 || step % per_epoch == 0))
             fprintf(cfg.progress, "%s epoch %lld/%d step %lld: loss %.4f  std %.4f  %.1f img/s  ETA %.0f s\n",
                     cfg.method, (long long)(step - 1) / per_epoch + 1, cfg.epochs, (long long)step,
                     (double)loss->data[0], (double)m.embedding_std, rate,
                     dt * (double)(per_epoch * cfg.epochs - step));
-        if (cfg.checkpoint && step % per_epoch == 0 && save(ctx, &cfg, &m, &opt, step, err) != GS_OK) break;
+        if (cfg.checkpoint && step % per_epoch == 0) {
+            /* The log reaches the disk before the checkpoint that covers it. */
+            if (log) fflush(log);
+            if (save(ctx, &cfg, &m, &opt, step, err) != GS_OK) break;
+        }
         if (cfg.stop_after > 0 && step >= cfg.stop_after) break;
     }
     out->steps = step;
     out->seconds = gs_now_s() - t_start;
     out->img_per_s = out->seconds > 0 ? (double)images / out->seconds : 0.0;
 done:
+    if (log && fclose(log) != 0 && err->status == GS_OK)
+        gs_error_set(err, GS_ERR_IO, "cannot finish the training log %s", cfg.log_csv);
     gs_loader_destroy(loader);
     gs_optimizer_free(&opt);
     gs_method_free(&m);

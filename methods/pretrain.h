@@ -27,6 +27,10 @@ typedef struct gs_pretrain_config {
     bool resume;
     int64_t stop_after;      /* > 0: stop (as if killed) after this many steps in total */
     const char *stats_dir;   /* band statistics; NULL: the cache directory */
+    const char *augment;     /* "KEY=VALUE,..." overrides of every view's recipe (gs_augment_set); NULL: none */
+    const char *log_csv;     /* step,epoch,loss,lr,embedding_std,img_per_s per step; NULL: none.
+                              * Truncated on a fresh start; on resume, rows past the checkpoint's
+                              * step are dropped and new ones appended. */
     FILE *progress;          /* progress lines; NULL: quiet */
 } gs_pretrain_config;
 
@@ -35,6 +39,11 @@ typedef struct gs_pretrain_result {
     float first_loss, final_loss, embedding_std;
     double img_per_s, seconds;
 } gs_pretrain_result;
+
+/* The views the method trains on, with cfg->augment applied, for a dataset
+ * of `bands` bands and `size` px views: what gs_pretrain uses, for printing. */
+gs_status gs_pretrain_views(const gs_pretrain_config *cfg, int bands, int size, gs_augment_config *views,
+                            int *n_views, gs_error *err);
 
 gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config *cfg, gs_pretrain_result *out,
                       gs_error *err);

@@ -308,3 +308,70 @@ Test(datasets_augment, config_errors) {
     memset(&err, 0, sizeof err);
     cr_expect_eq(gs_augment_preset("moco-v9", 3, 64, &c, &err), GS_ERR_ARGUMENT);
 }
+
+/* SimCLR's blur is the paper's 0.1-2.0 px at 224 px, scaled to the view:
+ * the same fraction of the image at any size. */
+Test(datasets_augment, simclr_blur_sigma_scales_with_the_view) {
+    gs_augment_config c;
+    gs_error err = {0};
+    cr_assert_eq(gs_augment_preset("simclr", 3, 224, &c, &err), GS_OK, "%s", err.message);
+    cr_expect_float_eq(c.blur_sigma[0], 0.1f, 1e-6);
+    cr_expect_float_eq(c.blur_sigma[1], 2.0f, 1e-6);
+    cr_assert_eq(gs_augment_preset("simclr", 3, 64, &c, &err), GS_OK, "%s", err.message);
+    cr_expect_float_eq(c.blur_sigma[0], 0.1f * 64 / 224, 1e-6);
+    cr_expect_float_eq(c.blur_sigma[1], 2.0f * 64 / 224, 1e-6, "64 px views: sigma up to %g px", c.blur_sigma[1]);
+}
+
+Test(datasets_augment, settings_override_by_key_and_refuse_bad_values) {
+    gs_augment_config c, base;
+    gs_error err = {0};
+    cr_assert_eq(gs_augment_preset("simclr", 3, 64, &base, &err), GS_OK);
+    c = base;
+    cr_assert_eq(gs_augment_set(&c, "blur_sigma=0.1:2,crop_scale=0.2:1,hue=0.05,crop=0,vflip_p=0.5", &err), GS_OK,
+                 "%s", err.message);
+    cr_expect(c.blur_sigma[0] == 0.1f && c.blur_sigma[1] == 2.0f);
+    cr_expect(c.crop_scale[0] == 0.2f && c.crop_scale[1] == 1.0f);
+    cr_expect(c.hue == 0.05f && !c.crop && c.vflip_p == 0.5f);
+    cr_expect(c.brightness == base.brightness, "keys not named keep their values");
+    cr_expect_eq(gs_augment_set(&c, NULL, &err), GS_OK);
+    const char *bad[] = {"blurr_sigma=1:2", "blur_p=1.5", "blur_sigma=2:1", "blur_sigma=0:1", "hue=nan",
+                         "brightness=-1", "crop=yes", "blur_p", "blur_sigma=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        gs_augment_config d = base;
+        memset(&err, 0, sizeof err);
+        cr_expect_eq(gs_augment_set(&d, bad[i], &err), GS_ERR_ARGUMENT, "'%s' accepted", bad[i]);
+        char key[32];
+        snprintf(key, sizeof key, "%.*s", (int)strcspn(bad[i], "="), bad[i]);
+        cr_expect(strstr(err.message, key) != NULL, "'%s': message '%s' does not name the key", bad[i], err.message);
+    }
+    memset(&err, 0, sizeof err);
+    gs_augment_set(&c, "blurr_sigma=1:2", &err);
+    cr_expect(strstr(err.message, "blur_sigma") != NULL, "an unknown key lists the known ones: %s", err.message);
+}
+
+/* What --print-config prints can be typed back: printing, then reading the
+ * printed values into the identity recipe, gives the recipe again. */
+Test(datasets_augment, printed_recipe_reads_back) {
+    gs_augment_config c, back = gs_augment_identity();
+    gs_error err = {0};
+    cr_assert_eq(gs_augment_preset("simclr", 3, 64, &c, &err), GS_OK);
+    char text[4096] = {0};
+    FILE *f = fmemopen(text, sizeof text - 1, "w");
+    gs_augment_print(f, "", &c);
+    fclose(f);
+    back.out_height = back.out_width = 64;
+    char settings[4096] = {0};
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strncmp(line, "size", 4)) continue;
+        char *hash = strstr(line, "  #");
+        if (hash) *hash = '\0';
+        char key[64], value[64];
+        cr_assert_eq(sscanf(line, "%63s = %63s", key, value), 2, "line '%s'", line);
+        strcat(settings, *settings ? "," : "");
+        strcat(settings, key);
+        strcat(settings, "=");
+        strcat(settings, value);
+    }
+    cr_assert_eq(gs_augment_set(&back, settings, &err), GS_OK, "%s: %s", settings, err.message);
+    cr_expect(!memcmp(&back, &c, sizeof c), "the recipe read back from '%s' differs", settings);
+}

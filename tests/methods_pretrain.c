@@ -50,8 +50,8 @@ static void make_data(run_dir *r) {
     snprintf(r->spec, sizeof r->spec, "eurosat-rgb:%s", data);
 }
 
-static gs_pretrain_result pretrain(run_dir *r, const char *method, int epochs, const char *ckpt, bool resume,
-                                   int64_t stop_after) {
+static gs_pretrain_result pretrain_logged(run_dir *r, const char *method, int epochs, const char *ckpt, bool resume,
+                                          int64_t stop_after, const char *log_csv) {
     gs_error err = {0};
     cr_assert_eq(gs_dataset_open(r->spec, NULL, &r->ds, &err), GS_OK, "%s", err.message);
     gs_context ctx;
@@ -60,12 +60,17 @@ static gs_pretrain_result pretrain(run_dir *r, const char *method, int epochs, c
     gs_pretrain_config pc = {.method = method, .backbone = {.name = "resnet18", .width = 16}, .epochs = epochs,
                              .batch = 16, .weight_decay = -1, .optimizer = -1, .seed = 9, .workers = 2,
                              .checkpoint = ckpt, .resume = resume, .stop_after = stop_after, .stats_dir = r->dir,
-                             .head_hidden = 64, .head_dim = 256, .local_crops = 2};
+                             .head_hidden = 64, .head_dim = 256, .local_crops = 2, .log_csv = log_csv};
     gs_pretrain_result out;
     cr_assert_eq(gs_pretrain(&ctx, &r->ds, &pc, &out, &err), GS_OK, "%s", err.message);
     gs_context_free(&ctx);
     gs_dataset_close(&r->ds);
     return out;
+}
+
+static gs_pretrain_result pretrain(run_dir *r, const char *method, int epochs, const char *ckpt, bool resume,
+                                   int64_t stop_after) {
+    return pretrain_logged(r, method, epochs, ckpt, resume, stop_after, NULL);
 }
 
 /* The encoder's weights in a checkpoint, hashed. */
@@ -133,5 +138,52 @@ Test(methods_pretrain, single_image_methods_refuse_multi_date_data) {
     cr_expect(strstr(err.message, "dates per sample") && strstr(err.message, "moco"), "%s", err.message);
     gs_context_free(&ctx);
     gs_dataset_close(&r.ds);
+    test_remove_tree(r.dir);
+}
+
+/* log.csv's (step, loss) rows. */
+static int read_log(const char *path, long long *steps, double *losses, int max) {
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "no training log %s", path);
+    char line[512];
+    cr_assert_not_null(fgets(line, sizeof line, f));
+    cr_expect_str_eq(line, "step,epoch,loss,lr,embedding_std,img_per_s\n");
+    int n = 0;
+    while (n < max && fgets(line, sizeof line, f)) {
+        long long epoch;
+        double lr;
+        cr_assert_eq(sscanf(line, "%lld,%lld,%lf,%lf", &steps[n], &epoch, &losses[n], &lr), 4, "row '%s'", line);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* A run killed two steps past its last checkpoint (step 5) has logged
+ * steps 6 and 7 that the resumed run repeats: the log keeps each step once,
+ * in order, with the losses of the uninterrupted run. */
+Test(methods_pretrain, training_log_survives_a_kill_and_resume) {
+    run_dir r;
+    make_data(&r);
+    char straight[400], split[400], straight_log[400], split_log[400];
+    snprintf(straight, sizeof straight, "%s/straight.h5", r.dir);
+    snprintf(split, sizeof split, "%s/split.h5", r.dir);
+    snprintf(straight_log, sizeof straight_log, "%s/straight.csv", r.dir);
+    snprintf(split_log, sizeof split_log, "%s/split.csv", r.dir);
+    gs_pretrain_result a = pretrain_logged(&r, "simclr", 2, straight, false, 0, straight_log);
+    pretrain_logged(&r, "simclr", 2, split, false, 7, split_log);
+    long long steps[64], steps2[64];
+    double losses[64], losses2[64];
+    cr_assert_eq(read_log(split_log, steps2, losses2, 64), 7, "the killed run logged its 7 steps");
+    pretrain_logged(&r, "simclr", 2, split, true, 0, split_log);
+    int n = read_log(straight_log, steps, losses, 64), n2 = read_log(split_log, steps2, losses2, 64);
+    cr_assert_eq(n, (int)a.steps);
+    cr_assert_eq(n2, n, "resumed log has %d rows, the straight one %d", n2, n);
+    for (int i = 0; i < n; i++) {
+        cr_expect_eq(steps[i], i + 1);
+        cr_expect_eq(steps2[i], i + 1, "row %d is step %lld", i, steps2[i]);
+        cr_expect(losses2[i] == losses[i], "step %d: loss %.6f after resume, %.6f straight", i + 1, losses2[i],
+                  losses[i]);
+    }
     test_remove_tree(r.dir);
 }

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The same pretraining recipe in geossl and in plain PyTorch, side by side on
+# one machine: for each seed, `geossl pretrain` and tools/reference/<method>_recipe.py
+# train on the same training split, and `geossl eval --protocol knn` measures
+# both encoders (the PyTorch one through its safetensors export), so the
+# evaluation is one and the same code.  Prints, per side, kNN top-1 mean +- std
+# over the seeds, the loss at 25 / 50 / 100% of training (mean over seeds)
+# and the median wall time.  A benchmark, not a test: it takes minutes per run.
+#
+#   tools/bench/recipe_vs_pytorch.sh [options] [-- extra args for both sides]
+#     --method NAME      simclr (the one with a PyTorch script so far) [simclr]
+#     --data SPEC        eurosat-rgb:DIR [eurosat-rgb:../shared/data/eurosat-rgb]
+#     --epochs N         [10]     --batch N   [256]
+#     --seeds "0 1 2"    seeds    [0 1 2]
+#     --lr X --temperature X  [0.3, 0.2]
+#     --blur-sigma "LO HI"    blur sigma range in px on both sides [geossl's default]
+#     --out DIR          where runs and logs go [runs/recipe-vs-pytorch]
+#     --only geossl|pytorch   run one side
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+method=simclr data=eurosat-rgb:../shared/data/eurosat-rgb epochs=10 batch=256 seeds="0 1 2"
+lr=0.3 temperature=0.2 blur="" out=runs/recipe-vs-pytorch only=""
+while (($#)); do
+    case "$1" in
+    --method) method=$2; shift 2 ;;
+    --data) data=$2; shift 2 ;;
+    --epochs) epochs=$2; shift 2 ;;
+    --batch) batch=$2; shift 2 ;;
+    --seeds) seeds=$2; shift 2 ;;
+    --lr) lr=$2; shift 2 ;;
+    --temperature) temperature=$2; shift 2 ;;
+    --blur-sigma) blur=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    --) shift; break ;;
+    *) echo "recipe_vs_pytorch: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+script=tools/reference/${method}_recipe.py
+[ -f "$script" ] || { echo "recipe_vs_pytorch: no PyTorch script $script" >&2; exit 2; }
+geossl=${GEOSSL:-build/geossl}
+[ -x "$geossl" ] || { echo "recipe_vs_pytorch: build first ($geossl is missing)" >&2; exit 2; }
+mkdir -p "$out"
+
+gs_blur=() pt_blur=()
+if [ -n "$blur" ]; then
+    read -r lo hi <<<"$blur"
+    gs_blur=(--augment "blur_sigma=$lo:$hi")
+    pt_blur=(--blur-sigma-min "$lo" --blur-sigma-max "$hi")
+else
+    # geossl's default, as `geossl pretrain --print-config` states it.
+    read -r lo hi < <("$geossl" pretrain --method "$method" --data "$data" --out /dev/null --print-config |
+        sed -n 's/^view\.0\.blur_sigma = \([0-9.e-]*\):\([0-9.e-]*\) .*/\1 \2/p')
+    pt_blur=(--blur-sigma-min "$lo" --blur-sigma-max "$hi")
+fi
+
+knn() { # eval args... -> top-1
+    "$geossl" eval --protocol knn --data "$data" "$@" 2>/dev/null | sed -n 's/^top-1 //p'
+}
+
+for seed in $seeds; do
+    if [ "$only" != pytorch ]; then
+        run=$out/geossl-$method-s$seed
+        start=$(date +%s.%N)
+        "$geossl" pretrain --method "$method" --optimizer sgd --lr "$lr" --temperature "$temperature" \
+            --batch "$batch" --epochs "$epochs" --seed "$seed" --data "$data" --out "$run" --force \
+            "${gs_blur[@]}" "$@" >"$run.log" 2>&1
+        wall=$(echo "$(date +%s.%N) - $start" | bc)
+        echo "geossl seed $seed knn $(knn --checkpoint "$run") wall $wall" | tee -a "$out/summary.txt"
+    fi
+    if [ "$only" != geossl ]; then
+        run=$out/pytorch-$method-s$seed
+        /usr/bin/python3 "$script" --data "$data" --epochs "$epochs" --batch "$batch" --lr "$lr" \
+            --temperature "$temperature" --seed "$seed" --out "$run" "${pt_blur[@]}" "$@" >"$run.log" 2>&1
+        wall=$(/usr/bin/python3 -c "import json; print(json.load(open('$run/result.json'))['wall_s'])")
+        echo "pytorch seed $seed knn $(knn --weights "$run/backbone.safetensors") wall $wall" | tee -a "$out/summary.txt"
+    fi
+done
+
+# Loss at 25/50/100% of training from each run's log.csv (step,...,loss,...).
+/usr/bin/python3 - "$out" "$method" "$seeds" <<'EOF'
+import csv, statistics, sys, os
+out, method, seeds = sys.argv[1], sys.argv[2], sys.argv[3].split()
+rows = {}
+for line in open(os.path.join(out, "summary.txt")):
+    side, _, seed, _, knn, _, wall = line.split()
+    if seed in seeds:
+        rows.setdefault(side, {})[seed] = (float(knn), float(wall))
+print("\n| %s | kNN top-1 (mean +- std, %d seeds) | loss at 25%% / 50%% / 100%% | wall s (median) |" % (method, len(seeds)))
+print("|---|---|---|---|")
+for side in ("geossl", "pytorch"):
+    if side not in rows:
+        continue
+    knns = [v[0] for v in rows[side].values()]
+    walls = [v[1] for v in rows[side].values()]
+    curves = []
+    for seed in rows[side]:
+        with open(os.path.join(out, "%s-%s-s%s" % (side, method, seed), "log.csv")) as f:
+            curves.append([float(r["loss"]) for r in csv.DictReader(f)])
+    n = min(len(c) for c in curves)
+    at = [statistics.mean(c[max(0, int(n * q) - 1)] for c in curves) for q in (0.25, 0.5, 1.0)]
+    sd = statistics.stdev(knns) if len(knns) > 1 else 0.0
+    print("| %s | %.2f +- %.2f (%s) | %s | %.0f |" % (side, statistics.mean(knns), sd,
+          ", ".join("%.2f" % k for k in knns), " / ".join("%.3f" % a for a in at), statistics.median(walls)))
+EOF
