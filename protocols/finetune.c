@@ -132,6 +132,25 @@ gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *d
     if (cfg.lr <= 0) cfg.lr = 0.01f;
     if (cfg.weight_decay <= 0) cfg.weight_decay = 1e-4f;
     if (cfg.workers <= 0) cfg.workers = 2;
+    /* Checked before any work: batchnorm needs two samples per step, so a
+     * step of one would be skipped and a model that never trained would be
+     * scored as if it had. */
+    if (cfg.batch < 2)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "fine-tuning: a batch of %d; batchnorm needs at least 2 samples "
+                            "per step (use --batch 2 or more)", cfg.batch);
+    if (n_train < 2)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "fine-tuning on %s: the training split has %lld sample%s; at least 2 "
+                            "are needed (batchnorm statistics), so nothing could be trained", ds->root,
+                            (long long)n_train, n_train == 1 ? "" : "s");
+    if (n_test < 1)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "fine-tuning on %s: the test split is empty, nothing to score",
+                            ds->root);
+    if (n_train < cfg.batch) {
+        fprintf(cfg.progress ? cfg.progress : stderr,
+                "fine-tuning: the training split has %lld samples, fewer than a batch of %d: each step takes all %lld\n",
+                (long long)n_train, cfg.batch, (long long)n_train);
+        cfg.batch = (int)n_train;
+    }
     model m;
     if (build(ctx, &m, encoder, ds, err) != GS_OK) goto done;
     if (ds->task != GS_TASK_MULTILABEL &&
@@ -147,7 +166,7 @@ gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *d
         goto done;
     }
     gs_loader_config lc = {.dataset = ds, .indices = train, .n_indices = n_train, .batch_size = cfg.batch,
-                           .workers = cfg.workers, .shuffle = true, .seed = cfg.seed, .drop_last = n_train > cfg.batch,
+                           .workers = cfg.workers, .shuffle = true, .seed = cfg.seed, .drop_last = true,
                            .epochs = cfg.epochs, .n_views = 1, .normalize = stats};
     lc.views[0] = finetune_augment();
     gs_loader *loader;
@@ -167,7 +186,6 @@ gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *d
                 epoch_loss = 0.0;
                 epoch_batches = 0;
             }
-            if (b->n < 2) continue; /* batchnorm needs two samples */
             gs_step_begin(ctx);
             gs_optimizer_zero_grad(&opt);
             gs_tensor *loss = batch_loss(ctx, ds, b, model_forward(ctx, &m, gs_batch_view_tensor(ctx, b, 0), true));
