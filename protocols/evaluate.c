@@ -13,13 +13,13 @@
 #include "splits.h"
 #include "stats.h"
 
-static const char *const NAMES[] = {"knn", "linear", "finetune", "segment"};
+const char *const GS_PROTOCOL_NAMES[] = {"knn", "linear", "finetune", "segment", NULL};
 
-const char *gs_protocol_name(gs_protocol p) { return NAMES[p]; }
+const char *gs_protocol_name(gs_protocol p) { return GS_PROTOCOL_NAMES[p]; }
 
 bool gs_protocol_parse(const char *name, gs_protocol *out) {
-    for (int i = 0; i < 4; i++)
-        if (name && !strcmp(name, NAMES[i])) {
+    for (int i = 0; GS_PROTOCOL_NAMES[i]; i++)
+        if (name && !strcmp(name, GS_PROTOCOL_NAMES[i])) {
             *out = (gs_protocol)i;
             return true;
         }

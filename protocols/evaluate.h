@@ -10,6 +10,8 @@
 
 typedef enum gs_protocol { GS_PROTOCOL_KNN, GS_PROTOCOL_LINEAR, GS_PROTOCOL_FINETUNE, GS_PROTOCOL_SEGMENT } gs_protocol;
 
+/* "knn", "linear", "finetune", "segment", indexed by gs_protocol, NULL-terminated. */
+extern const char *const GS_PROTOCOL_NAMES[];
 const char *gs_protocol_name(gs_protocol p);
 /* "knn", "linear", "finetune", "segment"; false for anything else. */
 bool gs_protocol_parse(const char *name, gs_protocol *out);

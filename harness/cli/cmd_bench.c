@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "core/context.h"
 #include "dataset.h"
+#include "loader.h"
 #include "loader_bench.h"
 #include "options.h"
 
@@ -15,33 +16,29 @@ static int bench_train(int argc, char **argv, bool inference) {
     long long size = 64, bands = 3, batch = 64, threads = 0, warmup = 3, steps = 7, patch = 8, seed = 0;
     bool quiet = false;
     const gs_option options[] = {
-        {"backbone", GS_OPT_STRING, &backbone, "NAME", "resnet18 | resnet50 | vit-tiny | vit-small [resnet18]"},
-        {"size", GS_OPT_INT, &size, "PX", "input size [64]"},
-        {"bands", GS_OPT_INT, &bands, "N", "input bands [3]"},
-        {"batch", GS_OPT_INT, &batch, "N", "batch size [64]"},
-        {"threads", GS_OPT_INT, &threads, "N", "threads (0: all cores) [0]"},
-        {"warmup", GS_OPT_INT, &warmup, "N", "untimed steps first [3]"},
-        {"steps", GS_OPT_INT, &steps, "N", "timed steps; the median is reported [7]"},
-        {"patch", GS_OPT_INT, &patch, "N", "ViT patch size [8]"},
-        {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem: imagenet | small [imagenet]"},
-        {"seed", GS_OPT_INT, &seed, "N", "random seed [0]"},
-        {"quiet", GS_OPT_FLAG, &quiet, "", "no per-step lines"},
+        {"backbone", GS_OPT_STRING, &backbone, "NAME", "encoder [resnet18]", GS_CHOICES(GS_BACKBONE_NAMES)},
+        {"size", GS_OPT_INT, &size, "PX", "input size [64]", GS_RANGE(8, 16384)},
+        {"bands", GS_OPT_INT, &bands, "N", "input bands [3]", GS_RANGE(1, 1024)},
+        {"batch", GS_OPT_INT, &batch, "N", "batch size [64]", GS_BATCH_RANGE},
+        {"threads", GS_OPT_INT, &threads, "N", "threads (0: all cores) [0]", GS_THREADS_RANGE},
+        {"warmup", GS_OPT_INT, &warmup, "N", "untimed steps first [3]", GS_RANGE(0, 100000)},
+        {"steps", GS_OPT_INT, &steps, "N", "timed steps; the median is reported [7]", GS_RANGE(1, 100000)},
+        {"patch", GS_OPT_INT, &patch, "N", "ViT patch size [8]", GS_PATCH_RANGE},
+        {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem [imagenet]", GS_CHOICES(GS_STEM_NAMES)},
+        {"seed", GS_OPT_INT, &seed, "N", "random seed [0]", GS_SEED_RANGE},
+        {"quiet", GS_OPT_FLAG, &quiet, "", "no per-step lines", GS_NO_VALUE},
     };
     const char *summary = inference ? "Times feature extraction (forward, eval mode, no gradients); prints the median img/s."
                                     : "Times training steps (forward, backward, SGD) after warm-up; prints the median img/s.";
     int parsed = gs_options_parse(inference ? "bench infer" : "bench train", summary, options,
                                   (int)(sizeof options / sizeof *options), argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
-    if (!gs_backbone_name_valid(backbone)) {
-        fprintf(stderr, "geossl bench: unknown backbone '%s' (use resnet18, resnet50, vit-tiny or vit-small)\n", backbone);
-        return 2;
-    }
     gs_context ctx;
     gs_context_options co = {.n_threads = (int)threads, .seed = (unsigned long long)seed};
     gs_context_init(&ctx, &co);
     gs_train_bench_config c = {
         .backbone = {.name = backbone, .bands = (int)bands, .img_size = (int)size, .patch = (int)patch,
-                     .stem = strcmp(stem, "small") ? GS_STEM_IMAGENET : GS_STEM_SMALL, .pos = GS_POS_LEARNED},
+                     .stem = (gs_stem)gs_option_choice(GS_STEM_NAMES, stem), .pos = GS_POS_LEARNED},
         .batch = (int)batch, .warmup_steps = (int)warmup, .steps = (int)steps, .inference = inference};
     gs_train_bench_result r;
     if (gs_train_bench(&ctx, &c, quiet ? NULL : stderr, &r) != GS_OK) {
@@ -66,9 +63,10 @@ static int bench_kernels(int argc, char **argv) {
     long long threads = 0, repeats = 5;
     const char *only = NULL;
     const gs_option options[] = {
-        {"threads", GS_OPT_INT, &threads, "N", "threads (0: all cores) [0]"},
-        {"repeats", GS_OPT_INT, &repeats, "N", "timed repetitions per op; the median is reported [5]"},
-        {"only", GS_OPT_STRING, &only, "TEXT", "only ops whose name contains TEXT"},
+        {"threads", GS_OPT_INT, &threads, "N", "threads (0: all cores) [0]", GS_THREADS_RANGE},
+        {"repeats", GS_OPT_INT, &repeats, "N", "timed repetitions per op; the median is reported [5]",
+         GS_RANGE(1, 100000)},
+        {"only", GS_OPT_STRING, &only, "TEXT", "only ops whose name contains TEXT", GS_ANY_TEXT},
     };
     int parsed = gs_options_parse("bench kernels",
                                   "Times every op's forward and backward at the shapes ResNet-18 (64 px, batch 64) and\n"
@@ -84,20 +82,23 @@ static int bench_kernels(int argc, char **argv) {
     return status == GS_OK ? 0 : 1;
 }
 
+/* The names gs_augment_preset knows (datasets/augment.h). */
+static const char *const AUGMENT_PRESETS[] = {"none", "simclr", "dino-global", "dino-local", NULL};
+
 static int bench_loader(int argc, char **argv) {
     long long batches = 50, batch = 256, workers = 2, views = 2, size = 0, seed = 0;
     const char *augment = "simclr";
     bool skip_bad = false, cache = false;
     const gs_option options[] = {
-        {"batches", GS_OPT_INT, &batches, "N", "timed batches [50]"},
-        {"batch", GS_OPT_INT, &batch, "N", "batch size [256]"},
-        {"workers", GS_OPT_INT, &workers, "N", "loader threads [2]"},
-        {"views", GS_OPT_INT, &views, "N", "augmented views per sample [2]"},
-        {"size", GS_OPT_INT, &size, "PX", "view size (0: the dataset's) [0]"},
-        {"augment", GS_OPT_STRING, &augment, "NAME", "augmentation preset [simclr]"},
-        {"cache", GS_OPT_FLAG, &cache, "", "read through the HDF5 cache (built or reused first)"},
-        {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "skip unreadable samples"},
-        {"seed", GS_OPT_INT, &seed, "N", "random seed [0]"},
+        {"batches", GS_OPT_INT, &batches, "N", "timed batches [50]", GS_RANGE(1, 1000000)},
+        {"batch", GS_OPT_INT, &batch, "N", "batch size [256]", GS_BATCH_RANGE},
+        {"workers", GS_OPT_INT, &workers, "N", "loader threads [2]", GS_WORKERS_RANGE},
+        {"views", GS_OPT_INT, &views, "N", "augmented views per sample [2]", GS_RANGE(1, GS_LOADER_MAX_VIEWS)},
+        {"size", GS_OPT_INT, &size, "PX", "view size (0: the dataset's) [0]", GS_SIZE_RANGE},
+        {"augment", GS_OPT_STRING, &augment, "NAME", "augmentation preset [simclr]", GS_CHOICES(AUGMENT_PRESETS)},
+        {"cache", GS_OPT_FLAG, &cache, "", "read through the HDF5 cache (built or reused first)", GS_NO_VALUE},
+        {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "skip unreadable samples", GS_NO_VALUE},
+        {"seed", GS_OPT_INT, &seed, "N", "random seed [0]", GS_SEED_RANGE},
     };
     const char *summary = "usage: geossl bench loader FORMAT:PATH [options]\n\n"
                           "Runs the threaded loader as pretraining does (shuffled, augmented views, normalized)\n"

@@ -30,14 +30,16 @@ static int data_formats(void) {
  * without --skip-bad, makes the exit status non-zero). */
 static int data_check(int argc, char **argv) {
     bool skip_bad = false, bigearthnet19 = false, eroded = false;
-    long long patch = 0, stride = 0, limit = 0;
+    /* Unset: the format's patch, a stride of one patch, every sample. */
+    long long patch = GS_UNSET_INT, stride = GS_UNSET_INT, limit = GS_UNSET_INT;
     const gs_option options[] = {
-        {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "count bad files and exit 0 instead of failing"},
-        {"patch", GS_OPT_INT, &patch, "PX", "patch size for tiled formats (potsdam, geotiff) [format default]"},
-        {"stride", GS_OPT_INT, &stride, "PX", "patch stride [patch size]"},
-        {"bigearthnet19", GS_OPT_FLAG, &bigearthnet19, "", "BigEarthNet: the 19-class nomenclature"},
-        {"eroded", GS_OPT_FLAG, &eroded, "", "Potsdam: eroded-boundary labels"},
-        {"limit", GS_OPT_INT, &limit, "N", "decode only the first N samples (0: all) [0]"},
+        {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "count bad files and exit 0 instead of failing", GS_NO_VALUE},
+        {"patch", GS_OPT_INT, &patch, "PX", "patch size for tiled formats (potsdam, geotiff) [format default]",
+         GS_RANGE(1, 65536)},
+        {"stride", GS_OPT_INT, &stride, "PX", "patch stride [patch size]", GS_RANGE(1, 65536)},
+        {"bigearthnet19", GS_OPT_FLAG, &bigearthnet19, "", "BigEarthNet: the 19-class nomenclature", GS_NO_VALUE},
+        {"eroded", GS_OPT_FLAG, &eroded, "", "Potsdam: eroded-boundary labels", GS_NO_VALUE},
+        {"limit", GS_OPT_INT, &limit, "N", "decode only the first N samples [all]", GS_RANGE(1, LLONG_MAX)},
     };
     const char *summary =
         "usage: geossl data check FORMAT:PATH [options]\n\n"
@@ -51,7 +53,8 @@ static int data_check(int argc, char **argv) {
         fprintf(stderr, "geossl data check: name the dataset as FORMAT:PATH (see 'geossl data formats')\n");
         return 2;
     }
-    gs_dataset_options o = {.patch_size = (int)patch, .stride = (int)stride, .bigearthnet19 = bigearthnet19,
+    gs_dataset_options o = {.patch_size = (int)gs_option_int_or(patch, 0), .stride = (int)gs_option_int_or(stride, 0),
+                            .bigearthnet19 = bigearthnet19,
                             .eroded_labels = eroded};
     gs_dataset ds;
     gs_error err = {0};
@@ -96,7 +99,7 @@ static int data_check(int argc, char **argv) {
         lo[b] = INFINITY;
         hi[b] = -INFINITY;
     }
-    int64_t bad = 0, decoded = 0, n = limit > 0 && limit < ds.n_samples ? limit : ds.n_samples;
+    int64_t bad = 0, decoded = 0, n = limit != GS_UNSET_INT && limit < ds.n_samples ? limit : ds.n_samples;
     for (int64_t i = 0; i < n; i++) {
         gs_error e = {0};
         if (ds.format->read(&ds, i, &data, &e) != GS_OK) {
@@ -159,10 +162,12 @@ static int data_cache(int argc, char **argv) {
     long long workers = 2;
     bool skip_bad = false, rebuild = false;
     const gs_option options[] = {
-        {"out", GS_OPT_STRING, &out, "FILE", "cache file [<cache dir>/<format>-<key>.h5; see GEOSSL_CACHE_DIR]"},
-        {"workers", GS_OPT_INT, &workers, "N", "decoding threads [2]"},
-        {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "leave unreadable samples out (counted) instead of failing"},
-        {"rebuild", GS_OPT_FLAG, &rebuild, "", "rebuild even when the cache is up to date"},
+        {"out", GS_OPT_STRING, &out, "FILE", "cache file [<cache dir>/<format>-<key>.h5; see GEOSSL_CACHE_DIR]",
+         GS_ANY_TEXT},
+        {"workers", GS_OPT_INT, &workers, "N", "decoding threads [2]", GS_WORKERS_RANGE},
+        {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "leave unreadable samples out (counted) instead of failing",
+         GS_NO_VALUE},
+        {"rebuild", GS_OPT_FLAG, &rebuild, "", "rebuild even when the cache is up to date", GS_NO_VALUE},
     };
     const char *summary = "usage: geossl data cache FORMAT:PATH [options]\n\n"
                           "Packs a dataset (pixels, labels, splits, band statistics) into one chunked HDF5 file so\n"

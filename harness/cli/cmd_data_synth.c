@@ -21,15 +21,18 @@ static void usage(FILE *out, const gs_option *options, int n) {
 }
 
 int gs_cmd_data_synth(int argc, char **argv) {
-    long long seed = 0, count = 0, size = 0, classes = 0, dates = 0;
+    long long seed = 0;
+    /* Unset: the format's default (gs_synth_options reads 0 as that). */
+    long long count = GS_UNSET_INT, size = GS_UNSET_INT, classes = GS_UNSET_INT, dates = GS_UNSET_INT;
     const gs_option options[] = {
-        {"seed", GS_OPT_INT, &seed, "N", "random seed [0]"},
+        {"seed", GS_OPT_INT, &seed, "N", "random seed [0]", GS_SEED_RANGE},
         {"count", GS_OPT_INT, &count, "N",
          "images per class (eurosat-*, resisc45), patches (bigearthnet), training tiles (potsdam), locations "
-         "(seco, ssl4eo-s12), scenes (geotiff) [100, 20, 100, 4, 20, 3]"},
-        {"size", GS_OPT_INT, &size, "PX", "side of the finest grid [64, 256, 120, 512, 264, 512]"},
-        {"classes", GS_OPT_INT, &classes, "N", "resisc45: the first N classes [45]"},
-        {"dates", GS_OPT_INT, &dates, "N", "seco, ssl4eo-s12: dates per location [5, 4]"},
+         "(seco, ssl4eo-s12), scenes (geotiff) [100, 20, 100, 4, 20, 3]",
+         GS_RANGE(1, 1000000)},
+        {"size", GS_OPT_INT, &size, "PX", "side of the finest grid [64, 256, 120, 512, 264, 512]", GS_RANGE(16, 20000)},
+        {"classes", GS_OPT_INT, &classes, "N", "resisc45: the first N classes [45]", GS_RANGE(1, 45)},
+        {"dates", GS_OPT_INT, &dates, "N", "seco, ssl4eo-s12: dates per location [5, 4]", GS_RANGE(1, 100)},
     };
     int n = (int)(sizeof options / sizeof *options);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -44,13 +47,9 @@ int gs_cmd_data_synth(int argc, char **argv) {
     /* Options follow FORMAT DIR; the parser skips its argv[0] (here DIR). */
     int parsed = gs_options_parse("data synth", SUMMARY, options, n, argc - 2, argv + 2);
     if (parsed) return parsed == 1 ? 0 : 2;
-    if (count < 0 || size < 0 || classes < 0 || dates < 0 || count > 1000000 || size > 20000 || classes > 45 ||
-        dates > 100) {
-        fprintf(stderr, "geossl data synth: --count, --size, --classes and --dates must be small positive numbers\n");
-        return 2;
-    }
-    gs_synth_options opt = {
-        .seed = (uint64_t)seed, .count = (int)count, .size = (int)size, .n_classes = (int)classes, .dates = (int)dates};
+    gs_synth_options opt = {.seed = (uint64_t)seed, .count = (int)gs_option_int_or(count, 0),
+                             .size = (int)gs_option_int_or(size, 0), .n_classes = (int)gs_option_int_or(classes, 0),
+                             .dates = (int)gs_option_int_or(dates, 0)};
     gs_error err = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

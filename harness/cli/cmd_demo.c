@@ -55,10 +55,10 @@ int gs_cmd_demo(int argc, char **argv) {
     const char *dir = "geossl-demo";
     long long epochs = 3, per_class = 100, threads = 0;
     const gs_option options[] = {
-        {"dir", GS_OPT_STRING, &dir, "DIR", "working folder: data, runs, results, report [geossl-demo]"},
-        {"epochs", GS_OPT_INT, &epochs, "N", "pretraining epochs per method [3]"},
-        {"images", GS_OPT_INT, &per_class, "N", "generated images per class (10 classes) [100]"},
-        {"threads", GS_OPT_INT, &threads, "N", "compute threads (0: all cores) [0]"},
+        {"dir", GS_OPT_STRING, &dir, "DIR", "working folder: data, runs, results, report [geossl-demo]", GS_ANY_TEXT},
+        {"epochs", GS_OPT_INT, &epochs, "N", "pretraining epochs per method [3]", GS_EPOCHS_RANGE},
+        {"images", GS_OPT_INT, &per_class, "N", "generated images per class (10 classes) [100]", GS_RANGE(1, 100000)},
+        {"threads", GS_OPT_INT, &threads, "N", "compute threads (0: all cores) [0]", GS_THREADS_RANGE},
     };
     int parsed = gs_options_parse("demo",
                                   "Generates EuroSAT-format data, pretrains SimCLR and BYOL briefly, evaluates kNN\n"

@@ -18,29 +18,37 @@ typedef struct eval_args {
 } eval_args;
 
 int gs_cmd_eval(int argc, char **argv) {
+    /* epochs and batch start unset: the protocol's defaults (gs_cli_eval_job reads 0 as those). */
     eval_args a = {.backbone = "resnet18", .protocol = "knn", .labels = "100%", .method = NULL, .pretrain = NULL,
-                   .stem = "imagenet", .seeds = 1, .seed = 0, .threads = 0, .epochs = 0, .batch = 0, .workers = 2,
-                   .patch = 8, .width = 0};
+                   .stem = "imagenet", .seeds = 1, .seed = 0, .threads = 0, .epochs = GS_UNSET_INT,
+                   .batch = GS_UNSET_INT, .workers = 2, .patch = 8, .width = 0};
     const gs_option options[] = {
-        {"checkpoint", GS_OPT_STRING, &a.checkpoint, "FILE", "geossl checkpoint (HDF5) holding the encoder"},
-        {"weights", GS_OPT_STRING, &a.weights, "FILE", "published weights (safetensors, torchvision/timm names)"},
-        {"random-init", GS_OPT_FLAG, &a.random_init, "", "evaluate a randomly initialized encoder (the baseline)"},
-        {"backbone", GS_OPT_STRING, &a.backbone, "NAME", "resnet18 | resnet50 | vit-tiny | vit-small [resnet18]"},
-        {"protocol", GS_OPT_STRING, &a.protocol, "NAME", "knn | linear | finetune | segment [knn]"},
-        {"labels", GS_OPT_STRING, &a.labels, "FRACTION", "training labels used: 1%, 10% or 100% [100%]"},
-        {"data", GS_OPT_STRING, &a.data, "FORMAT:PATH", "the evaluation dataset (required)"},
-        {"results", GS_OPT_STRING, &a.results, "FILE", "append one row per metric to this CSV [none]"},
-        {"seeds", GS_OPT_INT, &a.seeds, "N", "runs with seeds seed..seed+N-1 (mean and std in reports) [1]"},
-        {"seed", GS_OPT_INT, &a.seed, "N", "first seed [0]"},
-        {"epochs", GS_OPT_INT, &a.epochs, "N", "fine-tuning epochs [10]"},
-        {"batch", GS_OPT_INT, &a.batch, "N", "batch size [64 features, 32 fine-tuning]"},
-        {"workers", GS_OPT_INT, &a.workers, "N", "loader threads [2]"},
-        {"threads", GS_OPT_INT, &a.threads, "N", "compute threads (0: all cores) [0]"},
-        {"patch", GS_OPT_INT, &a.patch, "N", "ViT patch size [8]"},
-        {"width", GS_OPT_INT, &a.width, "N", "backbone width (0: standard) [0]"},
-        {"stem", GS_OPT_STRING, &a.stem, "NAME", "ResNet stem: imagenet | small [imagenet]"},
-        {"method", GS_OPT_STRING, &a.method, "NAME", "method name for the results [random, or the checkpoint's]"},
-        {"pretrain-data", GS_OPT_STRING, &a.pretrain, "NAME", "pretraining data for the results [none]"},
+        {"checkpoint", GS_OPT_STRING, &a.checkpoint, "FILE", "geossl checkpoint (HDF5) holding the encoder",
+         GS_ANY_TEXT},
+        {"weights", GS_OPT_STRING, &a.weights, "FILE", "published weights (safetensors, torchvision/timm names)",
+         GS_ANY_TEXT},
+        {"random-init", GS_OPT_FLAG, &a.random_init, "", "evaluate a randomly initialized encoder (the baseline)",
+         GS_NO_VALUE},
+        {"backbone", GS_OPT_STRING, &a.backbone, "NAME", "encoder [resnet18]", GS_CHOICES(GS_BACKBONE_NAMES)},
+        {"protocol", GS_OPT_STRING, &a.protocol, "NAME", "evaluation protocol [knn]", GS_CHOICES(GS_PROTOCOL_NAMES)},
+        {"labels", GS_OPT_STRING, &a.labels, "FRACTION",
+         "training labels used: a fraction in (0, 1] such as 1%, 10%, 100% or 0.5 [100%]", GS_ANY_TEXT},
+        {"data", GS_OPT_STRING, &a.data, "FORMAT:PATH", "the evaluation dataset (required)", GS_ANY_TEXT},
+        {"results", GS_OPT_STRING, &a.results, "FILE",
+         "append one row per metric to this CSV [none]", GS_ANY_TEXT},
+        {"seeds", GS_OPT_INT, &a.seeds, "N", "runs with seeds seed..seed+N-1 (mean and std in reports) [1]",
+         GS_RANGE(1, 1000)},
+        {"seed", GS_OPT_INT, &a.seed, "N", "first seed [0]", GS_SEED_RANGE},
+        {"epochs", GS_OPT_INT, &a.epochs, "N", "fine-tuning epochs [10]", GS_EPOCHS_RANGE},
+        {"batch", GS_OPT_INT, &a.batch, "N", "batch size [64 features, 32 fine-tuning]", GS_BATCH_RANGE},
+        {"workers", GS_OPT_INT, &a.workers, "N", "loader threads [2]", GS_WORKERS_RANGE},
+        {"threads", GS_OPT_INT, &a.threads, "N", "compute threads (0: all cores) [0]", GS_THREADS_RANGE},
+        {"patch", GS_OPT_INT, &a.patch, "N", "ViT patch size [8]", GS_PATCH_RANGE},
+        {"width", GS_OPT_INT, &a.width, "N", "backbone width (0: standard) [0]", GS_WIDTH_RANGE},
+        {"stem", GS_OPT_STRING, &a.stem, "NAME", "ResNet stem [imagenet]", GS_CHOICES(GS_STEM_NAMES)},
+        {"method", GS_OPT_STRING, &a.method, "NAME", "method name for the results [random, or the checkpoint's]",
+         GS_ANY_TEXT},
+        {"pretrain-data", GS_OPT_STRING, &a.pretrain, "NAME", "pretraining data for the results [none]", GS_ANY_TEXT},
     };
     const char *summary = "Evaluates an encoder with one protocol on one dataset and appends the metrics to a "
                           "results CSV.\nSplits: the dataset's own, else every 5th image of each class (sorted by "
@@ -58,16 +66,15 @@ int gs_cmd_eval(int argc, char **argv) {
         fprintf(stderr, "geossl eval: give exactly one of --checkpoint FILE, --weights FILE or --random-init\n");
         return 2;
     }
-    if (!gs_protocol_parse(a.protocol, &protocol)) {
-        fprintf(stderr, "geossl eval: unknown protocol '%s' (knn, linear, finetune or segment)\n", a.protocol);
-        return 2;
-    }
+    gs_protocol_parse(a.protocol, &protocol); /* one of the choices: the parser checked */
     if (!gs_cli_parse_fraction(a.labels, &fraction)) {
-        fprintf(stderr, "geossl eval: --labels takes a fraction such as 1%%, 10%% or 100%%, not '%s'\n", a.labels);
+        fprintf(stderr, "geossl eval: --labels %s is out of range (allowed: a fraction in (0, 1] such as 1%%, 10%%, "
+                        "100%% or 0.5)\n", a.labels);
         return 2;
     }
-    if (!gs_backbone_name_valid(a.backbone) || a.seeds < 1) {
-        fprintf(stderr, "geossl eval: invalid --backbone '%s' or --seeds %lld\n", a.backbone, a.seeds);
+    if (a.seeds - 1 > LLONG_MAX - a.seed) {
+        fprintf(stderr, "geossl eval: --seed %lld with --seeds %lld would go past the largest seed, %lld\n", a.seed,
+                a.seeds, LLONG_MAX);
         return 2;
     }
     gs_dataset ds;
@@ -82,11 +89,12 @@ int gs_cmd_eval(int argc, char **argv) {
     gs_cli_eval_job job = {
         .ds = &ds,
         .backbone = {.name = a.backbone, .width = (int)a.width, .patch = (int)a.patch,
-                     .stem = strcmp(a.stem, "small") ? GS_STEM_IMAGENET : GS_STEM_SMALL, .pos = GS_POS_LEARNED},
+                     .stem = (gs_stem)gs_option_choice(GS_STEM_NAMES, a.stem), .pos = GS_POS_LEARNED},
         .checkpoint = a.checkpoint, .weights = a.weights,
         .id = {.method = method, .backbone = backbone_name, .pretrain_data = a.pretrain, .eval_data = ds.format->name,
                .protocol = protocol, .label_fraction = fraction},
-        .threads = (int)a.threads, .batch = (int)a.batch, .workers = (int)a.workers, .finetune_epochs = (int)a.epochs,
+        .threads = (int)a.threads, .batch = (int)gs_option_int_or(a.batch, 0), .workers = (int)a.workers,
+        .finetune_epochs = (int)gs_option_int_or(a.epochs, 0),
         .results = a.results, .progress = stderr};
     int exit_code = 0;
     gs_eval_result r = {0};

@@ -42,36 +42,49 @@ int gs_cmd_pretrain(int argc, char **argv) {
     const char *method = NULL, *backbone = "resnet18", *data = NULL, *out = NULL, *optimizer = NULL,
                *stem = "imagenet", *augment = NULL;
     long long epochs = 20, batch = 64, size = 0, seed = 0, threads = 0, workers = 2, width = 0, patch = 8;
-    long long head_hidden = 0, head_dim = 0, queue = 0, local_crops = 0;
-    double lr = 0, temperature = 0, weight_decay = -1;
+    /* Unset: the method decides (gs_pretrain_config reads 0, or < 0 for weight decay, as "the method's"). */
+    long long head_hidden = GS_UNSET_INT, head_dim = GS_UNSET_INT, queue = GS_UNSET_INT, local_crops = GS_UNSET_INT;
+    double lr = GS_UNSET_FLOAT, temperature = GS_UNSET_FLOAT, weight_decay = GS_UNSET_FLOAT;
     bool resume = false, force = false, print_config = false;
+    /* --method's choices are the registry's, so a new method needs no edit here. */
+    char method_names[256];
+    const char *method_choices[32];
+    gs_method_names(method_names, sizeof method_names);
+    gs_option_split_choices(method_names, method_choices, 32);
     const gs_option options[] = {
-        {"method", GS_OPT_STRING, &method, "NAME", "simclr | moco | byol | dino (required)"},
-        {"backbone", GS_OPT_STRING, &backbone, "NAME", "resnet18 | resnet50 | vit-tiny | vit-small [resnet18]"},
-        {"data", GS_OPT_STRING, &data, "FORMAT:PATH", "pretraining data (required)"},
-        {"epochs", GS_OPT_INT, &epochs, "N", "epochs [20]"},
-        {"out", GS_OPT_STRING, &out, "DIR", "run folder: checkpoint.h5 every epoch, log.csv every step (required)"},
-        {"batch", GS_OPT_INT, &batch, "N", "batch size [64]"},
-        {"lr", GS_OPT_FLOAT, &lr, "X", "peak learning rate [the method's paper value x batch/256]"},
-        {"weight-decay", GS_OPT_FLOAT, &weight_decay, "X", "weight decay [the method's]"},
-        {"optimizer", GS_OPT_STRING, &optimizer, "NAME", "sgd | lars | adamw [the method's]"},
-        {"temperature", GS_OPT_FLOAT, &temperature, "X", "contrastive (DINO: student) temperature [the method's]"},
-        {"head-hidden", GS_OPT_INT, &head_hidden, "N", "hidden width of the projection / DINO head [the method's]"},
-        {"head-dim", GS_OPT_INT, &head_dim, "N", "output width of the projection / DINO head [128; DINO 65536]"},
-        {"queue", GS_OPT_INT, &queue, "N", "MoCo queue length [65536, at most half an epoch]"},
-        {"local-crops", GS_OPT_INT, &local_crops, "N", "DINO local crops besides the 2 global ones [6]"},
-        {"size", GS_OPT_INT, &size, "PX", "view size [the dataset's]"},
-        {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem: imagenet | small [imagenet]"},
-        {"width", GS_OPT_INT, &width, "N", "backbone width (0: standard) [0]"},
-        {"patch", GS_OPT_INT, &patch, "N", "ViT patch size [8]"},
-        {"seed", GS_OPT_INT, &seed, "N", "random seed [0]"},
-        {"threads", GS_OPT_INT, &threads, "N", "compute threads (0: all cores) [0]"},
-        {"workers", GS_OPT_INT, &workers, "N", "loader threads [2]"},
+        {"method", GS_OPT_STRING, &method, "NAME", "the SSL method (required)", GS_CHOICES(method_choices)},
+        {"backbone", GS_OPT_STRING, &backbone, "NAME", "encoder [resnet18]", GS_CHOICES(GS_BACKBONE_NAMES)},
+        {"data", GS_OPT_STRING, &data, "FORMAT:PATH", "pretraining data (required)", GS_ANY_TEXT},
+        {"epochs", GS_OPT_INT, &epochs, "N", "epochs [20]", GS_EPOCHS_RANGE},
+        {"out", GS_OPT_STRING, &out, "DIR", "run folder: checkpoint.h5 every epoch, log.csv every step (required)",
+         GS_ANY_TEXT},
+        {"batch", GS_OPT_INT, &batch, "N", "batch size [64]", GS_RANGE(2, 65536)},
+        {"lr", GS_OPT_FLOAT, &lr, "X", "peak learning rate [the method's paper value x batch/256]", GS_ABOVE(0)},
+        {"weight-decay", GS_OPT_FLOAT, &weight_decay, "X", "weight decay [the method's]", GS_AT_LEAST(0)},
+        {"optimizer", GS_OPT_STRING, &optimizer, "NAME", "optimizer [the method's]", GS_CHOICES(GS_OPTIMIZER_NAMES)},
+        {"temperature", GS_OPT_FLOAT, &temperature, "X", "contrastive (DINO: student) temperature [the method's]",
+         GS_ABOVE(0)},
+        {"head-hidden", GS_OPT_INT, &head_hidden, "N", "hidden width of the projection / DINO head [the method's]",
+         GS_RANGE(1, 65536)},
+        {"head-dim", GS_OPT_INT, &head_dim, "N", "output width of the projection / DINO head [128; DINO 65536]",
+         GS_RANGE(1, 262144)},
+        {"queue", GS_OPT_INT, &queue, "N", "MoCo queue length [65536, at most half an epoch]", GS_RANGE(1, 1 << 24)},
+        {"local-crops", GS_OPT_INT, &local_crops, "N", "DINO local crops besides the 2 global ones [6]",
+         GS_RANGE(1, GS_METHOD_MAX_VIEWS - 2)},
+        {"size", GS_OPT_INT, &size, "PX", "view size (0: the dataset's) [0]", GS_SIZE_RANGE},
+        {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem [imagenet]", GS_CHOICES(GS_STEM_NAMES)},
+        {"width", GS_OPT_INT, &width, "N", "backbone width (0: standard) [0]", GS_WIDTH_RANGE},
+        {"patch", GS_OPT_INT, &patch, "N", "ViT patch size [8]", GS_PATCH_RANGE},
+        {"seed", GS_OPT_INT, &seed, "N", "random seed [0]", GS_SEED_RANGE},
+        {"threads", GS_OPT_INT, &threads, "N", "compute threads (0: all cores) [0]", GS_THREADS_RANGE},
+        {"workers", GS_OPT_INT, &workers, "N", "loader threads [2]", GS_WORKERS_RANGE},
         {"augment", GS_OPT_STRING, &augment, "K=V,...",
-         "override the views' recipe, e.g. blur_sigma=0.1:2,crop_scale=0.2:1 (keys: --print-config)"},
-        {"print-config", GS_OPT_FLAG, &print_config, "", "print the resolved recipe (views included) and exit"},
-        {"resume", GS_OPT_FLAG, &resume, "", "continue from DIR/checkpoint.h5 on the same batches"},
-        {"force", GS_OPT_FLAG, &force, "", "start afresh in a folder that holds a run (its checkpoint and log go)"},
+         "override the views' recipe, e.g. blur_sigma=0.1:2,crop_scale=0.2:1 (keys: --print-config)", GS_ANY_TEXT},
+        {"print-config", GS_OPT_FLAG, &print_config, "", "print the resolved recipe (views included) and exit",
+         GS_NO_VALUE},
+        {"resume", GS_OPT_FLAG, &resume, "", "continue from DIR/checkpoint.h5 on the same batches", GS_NO_VALUE},
+        {"force", GS_OPT_FLAG, &force, "", "start afresh in a folder that holds a run (its checkpoint and log go)",
+         GS_NO_VALUE},
     };
     int parsed = gs_options_parse("pretrain", "Self-supervised pretraining of an encoder.", options,
                                   (int)(sizeof options / sizeof *options), argc, argv);
@@ -84,16 +97,7 @@ int gs_cmd_pretrain(int argc, char **argv) {
         fprintf(stderr, "geossl pretrain: --resume and --force contradict each other: choose one\n");
         return 2;
     }
-    int kind = -1;
-    if (optimizer) {
-        if (!strcmp(optimizer, "sgd")) kind = GS_OPTIM_SGD;
-        else if (!strcmp(optimizer, "lars")) kind = GS_OPTIM_LARS;
-        else if (!strcmp(optimizer, "adamw")) kind = GS_OPTIM_ADAMW;
-        else {
-            fprintf(stderr, "geossl pretrain: unknown optimizer '%s' (sgd, lars or adamw)\n", optimizer);
-            return 2;
-        }
-    }
+    int kind = optimizer ? gs_option_choice(GS_OPTIMIZER_NAMES, optimizer) : -1; /* -1: the method's */
     char checkpoint[4096], log_csv[4096];
     snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint.h5", out ? out : ".");
     snprintf(log_csv, sizeof log_csv, "%s/log.csv", out ? out : ".");
@@ -128,10 +132,12 @@ int gs_cmd_pretrain(int argc, char **argv) {
     gs_pretrain_config pc = {
         .method = method,
         .backbone = {.name = backbone, .width = (int)width, .patch = (int)patch, .pos = GS_POS_LEARNED,
-                     .stem = strcmp(stem, "small") ? GS_STEM_IMAGENET : GS_STEM_SMALL},
-        .epochs = (int)epochs, .batch = (int)batch, .size = (int)size, .lr = (float)lr,
-        .weight_decay = (float)weight_decay, .optimizer = kind, .temperature = (float)temperature,
-        .head_hidden = (int)head_hidden, .head_dim = (int)head_dim, .queue_size = (int)queue, .local_crops = (int)local_crops,
+                     .stem = (gs_stem)gs_option_choice(GS_STEM_NAMES, stem)},
+        .epochs = (int)epochs, .batch = (int)batch, .size = (int)size, .lr = (float)gs_option_float_or(lr, 0),
+        .weight_decay = (float)gs_option_float_or(weight_decay, -1), .optimizer = kind,
+        .temperature = (float)gs_option_float_or(temperature, 0),
+        .head_hidden = (int)gs_option_int_or(head_hidden, 0), .head_dim = (int)gs_option_int_or(head_dim, 0),
+        .queue_size = (int)gs_option_int_or(queue, 0), .local_crops = (int)gs_option_int_or(local_crops, 0),
         .seed = (uint64_t)seed, .workers = (int)workers, .checkpoint = checkpoint, .resume = resume,
         .augment = augment, .log_csv = log_csv, .progress = stderr};
     if (print_config) {

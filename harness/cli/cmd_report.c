@@ -12,15 +12,20 @@ int gs_cmd_report(int argc, char **argv) {
     double threshold_pct = 10.0;
     bool fail_on_regression = false;
     const gs_option options[] = {
-        {"results", GS_OPT_STRING, &results, "FILE", "results CSV (written by the evaluation commands)"},
-        {"out", GS_OPT_STRING, &out, "DIR", "output folder for report.md, index.html and plots/ (created)"},
-        {"reference", GS_OPT_STRING, &reference, "FILE", "published numbers to compare with [results/reference.csv]"},
-        {"loss-log", GS_OPT_STRING, &loss_log, "FILE", "CSV run_id,step,loss for training-loss curves"},
-        {"kernels-baseline", GS_OPT_STRING, &baseline, "FILE", "`geossl bench kernels` CSV to compare against"},
-        {"kernels", GS_OPT_STRING, &kernels, "FILE", "`geossl bench kernels` CSV of the new build"},
-        {"threshold", GS_OPT_FLOAT, &threshold_pct, "PCT", "kernel noise threshold in percent [10]"},
-        {"fail-on-regression", GS_OPT_FLAG, &fail_on_regression, "", "exit 3 when a kernel is slower (for CI)"},
-        {"title", GS_OPT_STRING, &title, "TEXT", "report title [geossl report]"},
+        {"results", GS_OPT_STRING, &results, "FILE", "results CSV (written by the evaluation commands)", GS_ANY_TEXT},
+        {"out", GS_OPT_STRING, &out, "DIR", "output folder for report.md, index.html and plots/ (created)",
+         GS_ANY_TEXT},
+        {"reference", GS_OPT_STRING, &reference, "FILE", "published numbers to compare with [results/reference.csv]",
+         GS_ANY_TEXT},
+        {"loss-log", GS_OPT_STRING, &loss_log, "FILE", "CSV run_id,step,loss for training-loss curves", GS_ANY_TEXT},
+        {"kernels-baseline", GS_OPT_STRING, &baseline, "FILE", "`geossl bench kernels` CSV to compare against",
+         GS_ANY_TEXT},
+        {"kernels", GS_OPT_STRING, &kernels, "FILE", "`geossl bench kernels` CSV of the new build", GS_ANY_TEXT},
+        {"threshold", GS_OPT_FLOAT, &threshold_pct, "PCT", "kernel noise threshold in percent [10]",
+         GS_BETWEEN(0, 1000)},
+        {"fail-on-regression", GS_OPT_FLAG, &fail_on_regression, "", "exit 3 when a kernel is slower (for CI)",
+         GS_NO_VALUE},
+        {"title", GS_OPT_STRING, &title, "TEXT", "report title [geossl report]", GS_ANY_TEXT},
     };
     int parsed = gs_options_parse("report",
                                   "Writes DIR/report.md and a self-contained DIR/index.html: leaderboards (mean ± std\n"
@@ -30,10 +35,6 @@ int gs_cmd_report(int argc, char **argv) {
     if (parsed) return parsed == 1 ? 0 : 2;
     if (!out || (!results && !kernels)) {
         fprintf(stderr, "geossl report: give --out DIR and --results FILE (and/or --kernels-baseline A --kernels B)\n");
-        return 2;
-    }
-    if (!(threshold_pct >= 0)) {
-        fprintf(stderr, "geossl report: --threshold is a percentage >= 0, e.g. 10\n");
         return 2;
     }
     gs_report_options o = {.results_path = results, .reference_path = reference, .loss_log_path = loss_log,

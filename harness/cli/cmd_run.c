@@ -386,8 +386,8 @@ int gs_cmd_run(int argc, char **argv) {
     const char *out = NULL;
     bool dry = false;
     const gs_option options[] = {
-        {"dry-run", GS_OPT_FLAG, &dry, "", "list the cells and which are done; run nothing"},
-        {"out", GS_OPT_STRING, &out, "DIR", "run folder [the suite's out]"},
+        {"dry-run", GS_OPT_FLAG, &dry, "", "list the cells and which are done; run nothing", GS_NO_VALUE},
+        {"out", GS_OPT_STRING, &out, "DIR", "run folder [the suite's out]", GS_ANY_TEXT},
     };
     const int n_options = (int)(sizeof options / sizeof *options);
     const char *summary = "Runs a suite's grid: every method x eval dataset x protocol x label fraction x seed,\n"

@@ -31,50 +31,36 @@ int gs_cmd_train(int argc, char **argv) {
     const char *backbone = "resnet18", *optimizer = "sgd", *stem = "imagenet", *out = NULL;
     long long bands = 3, size = 64, batch = 32, steps = 30, classes = 10, threads = 0, seed = 0, width = 0,
               patch = 8, checkpoint_every = 10;
-    double lr = -1, weight_decay = -1, clip = 0;
+    /* Unset: the optimizer's default (below). */
+    double lr = GS_UNSET_FLOAT, weight_decay = GS_UNSET_FLOAT, clip = 0;
     bool resume = false;
     const gs_option options[] = {
-        {"backbone", GS_OPT_STRING, &backbone, "NAME", "resnet18 | resnet50 | vit-tiny | vit-small [resnet18]"},
-        {"bands", GS_OPT_INT, &bands, "N", "input bands [3]"},
-        {"size", GS_OPT_INT, &size, "PX", "image size [64]"},
-        {"batch", GS_OPT_INT, &batch, "N", "batch size [32]"},
-        {"steps", GS_OPT_INT, &steps, "N", "training steps [30]"},
-        {"classes", GS_OPT_INT, &classes, "N", "generated classes [10]"},
-        {"optimizer", GS_OPT_STRING, &optimizer, "NAME", "sgd | lars | adamw [sgd]"},
-        {"lr", GS_OPT_FLOAT, &lr, "X", "peak learning rate of the cosine schedule [sgd/lars 0.05, adamw 1e-3]"},
-        {"weight-decay", GS_OPT_FLOAT, &weight_decay, "X", "weight decay [sgd/lars 1e-4, adamw 0.05]"},
-        {"clip", GS_OPT_FLOAT, &clip, "X", "clip the gradient norm to X (0: off) [0]"},
-        {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem: imagenet | small [imagenet]"},
-        {"width", GS_OPT_INT, &width, "N", "backbone width (0: standard) [0]"},
-        {"patch", GS_OPT_INT, &patch, "N", "ViT patch size [8]"},
-        {"threads", GS_OPT_INT, &threads, "N", "threads (0: all cores) [0]"},
-        {"seed", GS_OPT_INT, &seed, "N", "random seed [0]"},
-        {"out", GS_OPT_STRING, &out, "DIR", "write DIR/checkpoint.h5 (created if needed) [none]"},
-        {"checkpoint-every", GS_OPT_INT, &checkpoint_every, "N", "steps between checkpoints [10]"},
-        {"resume", GS_OPT_FLAG, &resume, "", "continue from DIR/checkpoint.h5 (needs --out)"},
+        {"backbone", GS_OPT_STRING, &backbone, "NAME", "encoder [resnet18]", GS_CHOICES(GS_BACKBONE_NAMES)},
+        {"bands", GS_OPT_INT, &bands, "N", "input bands [3]", GS_RANGE(1, 1024)},
+        {"size", GS_OPT_INT, &size, "PX", "image size [64]", GS_RANGE(8, 16384)},
+        {"batch", GS_OPT_INT, &batch, "N", "batch size [32]", GS_RANGE(2, 65536)},
+        {"steps", GS_OPT_INT, &steps, "N", "training steps [30]", GS_RANGE(1, 100000000)},
+        {"classes", GS_OPT_INT, &classes, "N", "generated classes [10]", GS_RANGE(2, 1000)},
+        {"optimizer", GS_OPT_STRING, &optimizer, "NAME", "optimizer [sgd]", GS_CHOICES(GS_OPTIMIZER_NAMES)},
+        {"lr", GS_OPT_FLOAT, &lr, "X", "peak learning rate of the cosine schedule [sgd/lars 0.05, adamw 0.001]",
+         GS_ABOVE(0)},
+        {"weight-decay", GS_OPT_FLOAT, &weight_decay, "X", "weight decay [sgd/lars 0.0001, adamw 0.05]",
+         GS_AT_LEAST(0)},
+        {"clip", GS_OPT_FLOAT, &clip, "X", "clip the gradient norm to X (0: off) [0]", GS_AT_LEAST(0)},
+        {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem [imagenet]", GS_CHOICES(GS_STEM_NAMES)},
+        {"width", GS_OPT_INT, &width, "N", "backbone width (0: standard) [0]", GS_WIDTH_RANGE},
+        {"patch", GS_OPT_INT, &patch, "N", "ViT patch size [8]", GS_PATCH_RANGE},
+        {"threads", GS_OPT_INT, &threads, "N", "threads (0: all cores) [0]", GS_THREADS_RANGE},
+        {"seed", GS_OPT_INT, &seed, "N", "random seed [0]", GS_SEED_RANGE},
+        {"out", GS_OPT_STRING, &out, "DIR", "write DIR/checkpoint.h5 (created if needed) [none]", GS_ANY_TEXT},
+        {"checkpoint-every", GS_OPT_INT, &checkpoint_every, "N", "steps between checkpoints [10]",
+         GS_RANGE(1, 100000000)},
+        {"resume", GS_OPT_FLAG, &resume, "", "continue from DIR/checkpoint.h5 (needs --out)", GS_NO_VALUE},
     };
     int parsed = gs_options_parse("train", SUMMARY, options, (int)(sizeof options / sizeof *options), argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
 
-    if (!gs_backbone_name_valid(backbone)) {
-        fprintf(stderr, "geossl train: unknown backbone '%s' (use resnet18, resnet50, vit-tiny or vit-small)\n", backbone);
-        return 2;
-    }
-    gs_optimizer_kind kind;
-    if (!strcmp(optimizer, "sgd"))
-        kind = GS_OPTIM_SGD;
-    else if (!strcmp(optimizer, "lars"))
-        kind = GS_OPTIM_LARS;
-    else if (!strcmp(optimizer, "adamw"))
-        kind = GS_OPTIM_ADAMW;
-    else {
-        fprintf(stderr, "geossl train: unknown optimizer '%s' (use sgd, lars or adamw)\n", optimizer);
-        return 2;
-    }
-    if (strcmp(stem, "imagenet") && strcmp(stem, "small")) {
-        fprintf(stderr, "geossl train: unknown stem '%s' (use imagenet or small)\n", stem);
-        return 2;
-    }
+    gs_optimizer_kind kind = (gs_optimizer_kind)gs_option_choice(GS_OPTIMIZER_NAMES, optimizer);
     if (resume && !out) {
         fprintf(stderr, "geossl train: --resume needs --out DIR (the run's folder)\n");
         return 2;
@@ -84,14 +70,14 @@ int gs_cmd_train(int argc, char **argv) {
     c.backbone.img_size = (int)size;
     c.backbone.width = (int)width;
     c.backbone.patch = (int)patch;
-    c.backbone.stem = strcmp(stem, "small") ? GS_STEM_IMAGENET : GS_STEM_SMALL;
+    c.backbone.stem = (gs_stem)gs_option_choice(GS_STEM_NAMES, stem);
     c.batch = (int)batch;
     c.steps = steps;
     c.classes = (int)classes;
     c.optimizer = gs_optimizer_defaults(kind);
-    c.optimizer.lr = (float)(lr > 0 ? lr : kind == GS_OPTIM_ADAMW ? 1e-3 : 0.05);
+    c.optimizer.lr = (float)gs_option_float_or(lr, kind == GS_OPTIM_ADAMW ? 1e-3 : 0.05);
     if (kind != GS_OPTIM_ADAMW) c.optimizer.momentum = 0.9f;
-    c.optimizer.weight_decay = (float)(weight_decay >= 0 ? weight_decay : kind == GS_OPTIM_ADAMW ? 0.05 : 1e-4);
+    c.optimizer.weight_decay = (float)gs_option_float_or(weight_decay, kind == GS_OPTIM_ADAMW ? 0.05 : 1e-4);
     c.clip_norm = (float)clip;
     c.seed = (unsigned long long)seed;
     c.checkpoint_every = checkpoint_every;

@@ -2,9 +2,12 @@
 
 #include <string.h>
 
+const char *const GS_BACKBONE_NAMES[] = {"resnet18", "resnet50", "vit-tiny", "vit-small", NULL};
+
 bool gs_backbone_name_valid(const char *name) {
-    return name && (!strcmp(name, "resnet18") || !strcmp(name, "resnet50") || !strcmp(name, "vit-tiny") ||
-                    !strcmp(name, "vit-small"));
+    for (int i = 0; name && GS_BACKBONE_NAMES[i]; i++)
+        if (!strcmp(name, GS_BACKBONE_NAMES[i])) return true;
+    return false;
 }
 
 gs_status gs_backbone_init(gs_context *ctx, gs_backbone *bb, const gs_backbone_config *c) {

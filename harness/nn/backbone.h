@@ -28,7 +28,10 @@ typedef struct gs_backbone {
     const char *arch;      /* architecture string, checked when loading checkpoints */
 } gs_backbone;
 
-/* True for the four supported names. */
+/* The supported names, NULL-terminated: "resnet18", "resnet50", "vit-tiny",
+ * "vit-small" (the CLI's --backbone choices). */
+extern const char *const GS_BACKBONE_NAMES[];
+/* True for the supported names. */
 bool gs_backbone_name_valid(const char *name);
 gs_status gs_backbone_init(gs_context *ctx, gs_backbone *bb, const gs_backbone_config *config);
 void gs_backbone_free(gs_backbone *bb);

@@ -5,6 +5,8 @@
 
 #include "../ops/ops.h"
 
+const char *const GS_STEM_NAMES[] = {"imagenet", "small", NULL};
+
 gs_resnet_config gs_resnet_default_config(int depth, int bands) {
     return (gs_resnet_config){.depth = depth, .in_bands = bands, .width = 64, .stem = GS_STEM_IMAGENET,
                               .num_classes = 0};

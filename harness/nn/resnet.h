@@ -11,6 +11,8 @@
 #include "params.h"
 
 typedef enum gs_stem { GS_STEM_IMAGENET, GS_STEM_SMALL } gs_stem;
+/* "imagenet", "small", indexed by gs_stem, NULL-terminated. */
+extern const char *const GS_STEM_NAMES[];
 
 typedef struct gs_resnet_config {
     int depth;       /* 18 or 50 */

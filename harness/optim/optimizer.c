@@ -15,13 +15,10 @@ gs_optimizer_config gs_optimizer_defaults(gs_optimizer_kind kind) {
     return c;
 }
 
+const char *const GS_OPTIMIZER_NAMES[] = {"sgd", "lars", "adamw", NULL};
+
 const char *gs_optimizer_kind_name(gs_optimizer_kind kind) {
-    switch (kind) {
-    case GS_OPTIM_SGD: return "sgd";
-    case GS_OPTIM_LARS: return "lars";
-    case GS_OPTIM_ADAMW: return "adamw";
-    }
-    return "unknown";
+    return kind >= GS_OPTIM_SGD && kind <= GS_OPTIM_ADAMW ? GS_OPTIMIZER_NAMES[kind] : "unknown";
 }
 
 /* The state slots of a kind, in the order the update rules expect them. */

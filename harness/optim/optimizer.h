@@ -54,6 +54,8 @@ typedef struct gs_optimizer {
 /* torch defaults: SGD/LARS momentum 0.9 (LARS eta 0.001); AdamW betas
  * (0.9, 0.999), eps 1e-8, weight decay 0.01.  lr is left 0: set it. */
 gs_optimizer_config gs_optimizer_defaults(gs_optimizer_kind kind);
+/* "sgd", "lars", "adamw", indexed by gs_optimizer_kind, NULL-terminated. */
+extern const char *const GS_OPTIMIZER_NAMES[];
 const char *gs_optimizer_kind_name(gs_optimizer_kind kind);
 
 /* Validates cfg (GS_ERR_ARGUMENT naming the bad field) and allocates zeroed
