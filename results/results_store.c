@@ -186,6 +186,37 @@ static gs_status check_existing(int fd, const char *path, size_t size, gs_error 
     return s;
 }
 
+gs_status gs_results_check_appendable(const char *path, gs_error *err) {
+    char folder[4096];
+    int n = snprintf(folder, sizeof folder, "%s", path);
+    if (n < 0 || (size_t)n >= sizeof folder) return gs_error_set(err, GS_ERR_ARGUMENT, "%.200s...: path too long", path);
+    char *slash = strrchr(folder, '/');
+    if (!slash)
+        snprintf(folder, sizeof folder, ".");
+    else if (slash == folder)
+        folder[1] = '\0'; /* "/results.csv" */
+    else
+        *slash = '\0';
+    struct stat st;
+    if (stat(folder, &st) != 0 || !S_ISDIR(st.st_mode))
+        return gs_error_set(err, GS_ERR_IO, "%s: the folder %s does not exist", path, folder);
+    if (access(folder, W_OK | X_OK) != 0)
+        return gs_error_set(err, GS_ERR_IO, "%s: the folder %s is not writable (%s)", path, folder, strerror(errno));
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT) return GS_OK;
+        return gs_error_set(err, GS_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) return gs_error_set(err, GS_ERR_IO, "%s: not a regular file", path);
+    if (access(path, R_OK | W_OK) != 0)
+        return gs_error_set(err, GS_ERR_IO, "%s: cannot be read and written (%s)", path, strerror(errno));
+    if (st.st_size == 0) return GS_OK;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return gs_error_set(err, GS_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    gs_status s = check_existing(fd, path, (size_t)st.st_size, err);
+    close(fd);
+    return s;
+}
+
 static gs_status write_all(int fd, const char *path, const gs_text *text, gs_error *err) {
     size_t done = 0;
     while (done < text->len) {

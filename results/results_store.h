@@ -59,6 +59,13 @@ typedef struct gs_results {
 /* Appends rows to `path` (created with a header when missing or empty). */
 gs_status gs_results_append(const char *path, const gs_result_row *rows, size_t n, gs_error *err);
 
+/* Whether rows can be appended to `path`, checked before the work that
+ * makes them: its folder exists and is writable, and a file already there is
+ * a readable, writable results file that an append would accept (the same
+ * header, column, number and line-end checks).  A missing or empty file is
+ * fine: the first append writes the header.  Errors name the path. */
+gs_status gs_results_check_appendable(const char *path, gs_error *err);
+
 /* Loads every row; a missing file is an error. */
 gs_status gs_results_load(const char *path, gs_results *out, gs_error *err);
 /* Like gs_results_load, but a missing file gives an empty set (resuming). */

@@ -2,7 +2,7 @@
  * number, NaN or inf, or a name that is not among the choices is one line on
  * stderr naming the option, the value and what is allowed, and exit 2, with
  * nothing written; --help shows the same ranges and choices, from the one
- * table. */
+ * table; `--results FILE` is checked before the evaluation runs. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "options.h"
+#include "results_store.h"
 #include "synthetic.h"
 #include "test_paths.h"
 
@@ -354,4 +355,46 @@ Test(cli_options, every_command_states_what_it_accepts) {
                 cr_expect(strstr(text, "(allowed: "), "%s %s: no range in '%s'", helps[i][0], helps[i][1], text);
         }
     }
+}
+
+/* ---- --results is checked before the work ---- */
+
+Test(cli_options, eval_checks_the_results_file_first) {
+    work_dir w;
+    make_work_dir(&w, true);
+    /* A foreign CSV is neither touched nor evaluated for. */
+    FILE *f = fopen(w.results, "w");
+    cr_assert_not_null(f);
+    fputs("name,score\nx,1\n", f);
+    fclose(f);
+    captured c = run(gs_cmd_eval, (char *[]){"eval", "--random-init", "--data", w.spec, "--results", w.results, NULL});
+    REFUSED(c, "geossl eval: --results", w.results, "not the expected header");
+    cr_expect_str_empty(c.out, "the evaluation ran: %s", c.out);
+    /* A folder that does not exist. */
+    char missing[400];
+    snprintf(missing, sizeof missing, "%s/no/such/folder/results.csv", w.dir);
+    c = run(gs_cmd_eval, (char *[]){"eval", "--random-init", "--data", w.spec, "--results", missing, NULL});
+    REFUSED(c, "--results", "does not exist");
+    cr_expect_str_empty(c.out);
+    /* A folder given as the file. */
+    c = run(gs_cmd_eval, (char *[]){"eval", "--random-init", "--data", w.spec, "--results", w.dir, NULL});
+    REFUSED(c, "--results", "not a regular file");
+    test_remove_tree(w.dir);
+}
+
+Test(cli_options, eval_appends_to_a_results_file_it_accepts) {
+    work_dir w;
+    make_work_dir(&w, true);
+    char *argv[] = {"eval", "--random-init", "--width", "8", "--threads", "1", "--data", w.spec, "--results",
+                    w.results, NULL};
+    captured c = run(gs_cmd_eval, argv);
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    c = run(gs_cmd_eval, argv); /* the file the first run wrote is accepted */
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    gs_results r;
+    gs_error err = {0};
+    cr_assert_eq(gs_results_load(w.results, &r, &err), GS_OK, "%s", err.message);
+    cr_expect_gt(r.n_rows, 1);
+    gs_results_free(&r);
+    test_remove_tree(w.dir);
 }

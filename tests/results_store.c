@@ -293,6 +293,10 @@ static void expect_refused(const char *name, const char *content, const char *wh
     gs_results r;
     gs_error load_err = {0};
     cr_expect_neq(gs_results_load(path, &r, &load_err), GS_OK);
+    /* The check a command runs before its work refuses what an append would. */
+    gs_error check_err = {0};
+    cr_expect_eq(gs_results_check_appendable(path, &check_err), GS_ERR_FORMAT, "%s passed the up-front check", name);
+    cr_expect(strstr(check_err.message, expect) != NULL, "message '%s' lacks '%s'", check_err.message, expect);
     cleanup(path);
 }
 
@@ -310,6 +314,39 @@ Test(results_store, corrupt_or_foreign_files_are_reported_and_untouched) {
     expect_refused("fraction.csv", HEADER "r,simclr,resnet18,x,eurosat-ms,linear,10,0,top1,9,c,h,2,d,1.5,cpu\n", "2:");
     expect_refused("quote.csv", HEADER GOOD_ROW "r,\"sim\"clr,resnet18,x,e,l,0.1,0,top1,9,c,h,2,d,1.5,cpu\n", "3:");
     expect_refused("torn.csv", HEADER GOOD_ROW "r,simclr,resnet18,x,eurosat-ms,lin", "3:");
+}
+
+/* Before an evaluation: a missing, empty or well-formed file in a writable
+ * folder is fine; a missing folder, or a folder given as the file, is not. */
+Test(results_store, up_front_check_of_a_results_path) {
+    char dir[512], path[600];
+    cr_assert(test_temp_dir(dir, sizeof dir)[0]);
+    gs_error err = {0};
+    snprintf(path, sizeof path, "%s/new.csv", dir);
+    cr_expect_eq(gs_results_check_appendable(path, &err), GS_OK, "a new file: %s", err.message);
+    cr_expect_eq(access(path, F_OK), -1, "the check created the file");
+    spit(path, "");
+    cr_expect_eq(gs_results_check_appendable(path, &err), GS_OK, "an empty file: %s", err.message);
+    spit(path, HEADER GOOD_ROW);
+    cr_expect_eq(gs_results_check_appendable(path, &err), GS_OK, "a results file: %s", err.message);
+    remove(path);
+
+    snprintf(path, sizeof path, "%s/missing/results.csv", dir);
+    cr_expect_eq(gs_results_check_appendable(path, &err), GS_ERR_IO);
+    cr_expect(strstr(err.message, "does not exist"), "%s", err.message);
+    cr_expect(strstr(err.message, path), "names the path: %s", err.message);
+    err = (gs_error){0};
+    cr_expect_eq(gs_results_check_appendable(dir, &err), GS_ERR_IO);
+    cr_expect(strstr(err.message, "not a regular file"), "%s", err.message);
+
+    /* A bare file name is in the working folder. */
+    char cwd[1024];
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    cr_assert_eq(chdir(dir), 0);
+    err = (gs_error){0};
+    cr_expect_eq(gs_results_check_appendable("results.csv", &err), GS_OK, "%s", err.message);
+    cr_assert_eq(chdir(cwd), 0);
+    rmdir(dir);
 }
 
 Test(results_store, invalid_rows_are_refused_before_the_file_is_touched) {

@@ -35,7 +35,7 @@ int gs_cmd_eval(int argc, char **argv) {
          "training labels used: a fraction in (0, 1] such as 1%, 10%, 100% or 0.5 [100%]", GS_ANY_TEXT},
         {"data", GS_OPT_STRING, &a.data, "FORMAT:PATH", "the evaluation dataset (required)", GS_ANY_TEXT},
         {"results", GS_OPT_STRING, &a.results, "FILE",
-         "append one row per metric to this CSV [none]", GS_ANY_TEXT},
+         "append one row per metric to this results CSV (its folder must exist) [none]", GS_ANY_TEXT},
         {"seeds", GS_OPT_INT, &a.seeds, "N", "runs with seeds seed..seed+N-1 (mean and std in reports) [1]",
          GS_RANGE(1, 1000)},
         {"seed", GS_OPT_INT, &a.seed, "N", "first seed [0]", GS_SEED_RANGE},
@@ -77,6 +77,8 @@ int gs_cmd_eval(int argc, char **argv) {
                 a.seeds, LLONG_MAX);
         return 2;
     }
+    /* An unusable results file is found now, not after an hour of fine-tuning. */
+    if (a.results && !gs_cli_check_results("eval", a.results)) return 2;
     gs_dataset ds;
     gs_error err = {0};
     if (gs_dataset_open(a.data, NULL, &ds, &err) != GS_OK) {

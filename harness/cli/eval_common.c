@@ -55,6 +55,13 @@ gs_status gs_cli_append_results(const char *path, const gs_eval_identity *id, co
     return status;
 }
 
+bool gs_cli_check_results(const char *command, const char *results) {
+    gs_error err = {0};
+    if (gs_results_check_appendable(results, &err) == GS_OK) return true;
+    fprintf(stderr, "geossl %s: --results %s\n", command, err.message);
+    return false;
+}
+
 bool gs_cli_parse_fraction(const char *text, double *out) {
     char *end;
     double v = strtod(text, &end);

@@ -48,6 +48,11 @@ typedef struct gs_cli_eval_job {
  * even if appending to the results then failed; *wall_s is its duration. */
 gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double *wall_s, gs_error *err);
 
+/* Before the work starts: `results` can be appended to (its folder exists
+ * and is writable, a file there is a geossl results file).  False after one
+ * line naming the problem. */
+bool gs_cli_check_results(const char *command, const char *results);
+
 /* "1%", "10%", "100%" or "0.5": a fraction in (0, 1]. */
 bool gs_cli_parse_fraction(const char *text, double *out);
 /* The store's name of a backbone: ViTs carry their patch size ("vit-small/16"). */
