@@ -40,7 +40,7 @@ void gs_option_describe_allowed(const gs_option *o, char *out, size_t size) {
     }
     case GS_ALLOWED_CHOICES: {
         size_t used = 0;
-        for (int i = 0; a->choices[i] && used < size; i++) {
+        for (int i = 0; a->choices && a->choices[i] && used < size; i++) {
             int n = snprintf(out + used, size - used, "%s%s", i ? ", " : "", a->choices[i]);
             if (n < 0) break;
             used += (size_t)n;
