@@ -77,9 +77,12 @@ struct gs_method {
     void *impl;
 };
 
+/* By canonical name or an accepted alias ("moco" finds "mocov2"). */
 const gs_method_ops *gs_method_find(const char *name);
-/* "simclr, moco, ..." (every registered name) into buf, for messages; returns buf. */
+/* "simclr, mocov2, ..." (every canonical name) into buf, for messages; returns buf. */
 const char *gs_method_names(char *buf, size_t size);
+/* The canonical names, then the aliases: what --method accepts. */
+const char *gs_method_names_with_aliases(char *buf, size_t size);
 
 /* A momentum-averaged copy of the online network: BYOL's target, MoCo's key
  * encoder, DINO's teacher. */

@@ -115,6 +115,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
     if (!ops)
         return gs_error_set(err, GS_ERR_ARGUMENT, "unknown method '%s' (use %s)", cfg.method ? cfg.method : "",
                             gs_method_names(names, sizeof names));
+    cfg.method = ops->name; /* the checkpoint and the log carry the canonical name, never an alias */
     if (cfg.epochs < 1 || cfg.batch < 2) return gs_error_set(err, GS_ERR_ARGUMENT, "need epochs >= 1 and batch >= 2");
     if (cfg.workers <= 0) cfg.workers = 2;
     if (ds->dates > 1 && !ops->multi_date)

@@ -12,10 +12,30 @@ extern const gs_method_ops gs_method_dino;   /* dino.c */
 
 static const gs_method_ops *const METHODS[] = {&gs_method_simclr, &gs_method_moco, &gs_method_byol, &gs_method_dino};
 
+/* Older names still accepted on input; results, checkpoints and reports
+ * always carry the canonical name (the one results/reference.csv uses). */
+static const struct {
+    const char *alias, *canonical;
+} ALIASES[] = {{"moco", "mocov2"}};
+
 const gs_method_ops *gs_method_find(const char *name) {
+    if (!name) return NULL;
+    for (size_t a = 0; a < sizeof ALIASES / sizeof *ALIASES; a++)
+        if (!strcmp(ALIASES[a].alias, name)) name = ALIASES[a].canonical;
     for (size_t i = 0; i < sizeof METHODS / sizeof *METHODS; i++)
-        if (name && !strcmp(METHODS[i]->name, name)) return METHODS[i];
+        if (!strcmp(METHODS[i]->name, name)) return METHODS[i];
     return NULL;
+}
+
+const char *gs_method_names_with_aliases(char *buf, size_t size) {
+    gs_method_names(buf, size);
+    size_t used = strlen(buf);
+    for (size_t a = 0; a < sizeof ALIASES / sizeof *ALIASES && used < size; a++) {
+        int n = snprintf(buf + used, size - used, ", %s", ALIASES[a].alias);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+    return buf;
 }
 
 const char *gs_method_names(char *buf, size_t size) {

@@ -112,7 +112,7 @@ Test(methods_pretrain, simclr_resumes_bit_identically) { resume_matches("simclr"
 Test(methods_pretrain, byol_resumes_bit_identically) { resume_matches("byol"); }
 /* MoCo's queue and pointer, DINO's center and teacher, and AdamW's
  * per-parameter counts travel in the checkpoint too. */
-Test(methods_pretrain, moco_resumes_bit_identically) { resume_matches("moco"); }
+Test(methods_pretrain, moco_resumes_bit_identically) { resume_matches("mocov2"); }
 Test(methods_pretrain, dino_resumes_bit_identically) { resume_matches("dino"); }
 
 /* Several dates per location are for seasonal methods: the four
@@ -131,11 +131,11 @@ Test(methods_pretrain, single_image_methods_refuse_multi_date_data) {
     gs_context ctx;
     gs_context_options co = {.n_threads = 1, .seed = 4};
     gs_context_init(&ctx, &co);
-    gs_pretrain_config pc = {.method = "moco", .backbone = {.name = "resnet18", .width = 8}, .epochs = 1, .batch = 2,
+    gs_pretrain_config pc = {.method = "mocov2", .backbone = {.name = "resnet18", .width = 8}, .epochs = 1, .batch = 2,
                              .weight_decay = -1, .optimizer = -1, .workers = 1, .stats_dir = r.dir};
     gs_pretrain_result out;
     cr_expect_eq(gs_pretrain(&ctx, &r.ds, &pc, &out, &err), GS_ERR_ARGUMENT);
-    cr_expect(strstr(err.message, "dates per sample") && strstr(err.message, "moco"), "%s", err.message);
+    cr_expect(strstr(err.message, "dates per sample") && strstr(err.message, "mocov2"), "%s", err.message);
     gs_context_free(&ctx);
     gs_dataset_close(&r.ds);
     test_remove_tree(r.dir);

@@ -93,7 +93,7 @@ static void run_reference(const char *method, const char *fixture_name, gs_backb
 static const gs_backbone_config RESNET = {.name = "resnet18", .width = 4, .stem = GS_STEM_SMALL};
 
 Test(methods_reference, simclr_matches_pytorch) { run_reference("simclr", "method_simclr.gsfx", RESNET); }
-Test(methods_reference, moco_matches_pytorch) { run_reference("moco", "method_moco.gsfx", RESNET); }
+Test(methods_reference, moco_matches_pytorch) { run_reference("mocov2", "method_moco.gsfx", RESNET); }
 Test(methods_reference, byol_matches_pytorch) { run_reference("byol", "method_byol.gsfx", RESNET); }
 Test(methods_reference, dino_resnet_matches_pytorch) { run_reference("dino", "method_dino_resnet.gsfx", RESNET); }
 Test(methods_reference, dino_vit_matches_pytorch) {

@@ -49,7 +49,7 @@ int gs_cmd_pretrain(int argc, char **argv) {
     /* --method's choices are the registry's, so a new method needs no edit here. */
     char method_names[256];
     const char *method_choices[32];
-    gs_method_names(method_names, sizeof method_names);
+    gs_method_names_with_aliases(method_names, sizeof method_names);
     gs_option_split_choices(method_names, method_choices, 32);
     const gs_option options[] = {
         {"method", GS_OPT_STRING, &method, "NAME", "the SSL method (required)", GS_CHOICES(method_choices)},

@@ -169,7 +169,10 @@ static bool set_methods(gs_suite_config *c, char *v, char *why, size_t n) {
             snprintf(why, n, "unknown method '%s' (random, %s)", items[i], gs_method_names(names, sizeof names));
             return false;
         }
-        if (!copy_text("a method name", items[i], c->methods[i], sizeof c->methods[i], why, n)) return false;
+        /* Stored canonically ("moco" becomes "mocov2"), so rows and run folders carry one name. */
+        const gs_method_ops *ops = strcmp(items[i], "random") ? gs_method_find(items[i]) : NULL;
+        const char *name = ops ? ops->name : items[i];
+        if (!copy_text("a method name", name, c->methods[i], sizeof c->methods[i], why, n)) return false;
     }
     return true;
 }
