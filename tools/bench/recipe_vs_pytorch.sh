@@ -67,8 +67,8 @@ for seed in $seeds; do
         "$geossl" pretrain --method "$method" --optimizer sgd --lr "$lr" --temperature "$temperature" \
             --batch "$batch" --epochs "$epochs" --seed "$seed" --data "$data" --out "$run" --force \
             "${gs_blur[@]}" "$@" >"$run.log" 2>&1
-        wall=$(echo "$(date +%s.%N) - $start" | bc)
-        echo "geossl seed $seed knn $(knn --checkpoint "$run") wall $wall" | tee -a "$out/summary.txt"
+        wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+        echo "geossl seed $seed knn $(knn --checkpoint "$run/checkpoint.h5") wall $wall" | tee -a "$out/summary.txt"
     fi
     if [ "$only" != geossl ]; then
         run=$out/pytorch-$method-s$seed
