@@ -48,24 +48,28 @@ static gs_method_config method_config(const gs_pretrain_config *cfg, int bands, 
                               .queue_size = cfg->queue_size, .local_crops = cfg->local_crops};
 }
 
-static gs_status method_views(const gs_method_ops *ops, const gs_method_config *mc, const char *augment,
-                              gs_augment_config *views, int *n_views, gs_error *err) {
-    if (ops->views(mc, views, n_views, err) != GS_OK) return err->status;
-    for (int v = 0; v < *n_views; v++)
-        if (gs_augment_set(&views[v], augment, err) != GS_OK) return err->status;
-    return GS_OK;
+/* The method by name or alias, or an error listing the methods. */
+static const gs_method_ops *find_method(const char *name, gs_error *err) {
+    const gs_method_ops *ops = gs_method_find(name);
+    char names[256];
+    if (!ops)
+        gs_error_set(err, GS_ERR_ARGUMENT, "unknown method '%s' (use %s)", name ? name : "",
+                     gs_method_names(names, sizeof names));
+    return ops;
 }
 
 gs_status gs_pretrain_views(const gs_pretrain_config *cfg, int bands, int size, gs_augment_config *views,
                             int *n_views, gs_error *err) {
-    const gs_method_ops *ops = gs_method_find(cfg->method);
-    char names[256];
-    if (!ops)
-        return gs_error_set(err, GS_ERR_ARGUMENT, "unknown method '%s' (use %s)", cfg->method ? cfg->method : "",
-                            gs_method_names(names, sizeof names));
+    const gs_method_ops *ops = find_method(cfg->method, err);
+    if (!ops) return err->status;
     gs_method_config mc = method_config(cfg, bands, size);
-    return method_views(ops, &mc, cfg->augment, views, n_views, err);
+    if (ops->views(&mc, views, n_views, err) != GS_OK) return err->status;
+    for (int v = 0; v < *n_views; v++)
+        if (gs_augment_set(&views[v], cfg->augment, err) != GS_OK) return err->status;
+    return GS_OK;
 }
+
+#define LOG_HEADER "step,epoch,loss,lr,embedding_std,img_per_s\n"
 
 /* Opens the per-step log: truncated on a fresh start; on resume, the rows
  * up to the checkpoint's step kept (a killed run may have logged past it). */
@@ -73,7 +77,7 @@ static FILE *open_log(const char *path, int64_t resume_step, gs_error *err) {
     if (resume_step == 0) {
         FILE *f = fopen(path, "w");
         if (!f) gs_error_set(err, GS_ERR_IO, "cannot write the training log %s", path);
-        else fprintf(f, "step,epoch,loss,lr,embedding_std,img_per_s\n");
+        else fputs(LOG_HEADER, f);
         return f;
     }
     char tmp[4200];
@@ -84,7 +88,7 @@ static FILE *open_log(const char *path, int64_t resume_step, gs_error *err) {
         gs_error_set(err, GS_ERR_IO, "cannot write the training log %s", tmp);
         return NULL;
     }
-    fprintf(out, "step,epoch,loss,lr,embedding_std,img_per_s\n");
+    fputs(LOG_HEADER, out);
     char line[512];
     if (in) {
         bool header = true;
@@ -110,11 +114,8 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
                       gs_error *err) {
     memset(out, 0, sizeof *out);
     gs_pretrain_config cfg = *cfg_in;
-    const gs_method_ops *ops = gs_method_find(cfg.method);
-    char names[256];
-    if (!ops)
-        return gs_error_set(err, GS_ERR_ARGUMENT, "unknown method '%s' (use %s)", cfg.method ? cfg.method : "",
-                            gs_method_names(names, sizeof names));
+    const gs_method_ops *ops = find_method(cfg.method, err);
+    if (!ops) return err->status;
     cfg.method = ops->name; /* the checkpoint and the log carry the canonical name, never an alias */
     if (cfg.epochs < 1 || cfg.batch < 2) return gs_error_set(err, GS_ERR_ARGUMENT, "need epochs >= 1 and batch >= 2");
     if (cfg.workers <= 0) cfg.workers = 2;
@@ -165,7 +166,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
                            .epochs = cfg.epochs, .start_epoch = (int)(step / per_epoch),
                            .start_batch = step % per_epoch, .normalize = &stats};
     /* Each view's recipe carries its output size (DINO's local crops are smaller). */
-    if (method_views(ops, &mc, cfg.augment, lc.views, &lc.n_views, err) != GS_OK) goto done;
+    if (gs_pretrain_views(&cfg, ds->bands, size, lc.views, &lc.n_views, err) != GS_OK) goto done;
     if (cfg.log_csv && !(log = open_log(cfg.log_csv, step, err))) goto done;
     if (gs_loader_create(&lc, &loader, err) != GS_OK) goto done;
     gs_cosine_schedule schedule = {.base = oc.lr, .final = 0.0, .warmup_steps = per_epoch * cfg.epochs / 10,

@@ -13,11 +13,16 @@
 
 /* The resolved recipe as `key = value` lines: what a run will do, defaults
  * spelled out, and each view's augmentations in the syntax --augment reads. */
+/* The views a run on ds will train on (--size 0: the data's). */
+static gs_status views_for(const gs_pretrain_config *pc, const gs_dataset *ds, gs_augment_config *views, int *n_views,
+                           gs_error *err) {
+    return gs_pretrain_views(pc, ds->bands, pc->size > 0 ? pc->size : (int)ds->height, views, n_views, err);
+}
+
 static int print_recipe(const gs_pretrain_config *pc, const gs_dataset *ds, gs_error *err) {
-    int size = pc->size > 0 ? pc->size : (int)ds->height;
     gs_augment_config views[GS_LOADER_MAX_VIEWS];
     int n_views = 0;
-    if (gs_pretrain_views(pc, ds->bands, size, views, &n_views, err) != GS_OK) return 2;
+    if (views_for(pc, ds, views, &n_views, err) != GS_OK) return 2;
     printf("method = %s\nbackbone = %s\ndata = %s:%s  # %d bands, %lld x %lld px\n", pc->method, pc->backbone.name,
            ds->format->name, ds->root, ds->bands, (long long)ds->height, (long long)ds->width);
     printf("epochs = %d\nbatch = %d\nseed = %llu\n", pc->epochs, pc->batch, (unsigned long long)pc->seed);
@@ -156,8 +161,7 @@ int gs_cmd_pretrain(int argc, char **argv) {
     {
         gs_augment_config views[GS_LOADER_MAX_VIEWS];
         int n_views = 0;
-        int size_px = pc.size > 0 ? pc.size : (int)ds.height;
-        if (gs_pretrain_views(&pc, ds.bands, size_px, views, &n_views, &err) != GS_OK) {
+        if (views_for(&pc, &ds, views, &n_views, &err) != GS_OK) {
             fprintf(stderr, "geossl pretrain: %s\n", err.message);
             gs_context_free(&ctx);
             gs_dataset_close(&ds);

@@ -90,8 +90,10 @@ def view_transform(args, mean, std, scale=None, size=None):
     if args.gray_p > 0:
         ops.append(T.RandomGrayscale(p=args.gray_p))
     if args.blur_p > 0:
+        # 0: the paper's 0.1-2.0 px at 224 px scaled to the view, geossl's default.
         hi = args.blur_sigma_max if args.blur_sigma_max > 0 else 2.0 * size / 224.0
-        lo = min(args.blur_sigma_min, hi)
+        lo = args.blur_sigma_min if args.blur_sigma_min > 0 else 0.1 * size / 224.0
+        lo = min(lo, hi)
         ops.append(T.RandomApply([GaussianBlurPerSigma((lo, hi), args.blur_kernel)], p=args.blur_p))
     ops += [T.ToTensor(), T.Normalize(mean, std)]
     return T.Compose(ops)
@@ -125,7 +127,8 @@ def add_common_arguments(p, lr, temperature=None):
     p.add_argument("--hue", type=float, default=0.1)
     p.add_argument("--gray-p", type=float, default=0.2)
     p.add_argument("--blur-p", type=float, default=0.5)
-    p.add_argument("--blur-sigma-min", type=float, default=0.1)
+    p.add_argument("--blur-sigma-min", type=float, default=0,
+                   help="0: 0.1 px x size / 224 (the paper's 0.1 at 224 px) [0]")
     p.add_argument("--blur-sigma-max", type=float, default=0,
                    help="0: 2 px x size / 224 (the paper's 2.0 at 224 px) [0]")
     p.add_argument("--blur-kernel", type=int, default=0, help="0: 2 ceil(3 sigma) + 1, else a fixed odd size")
