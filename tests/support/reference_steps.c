@@ -10,12 +10,15 @@
 void reference_run_steps(gs_context *ctx, const gs_param_list *params, reference_loss_fn loss_fn, void *model,
                          const fixture *fx, const int32_t *labels, gs_optimizer_kind kind, float losses[5]) {
     gs_optimizer_config cfg = gs_optimizer_defaults(kind);
+    // The learning rate is the one the fixture was recorded with: the
+    // generator picks it so that 5 steps stay well conditioned.
+    const fixture_tensor *lr = fixture_get(fx, kind == GS_OPTIM_SGD ? "sgd_lr" : "adamw_lr");
+    cr_assert_not_null(lr, "the fixture has no learning rate: regenerate it with tools/reference/");
+    cfg.lr = lr->data[0];
     if (kind == GS_OPTIM_SGD) {
-        cfg.lr = 0.002f;
         cfg.momentum = 0.9f;
         cfg.weight_decay = 5e-4f;
     } else {
-        cfg.lr = 5e-4f;
         cfg.weight_decay = 0.05f;
     }
     gs_optimizer opt;

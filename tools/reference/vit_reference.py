@@ -77,7 +77,8 @@ def main():
     x = torch.randn(BATCH, BANDS, SIZE, SIZE)
     labels = torch.randint(0, CLASSES, (BATCH,))
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    tensors = [("input", x), ("labels", labels.float())]
+    tensors = [("input", x), ("labels", labels.float()),
+               ("sgd_lr", torch.tensor([SGD["lr"]])), ("adamw_lr", torch.tensor([ADAMW["lr"]]))]
     tensors += [("param/" + timm_name(k), v) for k, v in state.items()]
     logits = model(x)
     loss = F.cross_entropy(logits, labels)
