@@ -20,6 +20,8 @@ gs_status gs_method_init(gs_context *ctx, gs_method *m, const gs_method_ops *ops
     memset(m, 0, sizeof *m);
     m->ops = ops;
     m->config = *cfg;
+    gs_error err = {0};
+    if (gs_method_options_check(ops, cfg->options, &err) != GS_OK) return gs_fail(ctx, err.status, "%s", err.message);
     gs_backbone_config bc = encoder_config(cfg);
     if (gs_backbone_init(ctx, &m->encoder, &bc) != GS_OK) return ctx->status;
     if (ops->init(ctx, m) != GS_OK) return ctx->status;

@@ -36,7 +36,18 @@ typedef struct gs_method_config {
     float momentum;              /* target-network EMA base */
     int queue_size;              /* MoCo */
     int local_crops;             /* DINO: small crops besides the 2 global ones */
+    /* The method's own settings as "KEY=VALUE,..." (SeCo's date sampling,
+     * SatMAE's variant, ...), each key one of ops->option_keys; NULL or ""
+     * takes every default.  Read with gs_method_option_*; gs_method_init
+     * refuses a key the method does not declare. */
+    const char *options;
 } gs_method_config;
+
+/* One setting a method reads from gs_method_config.options. */
+typedef struct gs_method_option_info {
+    const char *key;
+    const char *help; /* what it does, the values it takes and its default */
+} gs_method_option_info;
 
 typedef struct gs_method gs_method;
 
@@ -60,6 +71,8 @@ typedef struct gs_method_ops {
     /* After the optimizer step (EMA updates, queues, centers); may be NULL. */
     gs_status (*after_step)(gs_context *ctx, gs_method *m, int64_t step);
     void (*free)(gs_method *m); /* frees m->impl; may be NULL */
+    /* The keys gs_method_config.options may set, ending with {NULL}; NULL: none. */
+    const gs_method_option_info *options;
 } gs_method_ops;
 
 struct gs_method {
@@ -79,6 +92,8 @@ struct gs_method {
 
 /* By canonical name or an accepted alias ("moco" finds "mocov2"). */
 const gs_method_ops *gs_method_find(const char *name);
+/* The i-th registered method, NULL past the last: for listings. */
+const gs_method_ops *gs_method_at(int i);
 /* "simclr, mocov2, ..." (every canonical name) into buf, for messages; returns buf. */
 const char *gs_method_names(char *buf, size_t size);
 /* The canonical names, then the aliases: what --method accepts. */
@@ -99,6 +114,21 @@ gs_status gs_method_target_init(gs_context *ctx, gs_method *m, const gs_param_li
 /* target = momentum * target + (1 - momentum) * online (gs_ema_update). */
 gs_status gs_method_target_update(gs_context *ctx, gs_method_target *t, double momentum);
 void gs_method_target_free(gs_method_target *t);
+/* The value of `key` in cfg->options copied into buf (NULL when absent). */
+const char *gs_method_option(const gs_method_config *cfg, const char *key, char *buf, size_t size);
+/* Typed readers: *out keeps the default when the key is absent; a value
+ * that does not parse, or is out of [lo, hi] / not among `choices`
+ * ("a|b|c"; *out is then the index), is GS_ERR_ARGUMENT naming the key. */
+gs_status gs_method_option_float(gs_context *ctx, const gs_method_config *cfg, const char *key, double lo, double hi,
+                                 float *out);
+gs_status gs_method_option_int(gs_context *ctx, const gs_method_config *cfg, const char *key, long lo, long hi,
+                               int *out);
+gs_status gs_method_option_choice(gs_context *ctx, const gs_method_config *cfg, const char *key, const char *choices,
+                                  int *out);
+/* Checks that every key in `options` is one of ops->options (an error lists
+ * them) and that the text is KEY=VALUE pairs. */
+gs_status gs_method_options_check(const gs_method_ops *ops, const char *options, gs_error *err);
+
 /* Builds the encoder, then the method's own parts (ops->init). */
 gs_status gs_method_init(gs_context *ctx, gs_method *m, const gs_method_ops *ops, const gs_method_config *cfg);
 void gs_method_free(gs_method *m);

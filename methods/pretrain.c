@@ -15,9 +15,10 @@
 
 static gs_status save(gs_context *ctx, const gs_pretrain_config *cfg, gs_method *m, gs_optimizer *opt, int64_t step,
                       gs_error *err) {
-    char config[512];
-    snprintf(config, sizeof config, "pretrain method=%s arch=\"%s\" batch=%d epochs=%d seed=%llu", cfg->method,
-             m->encoder.arch, cfg->batch, cfg->epochs, (unsigned long long)cfg->seed);
+    char config[1024];
+    snprintf(config, sizeof config, "pretrain method=%s arch=\"%s\" batch=%d epochs=%d seed=%llu options=\"%s\"",
+             cfg->method, m->encoder.arch, cfg->batch, cfg->epochs, (unsigned long long)cfg->seed,
+             cfg->method_options ? cfg->method_options : "");
     gs_checkpoint_group groups[4] = {{"model", m->encoder.params}, {"heads", &m->heads}, {"optimizer", &opt->state},
                                      {"method_state", &m->state}};
     gs_checkpoint_meta meta = {.step = step, .rng = ctx->rng, .architecture = m->encoder.arch, .config = config};
@@ -45,7 +46,8 @@ static gs_method_config method_config(const gs_pretrain_config *cfg, int bands, 
     return (gs_method_config){.backbone = cfg->backbone, .image_size = size, .bands = bands,
                               .batch = cfg->batch, .temperature = cfg->temperature,
                               .proj_hidden = cfg->head_hidden, .proj_dim = cfg->head_dim,
-                              .queue_size = cfg->queue_size, .local_crops = cfg->local_crops};
+                              .queue_size = cfg->queue_size, .local_crops = cfg->local_crops,
+                              .options = cfg->method_options};
 }
 
 /* The method by name or alias, or an error listing the methods. */
@@ -62,6 +64,7 @@ gs_status gs_pretrain_views(const gs_pretrain_config *cfg, int bands, int size, 
                             int *n_views, gs_error *err) {
     const gs_method_ops *ops = find_method(cfg->method, err);
     if (!ops) return err->status;
+    if (gs_method_options_check(ops, cfg->method_options, err) != GS_OK) return err->status;
     gs_method_config mc = method_config(cfg, bands, size);
     if (ops->views(&mc, views, n_views, err) != GS_OK) return err->status;
     for (int v = 0; v < *n_views; v++)
@@ -117,6 +120,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
     const gs_method_ops *ops = find_method(cfg.method, err);
     if (!ops) return err->status;
     cfg.method = ops->name; /* the checkpoint and the log carry the canonical name, never an alias */
+    if (gs_method_options_check(ops, cfg.method_options, err) != GS_OK) return err->status;
     if (cfg.epochs < 1 || cfg.batch < 2) return gs_error_set(err, GS_ERR_ARGUMENT, "need epochs >= 1 and batch >= 2");
     if (cfg.workers <= 0) cfg.workers = 2;
     if (ds->dates > 1 && !ops->multi_date)

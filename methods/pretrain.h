@@ -21,6 +21,7 @@ typedef struct gs_pretrain_config {
     int head_hidden, head_dim; /* projection / DINO head widths; 0: the method's */
     int queue_size;          /* MoCo; 0: the method's */
     int local_crops;         /* DINO; 0: the method's */
+    const char *method_options; /* the method's own "KEY=VALUE,..." (gs_method_config.options); NULL: none */
     uint64_t seed;
     int workers;
     const char *checkpoint;  /* written every epoch and at the end; NULL: none */

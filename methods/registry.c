@@ -27,6 +27,10 @@ const gs_method_ops *gs_method_find(const char *name) {
     return NULL;
 }
 
+const gs_method_ops *gs_method_at(int i) {
+    return i >= 0 && (size_t)i < sizeof METHODS / sizeof *METHODS ? METHODS[i] : NULL;
+}
+
 const char *gs_method_names_with_aliases(char *buf, size_t size) {
     gs_method_names(buf, size);
     size_t used = strlen(buf);

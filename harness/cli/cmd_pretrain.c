@@ -45,7 +45,7 @@ static int print_recipe(const gs_pretrain_config *pc, const gs_dataset *ds, gs_e
 
 int gs_cmd_pretrain(int argc, char **argv) {
     const char *method = NULL, *backbone = "resnet18", *data = NULL, *out = NULL, *optimizer = NULL,
-               *stem = "imagenet", *augment = NULL;
+               *stem = "imagenet", *augment = NULL, *method_options = NULL;
     long long epochs = 20, batch = 64, size = 0, seed = 0, threads = 0, workers = 2, width = 0, patch = 8;
     /* Unset: the method decides (gs_pretrain_config reads 0, or < 0 for weight decay, as "the method's"). */
     long long head_hidden = GS_UNSET_INT, head_dim = GS_UNSET_INT, queue = GS_UNSET_INT, local_crops = GS_UNSET_INT;
@@ -76,6 +76,8 @@ int gs_cmd_pretrain(int argc, char **argv) {
         {"queue", GS_OPT_INT, &queue, "N", "MoCo queue length [65536, at most half an epoch]", GS_RANGE(1, 1 << 24)},
         {"local-crops", GS_OPT_INT, &local_crops, "N", "DINO local crops besides the 2 global ones [6]",
          GS_RANGE(1, GS_METHOD_MAX_VIEWS - 2)},
+        {"method-options", GS_OPT_STRING, &method_options, "K=V,...",
+         "the method's own settings (keys: geossl list methods), e.g. date_sampling=replacement", GS_ANY_TEXT},
         {"size", GS_OPT_INT, &size, "PX", "view size (0: the dataset's) [0]", GS_SIZE_RANGE},
         {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem [imagenet]", GS_CHOICES(GS_STEM_NAMES)},
         {"width", GS_OPT_INT, &width, "N", "backbone width (0: standard) [0]", GS_WIDTH_RANGE},
@@ -143,7 +145,7 @@ int gs_cmd_pretrain(int argc, char **argv) {
         .temperature = (float)gs_option_float_or(temperature, 0),
         .head_hidden = (int)gs_option_int_or(head_hidden, 0), .head_dim = (int)gs_option_int_or(head_dim, 0),
         .queue_size = (int)gs_option_int_or(queue, 0), .local_crops = (int)gs_option_int_or(local_crops, 0),
-        .seed = (uint64_t)seed, .workers = (int)workers, .checkpoint = checkpoint, .resume = resume,
+        .method_options = method_options, .seed = (uint64_t)seed, .workers = (int)workers, .checkpoint = checkpoint, .resume = resume,
         .augment = augment, .log_csv = log_csv, .progress = stderr};
     if (print_config) {
         int code = print_recipe(&pc, &ds, &err);
