@@ -146,12 +146,30 @@ gs_tensor *gs_vit_patch_tokens(gs_context *ctx, gs_vit *vit, gs_tensor *x) {
     return gs_add(ctx, p, patch_positions(ctx, vit, g));
 }
 
-static gs_tensor *block_forward(gs_context *ctx, const gs_vit *vit, const gs_vit_block *b, gs_tensor *x) {
+gs_tensor *gs_vit_block_forward(gs_context *ctx, const gs_vit_block *b, int heads, gs_tensor *x) {
     gs_tensor *h = gs_linear_layer_forward(ctx, &b->qkv, gs_layernorm_layer_forward(ctx, &b->norm1, x));
-    h = gs_linear_layer_forward(ctx, &b->proj, gs_attention_qkv(ctx, h, vit->config.heads));
+    h = gs_linear_layer_forward(ctx, &b->proj, gs_attention_qkv(ctx, h, heads));
     x = gs_add(ctx, x, h);
     h = gs_gelu(ctx, gs_linear_layer_forward(ctx, &b->fc1, gs_layernorm_layer_forward(ctx, &b->norm2, x)));
     return gs_add(ctx, x, gs_linear_layer_forward(ctx, &b->fc2, h));
+}
+
+static gs_tensor *block_forward(gs_context *ctx, const gs_vit *vit, const gs_vit_block *b, gs_tensor *x) {
+    return gs_vit_block_forward(ctx, b, vit->config.heads, x);
+}
+
+gs_status gs_vit_block_init(gs_context *ctx, gs_param_list *list, const char *prefix, gs_vit_block *b, int dim,
+                            int mlp_dim, float ln_eps) {
+    char name[160];
+#define LAYER(suffix) (snprintf(name, sizeof name, "%s.%s", prefix, suffix), name)
+    gs_layernorm_layer_init(ctx, list, LAYER("norm1"), &b->norm1, dim, ln_eps);
+    gs_linear_layer_init(ctx, list, LAYER("attn.qkv"), &b->qkv, dim, 3 * dim, true);
+    gs_linear_layer_init(ctx, list, LAYER("attn.proj"), &b->proj, dim, dim, true);
+    gs_layernorm_layer_init(ctx, list, LAYER("norm2"), &b->norm2, dim, ln_eps);
+    gs_linear_layer_init(ctx, list, LAYER("mlp.fc1"), &b->fc1, dim, mlp_dim, true);
+    gs_linear_layer_init(ctx, list, LAYER("mlp.fc2"), &b->fc2, mlp_dim, dim, true);
+#undef LAYER
+    return ctx->status;
 }
 
 gs_tensor *gs_vit_encode(gs_context *ctx, gs_vit *vit, gs_tensor *tokens) {

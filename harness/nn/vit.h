@@ -56,6 +56,13 @@ gs_tensor *gs_vit_patch_tokens(gs_context *ctx, gs_vit *vit, gs_tensor *x);
  * (with its position embedding) prepended, every block, the final norm:
  * (N, T' + 1, D). */
 gs_tensor *gs_vit_encode(gs_context *ctx, gs_vit *vit, gs_tensor *tokens);
+/* One pre-norm block on its own (MAE decoders reuse the encoder's block):
+ * params "<prefix>.norm1.weight", "<prefix>.attn.qkv.weight", ... as timm
+ * names them, initialized as gs_linear_layer_init / gs_layernorm_layer_init
+ * do; x (N, T, dim) -> (N, T, dim). */
+gs_status gs_vit_block_init(gs_context *ctx, gs_param_list *list, const char *prefix, gs_vit_block *b, int dim,
+                            int mlp_dim, float ln_eps);
+gs_tensor *gs_vit_block_forward(gs_context *ctx, const gs_vit_block *b, int heads, gs_tensor *x);
 /* Image -> head logits (N, classes), or the cls feature (N, D) without head. */
 gs_tensor *gs_vit_forward(gs_context *ctx, gs_vit *vit, gs_tensor *x);
 

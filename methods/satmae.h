@@ -1,0 +1,21 @@
+/* SatMAE's hooks for tests: masks given instead of drawn. */
+#ifndef GS_METHODS_SATMAE_H
+#define GS_METHODS_SATMAE_H
+
+#include <stdint.h>
+
+#include "method.h"
+
+/* The next loss call of a SatMAE method keeps the tokens keep[n * k + j]
+ * (j < k, in the order the encoder sees them) of sample n instead of drawing
+ * a mask from the context's RNG; k must be the count the mask ratio keeps.
+ * Token t of the sequence is group t / L (or the image, rgb), patch t % L
+ * in row-major order.  The indices are copied; used once. */
+gs_status gs_satmae_use_mask(gs_context *ctx, gs_method *m, const int32_t *keep, int64_t n, int64_t k);
+/* Tokens per sample (G * L) and how many of them the encoder sees. */
+int64_t gs_satmae_tokens(const gs_method *m);
+int64_t gs_satmae_kept(const gs_method *m);
+/* The tokens the last loss call kept, (N, K) for its N samples. */
+const int32_t *gs_satmae_kept_tokens(const gs_method *m);
+
+#endif
