@@ -8,20 +8,47 @@
 
 #include "cache.h"
 #include "io/checkpoint.h"
+#include "io/run_config.h"
 #include "loader.h"
 #include "ops/ops.h"
 #include "optim/schedule.h"
 #include "stats.h"
 
-static gs_status save(gs_context *ctx, const gs_pretrain_config *cfg, gs_method *m, gs_optimizer *opt, int64_t step,
-                      gs_error *err) {
-    char config[1024];
-    snprintf(config, sizeof config, "pretrain method=%s arch=\"%s\" batch=%d epochs=%d seed=%llu options=\"%s\"",
-             cfg->method, m->encoder.arch, cfg->batch, cfg->epochs, (unsigned long long)cfg->seed,
-             cfg->method_options ? cfg->method_options : "");
+/* What evaluation needs to rebuild the encoder and label its rows, as
+ * KEY=VALUE text (io/run_config.h): method, backbone settings, bands, view
+ * size, pretraining data, the method's options. */
+static void describe_run(const gs_pretrain_config *cfg, const gs_method *m, const gs_dataset *ds, char *text,
+                         size_t size) {
+    char number[32];
+    snprintf(text, size, "pretrain");
+    gs_run_config_add(text, size, "method", cfg->method);
+    gs_run_config_add(text, size, "arch", m->encoder.arch);
+    gs_run_config_add(text, size, "backbone", cfg->backbone.name ? cfg->backbone.name : "resnet18");
+    snprintf(number, sizeof number, "%d", cfg->backbone.width);
+    gs_run_config_add(text, size, "width", number);
+    snprintf(number, sizeof number, "%d", cfg->backbone.patch);
+    gs_run_config_add(text, size, "patch", number);
+    gs_run_config_add(text, size, "stem", cfg->backbone.stem == GS_STEM_SMALL ? "small" : "imagenet");
+    snprintf(number, sizeof number, "%d", m->config.bands);
+    gs_run_config_add(text, size, "bands", number);
+    snprintf(number, sizeof number, "%d", m->config.image_size);
+    gs_run_config_add(text, size, "size", number);
+    gs_run_config_add(text, size, "data", ds->format->name);
+    gs_run_config_add(text, size, "data_path", ds->root);
+    snprintf(number, sizeof number, "%d", cfg->batch);
+    gs_run_config_add(text, size, "batch", number);
+    snprintf(number, sizeof number, "%d", cfg->epochs);
+    gs_run_config_add(text, size, "epochs", number);
+    snprintf(number, sizeof number, "%llu", (unsigned long long)cfg->seed);
+    gs_run_config_add(text, size, "seed", number);
+    gs_run_config_add(text, size, "options", cfg->method_options ? cfg->method_options : "");
+}
+
+static gs_status save(gs_context *ctx, const gs_pretrain_config *cfg, gs_method *m, gs_optimizer *opt,
+                      const char *description, int64_t step, gs_error *err) {
     gs_checkpoint_group groups[4] = {{"model", m->encoder.params}, {"heads", &m->heads}, {"optimizer", &opt->state},
                                      {"method_state", &m->state}};
-    gs_checkpoint_meta meta = {.step = step, .rng = ctx->rng, .architecture = m->encoder.arch, .config = config};
+    gs_checkpoint_meta meta = {.step = step, .rng = ctx->rng, .architecture = m->encoder.arch, .config = description};
     if (gs_checkpoint_save(ctx, cfg->checkpoint, groups, m->state.count ? 4 : 3, &meta) != GS_OK)
         return gs_error_set(err, ctx->status, "%s", ctx->error);
     return GS_OK;
@@ -32,6 +59,23 @@ static gs_status resume(gs_context *ctx, const gs_pretrain_config *cfg, gs_metho
     gs_checkpoint_group groups[4] = {{"model", m->encoder.params}, {"heads", &m->heads}, {"optimizer", &opt->state},
                                      {"method_state", &m->state}};
     gs_checkpoint_info info;
+    /* Another method's or backbone's checkpoint is named as such before its
+     * tensors are compared one by one. */
+    if (gs_checkpoint_read_info(ctx, cfg->checkpoint, &info) != GS_OK)
+        return gs_error_set(err, ctx->status, "%s", ctx->error);
+    char method[64] = "an unnamed method";
+    const gs_method_ops *was = gs_run_config_get(info.config, "method", method, sizeof method) ? gs_method_find(method)
+                                                                                               : NULL;
+    bool other_method = was && strcmp(was->name, cfg->method);
+    bool other_arch = info.architecture && strcmp(info.architecture, m->encoder.arch);
+    if (other_method || other_arch) {
+        gs_error_set(err, GS_ERR_ARGUMENT, "%s holds a %s run on %s; this run is %s on %s: resume with the same "
+                     "settings, or start afresh with --force", cfg->checkpoint, was ? was->name : method,
+                     info.architecture ? info.architecture : "?", cfg->method, m->encoder.arch);
+        gs_checkpoint_info_free(&info);
+        return err->status;
+    }
+    gs_checkpoint_info_free(&info);
     gs_checkpoint_load_options options = {.architecture = m->encoder.arch};
     if (gs_checkpoint_load(ctx, cfg->checkpoint, groups, m->state.count ? 4 : 3, &info, &options) != GS_OK)
         return gs_error_set(err, ctx->status, "%s", ctx->error);
@@ -161,6 +205,8 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         gs_error_set(err, ctx->status, "%s", ctx->error);
         goto done;
     }
+    char description[2048];
+    describe_run(&cfg, &m, ds, description, sizeof description);
     int64_t step = 0;
     if (cfg.resume && resume(ctx, &cfg, &m, &opt, &step, err) != GS_OK) goto done;
     out->start_step = step;
@@ -207,7 +253,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         if (cfg.checkpoint && step % per_epoch == 0) {
             /* The log reaches the disk before the checkpoint that covers it. */
             if (log) fflush(log);
-            if (save(ctx, &cfg, &m, &opt, step, err) != GS_OK) break;
+            if (save(ctx, &cfg, &m, &opt, description, step, err) != GS_OK) break;
         }
         if (cfg.stop_after > 0 && step >= cfg.stop_after) break;
     }

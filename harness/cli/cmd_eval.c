@@ -9,6 +9,7 @@
 #include "dataset.h"
 #include "evaluate.h"
 #include "eval_common.h"
+#include "method.h"
 #include "options.h"
 
 typedef struct eval_args {
@@ -17,13 +18,52 @@ typedef struct eval_args {
     long long seeds, seed, threads, epochs, batch, workers, patch, width;
 } eval_args;
 
+/* A checkpoint knows its method, backbone and pretraining data: they fill
+ * the unset options, and an option that disagrees is an error naming both. */
+static bool take_checkpoint_settings(eval_args *a, const gs_cli_checkpoint *c) {
+    char given[160] = "", held[160] = "";
+    const gs_method_ops *ops = a->method ? gs_method_find(a->method) : NULL;
+    if (a->method && strcmp(c->method, "checkpoint") && strcmp(ops ? ops->name : a->method, c->method))
+        snprintf(given, sizeof given, "--method %s", a->method), snprintf(held, sizeof held, "%s", c->method);
+    if (a->pretrain && c->pretrain_data[0] && strcmp(a->pretrain, c->pretrain_data))
+        snprintf(given, sizeof given, "--pretrain-data %s", a->pretrain),
+            snprintf(held, sizeof held, "pretrained on %s", c->pretrain_data);
+    if (c->has_backbone) {
+        if (a->backbone && strcmp(a->backbone, c->backbone))
+            snprintf(given, sizeof given, "--backbone %s", a->backbone), snprintf(held, sizeof held, "%s", c->backbone);
+        if (a->stem && strcmp(a->stem, c->stem))
+            snprintf(given, sizeof given, "--stem %s", a->stem), snprintf(held, sizeof held, "stem %s", c->stem);
+        if (a->width != GS_UNSET_INT && a->width != c->width)
+            snprintf(given, sizeof given, "--width %lld", a->width), snprintf(held, sizeof held, "width %d", c->width);
+        if (a->patch != GS_UNSET_INT && a->patch != c->patch && strncmp(c->backbone, "vit", 3) == 0)
+            snprintf(given, sizeof given, "--patch %lld", a->patch), snprintf(held, sizeof held, "patch %d", c->patch);
+    }
+    if (given[0]) {
+        fprintf(stderr, "geossl eval: %s disagrees with the checkpoint %s (%s, %s with %d bands): leave the option "
+                        "out, the checkpoint sets it\n", given, c->path, held, c->has_backbone ? c->backbone : "?",
+                c->bands);
+        return false;
+    }
+    if (!a->method && strcmp(c->method, "checkpoint")) a->method = c->method;
+    if (!a->pretrain && c->pretrain_data[0]) a->pretrain = c->pretrain_data;
+    if (c->has_backbone) {
+        a->backbone = c->backbone;
+        a->stem = c->stem;
+        a->width = c->width;
+        a->patch = c->patch;
+    }
+    return true;
+}
+
 int gs_cmd_eval(int argc, char **argv) {
     /* epochs and batch start unset: the protocol's defaults (gs_cli_eval_job reads 0 as those). */
-    eval_args a = {.backbone = "resnet18", .protocol = "knn", .labels = "100%", .method = NULL, .pretrain = NULL,
-                   .stem = "imagenet", .seeds = 1, .seed = 0, .threads = 0, .epochs = GS_UNSET_INT,
-                   .batch = GS_UNSET_INT, .workers = 2, .patch = 8, .width = 0};
+    /* The encoder's settings start unset: a checkpoint supplies them, else the defaults in --help apply. */
+    eval_args a = {.backbone = NULL, .protocol = "knn", .labels = "100%", .method = NULL, .pretrain = NULL,
+                   .stem = NULL, .seeds = 1, .seed = 0, .threads = 0, .epochs = GS_UNSET_INT,
+                   .batch = GS_UNSET_INT, .workers = 2, .patch = GS_UNSET_INT, .width = GS_UNSET_INT};
     const gs_option options[] = {
-        {"checkpoint", GS_OPT_STRING, &a.checkpoint, "FILE", "geossl checkpoint (HDF5) holding the encoder",
+        {"checkpoint", GS_OPT_STRING, &a.checkpoint, "PATH",
+         "a pretrain run folder or its checkpoint file; method, backbone, bands and pretraining data come from it",
          GS_ANY_TEXT},
         {"weights", GS_OPT_STRING, &a.weights, "FILE", "published weights (safetensors, torchvision/timm names)",
          GS_ANY_TEXT},
@@ -46,9 +86,9 @@ int gs_cmd_eval(int argc, char **argv) {
         {"patch", GS_OPT_INT, &a.patch, "N", "ViT patch size [8]", GS_PATCH_RANGE},
         {"width", GS_OPT_INT, &a.width, "N", "backbone width (0: standard) [0]", GS_WIDTH_RANGE},
         {"stem", GS_OPT_STRING, &a.stem, "NAME", "ResNet stem [imagenet]", GS_CHOICES(GS_STEM_NAMES)},
-        {"method", GS_OPT_STRING, &a.method, "NAME", "method name for the results [random, or the checkpoint's]",
+        {"method", GS_OPT_STRING, &a.method, "NAME", "method name for the results [the checkpoint's; random; imported]",
          GS_ANY_TEXT},
-        {"pretrain-data", GS_OPT_STRING, &a.pretrain, "NAME", "pretraining data for the results [none]", GS_ANY_TEXT},
+        {"pretrain-data", GS_OPT_STRING, &a.pretrain, "NAME", "pretraining data for the results [the checkpoint's; none]", GS_ANY_TEXT},
     };
     const char *summary = "Evaluates an encoder with one protocol on one dataset and appends the metrics to a "
                           "results CSV.\nSplits: the dataset's own, else every 5th image of each class (sorted by "
@@ -79,20 +119,31 @@ int gs_cmd_eval(int argc, char **argv) {
     }
     /* An unusable results file is found now, not after an hour of fine-tuning. */
     if (a.results && !gs_cli_check_results("eval", a.results)) return 2;
+    gs_cli_checkpoint ckpt;
+    if (a.checkpoint && !gs_cli_checkpoint_read("eval", a.checkpoint, &ckpt)) return 2;
+    if (a.checkpoint && !take_checkpoint_settings(&a, &ckpt)) return 2;
+    const char *backbone = a.backbone ? a.backbone : "resnet18", *stem = a.stem ? a.stem : "imagenet";
+    int width = (int)gs_option_int_or(a.width, 0), patch = (int)gs_option_int_or(a.patch, 8);
     gs_dataset ds;
     gs_error err = {0};
     if (gs_dataset_open(a.data, NULL, &ds, &err) != GS_OK) {
         fprintf(stderr, "geossl eval: %s\n", err.message);
         return 1;
     }
-    const char *method = a.method ? a.method : a.random_init ? "random" : a.weights ? "imported" : "checkpoint";
+    if (a.checkpoint && ckpt.bands > 0 && ckpt.bands != ds.bands) {
+        fprintf(stderr, "geossl eval: this checkpoint is %s with %d bands, and %s has %d: evaluate it on data with "
+                        "the bands it was pretrained on\n", backbone, ckpt.bands, a.data, ds.bands);
+        gs_dataset_close(&ds);
+        return 2;
+    }
+    const char *method = a.method ? a.method : a.random_init ? "random" : a.weights ? "imported" : ckpt.method;
     char backbone_name[64];
-    gs_cli_backbone_label(a.backbone, (int)a.patch, backbone_name, sizeof backbone_name);
+    gs_cli_backbone_label(backbone, patch, backbone_name, sizeof backbone_name);
     gs_cli_eval_job job = {
         .ds = &ds,
-        .backbone = {.name = a.backbone, .width = (int)a.width, .patch = (int)a.patch,
-                     .stem = (gs_stem)gs_option_choice(GS_STEM_NAMES, a.stem), .pos = GS_POS_LEARNED},
-        .checkpoint = a.checkpoint, .weights = a.weights,
+        .backbone = {.name = backbone, .width = width, .patch = patch,
+                     .stem = (gs_stem)gs_option_choice(GS_STEM_NAMES, stem), .pos = GS_POS_LEARNED},
+        .checkpoint = a.checkpoint ? ckpt.path : NULL, .weights = a.weights,
         .id = {.method = method, .backbone = backbone_name, .pretrain_data = a.pretrain, .eval_data = ds.format->name,
                .protocol = protocol, .label_fraction = fraction},
         .threads = (int)a.threads, .batch = (int)gs_option_int_or(a.batch, 0), .workers = (int)a.workers,

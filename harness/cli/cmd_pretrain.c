@@ -154,6 +154,7 @@ int gs_cmd_pretrain(int argc, char **argv) {
         gs_dataset_close(&ds);
         return code;
     }
+    bool made_folder = access(out, F_OK) != 0;
     if (!gs_cli_make_folder("pretrain", out)) {
         gs_context_free(&ctx);
         gs_dataset_close(&ds);
@@ -174,8 +175,13 @@ int gs_cmd_pretrain(int argc, char **argv) {
     int code = 0;
     if (gs_pretrain(&ctx, &ds, &pc, &r, &err) != GS_OK) {
         fprintf(stderr, "geossl pretrain: %s\n", err.message);
-        fprintf(stderr, "geossl pretrain: the last checkpoint written, if any, is %s (continue with --resume)\n",
-                checkpoint);
+        if (!access(checkpoint, F_OK)) {
+            fprintf(stderr, "geossl pretrain: the last checkpoint is %s (continue with --resume)\n", checkpoint);
+        } else {
+            /* Nothing was trained: leave no half-made run folder behind. */
+            remove(log_csv);
+            if (made_folder) rmdir(out);
+        }
         code = 1;
     } else {
         printf("%s %s: %lld steps (from %lld), loss %.4f -> %.4f, embedding std %.4f, %.1f img/s, %.0f s\n", method,

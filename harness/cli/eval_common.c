@@ -8,6 +8,7 @@
 #include "cache.h"
 #include "core/clock.h"
 #include "io/checkpoint.h"
+#include "io/run_config.h"
 #include "io/weights_import.h"
 #include "provenance.h"
 #include "results_store.h"
@@ -27,6 +28,36 @@ gs_status gs_cli_load_encoder(gs_context *ctx, gs_backbone *bb, const gs_backbon
         return gs_weights_import(ctx, weights, bb->params, NULL, &report);
     }
     return GS_OK;
+}
+
+bool gs_cli_checkpoint_read(const char *command, const char *path, gs_cli_checkpoint *out) {
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(out->path, sizeof out->path, "%s/checkpoint.h5", path);
+    else
+        snprintf(out->path, sizeof out->path, "%s", path);
+    gs_context ctx;
+    gs_context_init(&ctx, NULL);
+    gs_checkpoint_info info;
+    if (gs_checkpoint_read_info(&ctx, out->path, &info) != GS_OK) {
+        fprintf(stderr, "geossl %s: --checkpoint: %s\n", command, ctx.error);
+        gs_context_free(&ctx);
+        return false;
+    }
+    gs_context_free(&ctx);
+    char number[32];
+    if (!gs_run_config_get(info.config, "method", out->method, sizeof out->method))
+        snprintf(out->method, sizeof out->method, "checkpoint");
+    if (!gs_run_config_get(info.config, "data", out->pretrain_data, sizeof out->pretrain_data))
+        out->pretrain_data[0] = '\0';
+    out->has_backbone = gs_run_config_get(info.config, "backbone", out->backbone, sizeof out->backbone) &&
+                        gs_run_config_get(info.config, "stem", out->stem, sizeof out->stem);
+    out->width = gs_run_config_get(info.config, "width", number, sizeof number) ? atoi(number) : 0;
+    out->patch = gs_run_config_get(info.config, "patch", number, sizeof number) ? atoi(number) : 0;
+    out->bands = gs_run_config_get(info.config, "bands", number, sizeof number) ? atoi(number) : 0;
+    gs_checkpoint_info_free(&info);
+    return true;
 }
 
 gs_status gs_cli_append_results(const char *path, const gs_eval_identity *id, const gs_eval_result *r, int threads,

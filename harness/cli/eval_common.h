@@ -18,6 +18,20 @@
 gs_status gs_cli_load_encoder(gs_context *ctx, gs_backbone *bb, const gs_backbone_config *config,
                               const char *checkpoint, const char *weights);
 
+/* What a geossl checkpoint says about itself: the file (a run folder's
+ * checkpoint.h5 when given the folder), the method that trained it, its
+ * backbone settings and bands, and the pretraining data's format. */
+typedef struct gs_cli_checkpoint {
+    char path[4096];
+    char method[64], backbone[32], stem[16], pretrain_data[64];
+    int width, patch, bands;
+    bool has_backbone; /* false for checkpoints written before geossl recorded it */
+} gs_cli_checkpoint;
+
+/* Reads `path` (a checkpoint file or the run folder holding checkpoint.h5).
+ * False after one line on stderr naming the file and the problem. */
+bool gs_cli_checkpoint_read(const char *command, const char *path, gs_cli_checkpoint *out);
+
 typedef struct gs_eval_identity {
     const char *method, *backbone, *pretrain_data, *eval_data;
     gs_protocol protocol;

@@ -1,0 +1,117 @@
+/* eval --checkpoint takes everything the checkpoint knows: a run folder or
+ * its file; the method, backbone settings and pretraining data from the
+ * checkpoint into every result row (never "checkpoint ... (none)"); an
+ * option that disagrees with the checkpoint is refused naming both, before
+ * any work; a resume with another method is refused naming both. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_capture.h"
+#include "commands.h"
+#include "results_store.h"
+#include "synthetic.h"
+#include "test_paths.h"
+
+typedef struct run_dir {
+    char dir[256], data[320], spec[400], ms_data[320], ms_spec[400], run[320], results[320];
+} run_dir;
+
+/* Generated EuroSAT (RGB and MS) and one tiny SimCLR run (width 8, 1 epoch). */
+static void pretrain_once(run_dir *w) {
+    cr_assert(test_temp_dir(w->dir, sizeof w->dir)[0]);
+    snprintf(w->data, sizeof w->data, "%s/eurosat", w->dir);
+    snprintf(w->spec, sizeof w->spec, "eurosat-rgb:%s", w->data);
+    snprintf(w->ms_data, sizeof w->ms_data, "%s/eurosat-ms", w->dir);
+    snprintf(w->ms_spec, sizeof w->ms_spec, "eurosat-ms:%s", w->ms_data);
+    snprintf(w->run, sizeof w->run, "%s/run", w->dir);
+    snprintf(w->results, sizeof w->results, "%s/results.csv", w->dir);
+    char cache[300];
+    snprintf(cache, sizeof cache, "%s/cache", w->dir);
+    setenv("GEOSSL_CACHE_DIR", cache, 1);
+    gs_synth_options so = {.seed = 1, .count = 5}; /* every 5th image of a class is test */
+    gs_error err = {0};
+    cr_assert_eq(gs_synth_write("eurosat-rgb", w->data, &so, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(gs_synth_write("eurosat-ms", w->ms_data, &so, &err), GS_OK, "%s", err.message);
+    captured c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "simclr", "--data", w->spec, "--out", w->run,
+                                                 "--epochs", "1", "--batch", "8", "--width", "8", "--stem", "small",
+                                                 "--size", "32", "--threads", "1", "--workers", "1", NULL});
+    cr_assert_eq(c.rc, 0, "pretrain failed: %s", c.err);
+}
+
+Test(cli_eval_checkpoint, rows_carry_the_checkpoints_method_backbone_and_data) {
+    run_dir w;
+    pretrain_once(&w);
+    /* The folder, with no --width or --stem: the checkpoint has width 8 and the small stem. */
+    captured c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", w.run, "--data", w.spec, "--threads", "1",
+                                             "--results", w.results, NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    char file[400];
+    snprintf(file, sizeof file, "%s/checkpoint.h5", w.run);
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", file, "--data", w.spec, "--threads", "1", "--seed", "1",
+                                    "--results", w.results, NULL});
+    cr_assert_eq(c.rc, 0, "the file inside the folder: %s", c.err);
+    gs_results r;
+    gs_error err = {0};
+    cr_assert_eq(gs_results_load(w.results, &r, &err), GS_OK, "%s", err.message);
+    cr_assert_gt(r.n_rows, 1);
+    for (size_t i = 0; i < r.n_rows; i++) {
+        cr_expect_str_eq(r.rows[i].method, "simclr");
+        cr_expect_str_eq(r.rows[i].pretrain_data, "eurosat-rgb");
+        cr_expect_str_eq(r.rows[i].backbone, "resnet18");
+    }
+    gs_results_free(&r);
+    test_remove_tree(w.dir);
+}
+
+/* A run that fails before its first checkpoint leaves no folder and no
+ * "continue with --resume" hint. */
+Test(cli_eval_checkpoint, a_failed_start_leaves_no_folder) {
+    run_dir w;
+    pretrain_once(&w);
+    char out[400];
+    snprintf(out, sizeof out, "%s/never", w.dir);
+    /* 40 training images are fewer than one batch of 64. */
+    captured c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "simclr", "--data", w.spec, "--out", out,
+                                                 "--epochs", "1", "--batch", "64", "--width", "8", "--threads", "1",
+                                                 NULL});
+    cr_expect_eq(c.rc, 1, "%s", c.err);
+    cr_expect(strstr(c.err, "fewer than one batch"), "%s", c.err);
+    cr_expect_null(strstr(c.err, "--resume"), "a hint to resume nothing: %s", c.err);
+    cr_expect_neq(access(out, F_OK), 0, "%s was left behind", out);
+    test_remove_tree(w.dir);
+}
+
+Test(cli_eval_checkpoint, a_disagreeing_option_is_refused_naming_both) {
+    run_dir w;
+    pretrain_once(&w);
+    const char *bad[][2] = {{"--width", "16"}, {"--stem", "imagenet"}, {"--method", "byol"},
+                            {"--backbone", "resnet50"}, {"--pretrain-data", "imagenet"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        captured c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", w.run, "--data", w.spec, "--results",
+                                                 w.results, (char *)bad[i][0], (char *)bad[i][1], NULL});
+        REFUSED(c, bad[i][0], bad[i][1], "disagrees with the checkpoint", "checkpoint.h5");
+        cr_expect_str_empty(c.out, "%s %s: the evaluation ran", bad[i][0], bad[i][1]);
+    }
+    /* Agreeing options and the alias of the same method are fine. */
+    captured c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", w.run, "--data", w.spec, "--width", "8",
+                                             "--method", "simclr", "--threads", "1", NULL});
+    cr_expect_eq(c.rc, 0, "%s", c.err);
+    /* 13-band data for a 3-band encoder: named, exit 2. */
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", w.run, "--data", w.ms_spec, NULL});
+    REFUSED(c, "3 bands", "has 13");
+    test_remove_tree(w.dir);
+}
+
+Test(cli_eval_checkpoint, resuming_with_another_method_names_both) {
+    run_dir w;
+    pretrain_once(&w);
+    captured c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "byol", "--data", w.spec, "--out", w.run,
+                                                 "--epochs", "2", "--batch", "8", "--width", "8", "--stem", "small",
+                                                 "--size", "32", "--threads", "1", "--workers", "1", "--resume", NULL});
+    cr_expect_neq(c.rc, 0);
+    cr_expect(strstr(c.err, "simclr") && strstr(c.err, "byol"), "%s", c.err);
+    test_remove_tree(w.dir);
+}
