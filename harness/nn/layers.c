@@ -18,6 +18,7 @@ gs_status gs_conv_layer_init(gs_context *ctx, gs_param_list *list, const char *p
     layer->bias = bias ? add_named(ctx, list, prefix, "bias", GS_PARAM_NO_DECAY, GS_DIMS(c_out)) : NULL;
     layer->stride = stride;
     layer->padding = padding;
+    layer->dilation = 1;
     if (gs_failed(ctx)) return ctx->status;
     /* torchvision ResNet: kaiming_normal_(mode="fan_out", nonlinearity="relu") */
     gs_tensor_fill_normal(ctx, layer->weight, sqrtf(2.0f / (float)(c_out * kernel * kernel)));
@@ -64,7 +65,9 @@ gs_status gs_layernorm_layer_init(gs_context *ctx, gs_param_list *list, const ch
 }
 
 gs_tensor *gs_conv_layer_forward(gs_context *ctx, const gs_conv_layer *layer, gs_tensor *x) {
-    return gs_conv2d(ctx, x, layer->weight, layer->bias, layer->stride, layer->padding);
+    /* A layer filled in by hand (dilation 0) is an ordinary convolution. */
+    int dilation = layer->dilation > 1 ? layer->dilation : 1;
+    return gs_conv2d_dilated(ctx, x, layer->weight, layer->bias, layer->stride, layer->padding, dilation);
 }
 
 gs_tensor *gs_batchnorm_layer_forward(gs_context *ctx, const gs_batchnorm_layer *layer, gs_tensor *x,

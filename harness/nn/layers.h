@@ -11,6 +11,7 @@ typedef struct gs_conv_layer {
     gs_tensor *weight; /* (c_out, c_in, k, k) */
     gs_tensor *bias;   /* (c_out) or NULL */
     int stride, padding;
+    int dilation;      /* 1 from gs_conv_layer_init; set it (and padding) after init for atrous layers */
 } gs_conv_layer;
 
 typedef struct gs_batchnorm_layer {

@@ -12,8 +12,18 @@ gs_resnet_config gs_resnet_default_config(int depth, int bands) {
                               .num_classes = 0};
 }
 
+bool gs_resnet_output_stride_valid(int output_stride) {
+    return output_stride == 0 || output_stride == 32 || output_stride == 16 || output_stride == 8;
+}
+
+/* Makes a 3x3 convolution atrous: padding = dilation keeps the map's size. */
+static void dilate(gs_conv_layer *conv, int dilation) {
+    conv->dilation = dilation;
+    conv->padding = dilation;
+}
+
 static gs_status init_block(gs_context *ctx, gs_resnet *net, gs_resnet_block *b, const char *prefix,
-                            int64_t in_ch, int64_t planes, int stride, bool bottleneck) {
+                            int64_t in_ch, int64_t planes, int stride, int dilation, bool bottleneck) {
     char name[128];
     int64_t out_ch = bottleneck ? planes * 4 : planes;
     memset(b, 0, sizeof *b);
@@ -25,11 +35,14 @@ static gs_status init_block(gs_context *ctx, gs_resnet *net, gs_resnet_block *b,
         gs_batchnorm_layer_init(ctx, &net->params, LAYER("bn2"), &b->bn2, planes);
         gs_conv_layer_init(ctx, &net->params, LAYER("conv3"), &b->conv3, planes, out_ch, 1, 1, 0, false);
         gs_batchnorm_layer_init(ctx, &net->params, LAYER("bn3"), &b->bn3, out_ch);
+        dilate(&b->conv2, dilation);
     } else {
         gs_conv_layer_init(ctx, &net->params, LAYER("conv1"), &b->conv1, in_ch, planes, 3, stride, 1, false);
         gs_batchnorm_layer_init(ctx, &net->params, LAYER("bn1"), &b->bn1, planes);
         gs_conv_layer_init(ctx, &net->params, LAYER("conv2"), &b->conv2, planes, planes, 3, 1, 1, false);
         gs_batchnorm_layer_init(ctx, &net->params, LAYER("bn2"), &b->bn2, planes);
+        dilate(&b->conv1, dilation);
+        dilate(&b->conv2, dilation);
     }
     if (stride != 1 || in_ch != out_ch) {
         b->has_downsample = true;
@@ -50,6 +63,12 @@ gs_status gs_resnet_init(gs_context *ctx, gs_resnet *net, const gs_resnet_config
     if (config->in_bands < 1 || config->width < 1 || config->num_classes < 0)
         return gs_fail(ctx, GS_ERR_ARGUMENT, "invalid ResNet configuration: bands %d, width %d, classes %d",
                        config->in_bands, config->width, config->num_classes);
+    if (!gs_resnet_output_stride_valid(config->output_stride))
+        return gs_fail(ctx, GS_ERR_ARGUMENT, "ResNet output stride %d is not supported (use 32, 16 or 8)",
+                       config->output_stride);
+    /* Stages 3 and 4 (index 2, 3) that dilate instead of striding. */
+    const int os = config->output_stride ? config->output_stride : 32;
+    const bool dilated_stage[4] = {false, false, os == 8, os <= 16};
     bool bottleneck = config->depth == 50;
     static const int blocks_per_stage[2][4] = {{2, 2, 2, 2}, {3, 4, 6, 3}};
     const int *counts = blocks_per_stage[bottleneck];
@@ -62,26 +81,39 @@ gs_status gs_resnet_init(gs_context *ctx, gs_resnet *net, const gs_resnet_config
     gs_batchnorm_layer_init(ctx, &net->params, "bn1", &net->bn1, width);
 
     int64_t in_ch = width;
+    int dilation = 1;
+    net->stage_stride[0] = config->stem == GS_STEM_IMAGENET ? 2 : 1;
+    int stride_so_far = config->stem == GS_STEM_IMAGENET ? 4 : 1; /* the max-pool */
     for (int s = 0; s < 4; s++) {
         int64_t planes = width << s;
+        int stage_stride = s > 0 ? 2 : 1, first_dilation = dilation;
+        if (dilated_stage[s]) {
+            dilation *= stage_stride;
+            stage_stride = 1;
+        }
+        stride_so_far *= stage_stride;
         for (int i = 0; i < counts[s]; i++) {
             char prefix[64];
             snprintf(prefix, sizeof prefix, "layer%d.%d", s + 1, i);
-            int stride = (s > 0 && i == 0) ? 2 : 1;
-            init_block(ctx, net, &net->blocks[net->n_blocks++], prefix, in_ch, planes, stride, bottleneck);
+            init_block(ctx, net, &net->blocks[net->n_blocks++], prefix, in_ch, planes, i == 0 ? stage_stride : 1,
+                       i == 0 ? first_dilation : dilation, bottleneck);
             in_ch = bottleneck ? planes * 4 : planes;
         }
         net->stage_end[s] = net->n_blocks;
         net->stage_channels[s] = in_ch;
+        net->stage_stride[s + 1] = stride_so_far;
     }
     net->feature_dim = in_ch;
     if (config->num_classes > 0) {
         net->has_fc = true;
         gs_linear_layer_init(ctx, &net->params, "fc", &net->fc, in_ch, config->num_classes, true);
     }
-    snprintf(net->arch, sizeof net->arch, "resnet%d bands=%d width=%d stem=%s classes=%d", config->depth,
+    /* The default network keeps the string checkpoints already carry. */
+    char os_note[16] = "";
+    if (os != 32) snprintf(os_note, sizeof os_note, " os=%d", os);
+    snprintf(net->arch, sizeof net->arch, "resnet%d bands=%d width=%d stem=%s classes=%d%s", config->depth,
              config->in_bands, config->width, config->stem == GS_STEM_IMAGENET ? "imagenet" : "small",
-             config->num_classes);
+             config->num_classes, os_note);
     return ctx->status;
 }
 

@@ -3,7 +3,16 @@
  * and any input size.  The default stem is torchvision's (7x7 stride-2
  * convolution, batchnorm, relu, 3x3 stride-2 max-pool); the opt-in small
  * stem (a 3x3 stride-1 convolution, no max-pool) suits 32-64 px inputs but no
- * benchmark uses it by default.  Parameter names are torchvision's. */
+ * benchmark uses it by default.  Parameter names are torchvision's.
+ *
+ * Dense prediction (DeepLab) wants finer features: output_stride 16 or 8
+ * replaces the stride 2 of layer4 (and of layer3 for 8) by dilation, as
+ * torchvision's replace_stride_with_dilation does: in a dilated stage the
+ * first block keeps the previous dilation and the others double it; the
+ * 1x1 downsample loses its stride; the parameters do not change.  torchvision
+ * refuses dilation in BasicBlock; ResNet-18 here dilates both 3x3
+ * convolutions of a block by the block's dilation (padding = dilation), the
+ * place where torchvision's Bottleneck puts it on its one 3x3. */
 #ifndef GS_NN_RESNET_H
 #define GS_NN_RESNET_H
 
@@ -20,7 +29,13 @@ typedef struct gs_resnet_config {
     int width;       /* channels of the first stage; torchvision: 64 */
     gs_stem stem;
     int num_classes; /* > 0 adds the "fc" layer; 0: the pooled features are the output */
+    int output_stride; /* 0 or 32: torchvision's network; 16: layer4 dilated; 8: layer3 and layer4 dilated.
+                          (The figures of the imagenet stem; the small stem does not downsample, so its
+                          strides are 4 times smaller.) */
 } gs_resnet_config;
+
+/* True for the output strides gs_resnet_config accepts: 0 (meaning 32), 32, 16, 8. */
+bool gs_resnet_output_stride_valid(int output_stride);
 
 typedef struct gs_resnet_block {
     gs_conv_layer conv1, conv2, conv3; /* conv3 only in bottlenecks */
@@ -39,6 +54,7 @@ typedef struct gs_resnet {
     int n_blocks;
     int stage_end[4];          /* blocks [stage_end[s-1], stage_end[s]) form stage s */
     int64_t stage_channels[4]; /* output channels of each stage */
+    int stage_stride[5];       /* input pixels per feature pixel after the stem [0] and each stage [1..4] */
     bool has_fc;
     gs_linear_layer fc;
     int64_t feature_dim;       /* channels of the pooled features */

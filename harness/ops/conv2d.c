@@ -17,10 +17,16 @@ static void conv2d_backward(gs_context *ctx, const gs_tape_node *node) {
 }
 
 gs_tensor *gs_conv2d(gs_context *ctx, gs_tensor *x, gs_tensor *w, gs_tensor *bias, int stride, int padding) {
+    return gs_conv2d_dilated(ctx, x, w, bias, stride, padding, 1);
+}
+
+gs_tensor *gs_conv2d_dilated(gs_context *ctx, gs_tensor *x, gs_tensor *w, gs_tensor *bias, int stride, int padding,
+                             int dilation) {
     GS_OP_GUARD(ctx, x, w);
-    if (stride < 1 || padding < 0) {
-        gs_fail(ctx, GS_ERR_ARGUMENT, "conv2d: stride must be >= 1 and padding >= 0 (got stride %d, padding %d)",
-                stride, padding);
+    if (stride < 1 || padding < 0 || dilation < 1) {
+        gs_fail(ctx, GS_ERR_ARGUMENT,
+                "conv2d: stride and dilation must be >= 1 and padding >= 0 (got stride %d, padding %d, dilation %d)",
+                stride, padding, dilation);
         return NULL;
     }
     if (x->ndim != 4 || w->ndim != 4) {
@@ -38,14 +44,16 @@ gs_tensor *gs_conv2d(gs_context *ctx, gs_tensor *x, gs_tensor *w, gs_tensor *bia
     gs_conv2d_shape s = {
         .n = x->shape[0], .c_in = x->shape[1], .h_in = x->shape[2], .w_in = x->shape[3],
         .c_out = w->shape[0], .k_h = w->shape[2], .k_w = w->shape[3],
-        .stride = stride, .padding = padding,
+        .stride = stride, .padding = padding, .dilation = dilation,
     };
-    if (s.h_in + 2 * padding < s.k_h || s.w_in + 2 * padding < s.k_w) {
-        gs_fail_shapes(ctx, "conv2d", "kernel larger than the padded input", x, w);
+    /* The extent the dilated kernel covers. */
+    const int64_t span_h = (s.k_h - 1) * dilation + 1, span_w = (s.k_w - 1) * dilation + 1;
+    if (s.h_in + 2 * padding < span_h || s.w_in + 2 * padding < span_w) {
+        gs_fail_shapes(ctx, "conv2d", "kernel (dilated) larger than the padded input", x, w);
         return NULL;
     }
-    s.h_out = (s.h_in + 2 * padding - s.k_h) / stride + 1;
-    s.w_out = (s.w_in + 2 * padding - s.k_w) / stride + 1;
+    s.h_out = (s.h_in + 2 * padding - span_h) / stride + 1;
+    s.w_out = (s.w_in + 2 * padding - span_w) / stride + 1;
     /* cblas takes int dimensions; the kernel's GEMMs span up to two samples' columns. */
     if (s.c_in * s.k_h * s.k_w > INT_MAX || s.c_out > INT_MAX || 2 * s.h_out * s.w_out > INT_MAX) {
         gs_fail_shapes(ctx, "conv2d", "too large for 32-bit GEMM dimensions", x, w);

@@ -6,7 +6,8 @@
  * starved.  With G = 1 the GEMM writes straight into y, and a 1x1 stride-1
  * pad-0 convolution reads x directly (no im2col at all).  Everything is
  * deterministic: im2col rows and col2im channels are written by exactly one
- * thread each, and dW accumulates groups in order. */
+ * thread each, and dW accumulates groups in order.  Dilation only moves where
+ * a kernel tap reads: tap kh sits kh * dilation rows below the window's top. */
 #include <cblas.h>
 #include <string.h>
 
@@ -38,22 +39,22 @@ static void valid_range(int64_t offset, int64_t stride, int64_t in, int64_t out,
 /* col[r, p] (row length ld) for one sample; r = (c * KH + kh) * KW + kw. */
 static void im2col(gs_context *ctx, const gs_conv2d_shape *s, const float *x, float *col, int64_t ld) {
     const int64_t kk = s->k_h * s->k_w, rows = s->c_in * kk;
-    const int64_t stride = s->stride, pad = s->padding;
+    const int64_t stride = s->stride, pad = s->padding, dil = s->dilation;
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (rows * s->h_out * s->w_out > 32768)
     for (int64_t r = 0; r < rows; r++) {
         const int64_t c = r / kk, kh = (r % kk) / s->k_w, kw = r % s->k_w;
         const float *xc = x + c * s->h_in * s->w_in;
         float *dst = col + r * ld;
         int64_t lo, hi;
-        valid_range(kw - pad, stride, s->w_in, s->w_out, &lo, &hi);
+        valid_range(kw * dil - pad, stride, s->w_in, s->w_out, &lo, &hi);
         for (int64_t oh = 0; oh < s->h_out; oh++, dst += s->w_out) {
-            const int64_t ih = oh * stride - pad + kh;
+            const int64_t ih = oh * stride - pad + kh * dil;
             if (ih < 0 || ih >= s->h_in) {
                 memset(dst, 0, (size_t)s->w_out * sizeof *dst);
                 continue;
             }
             const float *row = xc + ih * s->w_in;
-            const int64_t off = kw - pad;
+            const int64_t off = kw * dil - pad;
             for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
             if (stride == 1) {
                 if (hi > lo) memcpy(dst + lo, row + lo + off, (size_t)(hi - lo) * sizeof *dst);
@@ -68,7 +69,7 @@ static void im2col(gs_context *ctx, const gs_conv2d_shape *s, const float *x, fl
 /* dx += col2im(dcol) for one sample; one thread per input channel. */
 static void col2im_add(gs_context *ctx, const gs_conv2d_shape *s, const float *dcol, int64_t ld, float *dx) {
     const int64_t kk = s->k_h * s->k_w;
-    const int64_t stride = s->stride, pad = s->padding;
+    const int64_t stride = s->stride, pad = s->padding, dil = s->dilation;
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (s->c_in * kk * s->h_out * s->w_out > 32768)
     for (int64_t c = 0; c < s->c_in; c++) {
         float *dxc = dx + c * s->h_in * s->w_in;
@@ -76,12 +77,12 @@ static void col2im_add(gs_context *ctx, const gs_conv2d_shape *s, const float *d
             for (int64_t kw = 0; kw < s->k_w; kw++) {
                 const float *src = dcol + ((c * s->k_h + kh) * s->k_w + kw) * ld;
                 int64_t lo, hi;
-                valid_range(kw - pad, stride, s->w_in, s->w_out, &lo, &hi);
+                valid_range(kw * dil - pad, stride, s->w_in, s->w_out, &lo, &hi);
                 for (int64_t oh = 0; oh < s->h_out; oh++, src += s->w_out) {
-                    const int64_t ih = oh * stride - pad + kh;
+                    const int64_t ih = oh * stride - pad + kh * dil;
                     if (ih < 0 || ih >= s->h_in) continue;
                     float *row = dxc + ih * s->w_in;
-                    const int64_t off = kw - pad;
+                    const int64_t off = kw * dil - pad;
                     for (int64_t ow = lo; ow < hi; ow++) row[ow * stride + off] += src[ow];
                 }
             }

@@ -4,7 +4,9 @@
  * Gradients are produced in scratch and added into the caller's buffers by a
  * reorder with a "sum" post-op, keeping the backend contract that backward
  * kernels accumulate.  oneDNN's own primitive cache makes re-creating the
- * same primitives on every step cheap. */
+ * same primitives on every step cheap.  Dilation goes through oneDNN's
+ * dilated descriptors, which count the gaps between taps (torch's dilation
+ * minus one). */
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <stdlib.h>
@@ -107,7 +109,7 @@ static dnnl_memory_t wrap(gs_context *ctx, const dnnl_memory_desc_t *md, const v
 
 typedef struct conv_descs {
     dnnl_memory_desc_t src, wei, dst, bias, any_src, any_wei, any_dst;
-    dnnl_dims_t strides, pad;
+    dnnl_dims_t strides, dilates, pad;
 } conv_descs;
 
 static void describe(const gs_conv2d_shape *sh, conv_descs *d) {
@@ -120,14 +122,17 @@ static void describe(const gs_conv2d_shape *sh, conv_descs *d) {
     dnnl_dims_t bias_dims = {sh->c_out};
     dnnl_memory_desc_init_by_tag(&d->bias, 1, bias_dims, dnnl_f32, dnnl_x);
     d->strides[0] = d->strides[1] = sh->stride;
+    d->dilates[0] = d->dilates[1] = sh->dilation - 1;
     d->pad[0] = d->pad[1] = sh->padding;
 }
 
 /* The bottom/right padding oneDNN needs so that its output size equals
- * floor((H + 2p - K) / s) + 1 (torch drops the remainder). */
+ * floor((H + 2p - span) / s) + 1 with span = d (K - 1) + 1 (torch drops the
+ * remainder). */
 static void right_padding(const gs_conv2d_shape *sh, dnnl_dims_t pad_r) {
-    pad_r[0] = (sh->h_out - 1) * sh->stride + sh->k_h - sh->h_in - sh->padding;
-    pad_r[1] = (sh->w_out - 1) * sh->stride + sh->k_w - sh->w_in - sh->padding;
+    const int64_t span_h = (sh->k_h - 1) * sh->dilation + 1, span_w = (sh->k_w - 1) * sh->dilation + 1;
+    pad_r[0] = (sh->h_out - 1) * sh->stride + span_h - sh->h_in - sh->padding;
+    pad_r[1] = (sh->w_out - 1) * sh->stride + span_w - sh->w_in - sh->padding;
 }
 
 static dnnl_status_t forward_pd(gs_context *ctx, const gs_conv2d_shape *sh, conv_descs *d, bool bias,
@@ -136,9 +141,9 @@ static dnnl_status_t forward_pd(gs_context *ctx, const gs_conv2d_shape *sh, conv
     dnnl_convolution_desc_t cd;
     dnnl_dims_t pad_r;
     right_padding(sh, pad_r);
-    dnnl_status_t st = dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
-                                                          &d->any_src, &d->any_wei, bias ? &d->bias : NULL,
-                                                          &d->any_dst, d->strides, d->pad, pad_r);
+    dnnl_status_t st = dnnl_dilated_convolution_forward_desc_init(
+        &cd, dnnl_forward_training, dnnl_convolution_direct, &d->any_src, &d->any_wei, bias ? &d->bias : NULL,
+        &d->any_dst, d->strides, d->dilates, d->pad, pad_r);
     if (st != dnnl_success) return st;
     return dnnl_primitive_desc_create(pd, &cd, NULL, s->engine, NULL);
 }
@@ -201,8 +206,8 @@ static void backward_data(gs_context *ctx, const gs_conv2d_shape *sh, conv_descs
     dnnl_convolution_desc_t cd;
     dnnl_dims_t pad_r;
     right_padding(sh, pad_r);
-    CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &d->any_src, &d->any_wei,
-                                                   &d->any_dst, d->strides, d->pad, pad_r));
+    CHECK(dnnl_dilated_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &d->any_src, &d->any_wei,
+                                                           &d->any_dst, d->strides, d->dilates, d->pad, pad_r));
     CHECK(dnnl_primitive_desc_create(&pd, &cd, NULL, s->engine, fwd));
     const dnnl_memory_desc_t *dsrc_md = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_src_md, 0);
     const dnnl_memory_desc_t *wei_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
@@ -240,8 +245,9 @@ static void backward_weights(gs_context *ctx, const gs_conv2d_shape *sh, conv_de
     dnnl_convolution_desc_t cd;
     dnnl_dims_t pad_r;
     right_padding(sh, pad_r);
-    CHECK(dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &d->any_src, &d->any_wei,
-                                                      db ? &d->bias : NULL, &d->any_dst, d->strides, d->pad, pad_r));
+    CHECK(dnnl_dilated_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &d->any_src,
+                                                              &d->any_wei, db ? &d->bias : NULL, &d->any_dst,
+                                                              d->strides, d->dilates, d->pad, pad_r));
     CHECK(dnnl_primitive_desc_create(&pd, &cd, NULL, s->engine, fwd));
     const dnnl_memory_desc_t *src_md = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *dwei_md = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0);
