@@ -9,6 +9,8 @@
 #include "../ops/activation.h"
 #include "../ops/attention.h"
 #include "../ops/batchnorm.h"
+#include "../ops/box_pool.h"
+#include "../ops/channel_stats.h"
 #include "../ops/conv2d.h"
 #include "../ops/elementwise.h"
 #include "../ops/layernorm.h"
@@ -31,6 +33,8 @@ struct gs_backend {
     const gs_activation_kernels *activation;
     const gs_attention_kernels *attention;
     const gs_batchnorm_kernels *batchnorm;
+    const gs_box_pool_kernels *box_pool;
+    const gs_channel_stats_kernels *channel_stats;
     const gs_conv2d_kernels *conv2d;
     const gs_elementwise_kernels *elementwise;
     const gs_layernorm_kernels *layernorm;

@@ -5,6 +5,8 @@
 #include "activation.h"
 #include "attention.h"
 #include "batchnorm.h"
+#include "box_pool.h"
+#include "channel_stats.h"
 #include "conv2d.h"
 #include "elementwise.h"
 #include "layernorm.h"
