@@ -13,6 +13,7 @@
 #include "backend/backend.h"
 #include "fixture.h"
 #include "gradcheck.h"
+#include "nn/backbone.h"
 #include "nn/resnet.h"
 #include "ops/ops.h"
 #include "reference_model.h"
@@ -232,5 +233,22 @@ Test(reference_dilated, resnet_rejects_other_output_strides) {
     cr_expect_eq(gs_resnet_init(&ctx, &net, &cfg), GS_ERR_ARGUMENT);
     cr_expect(strstr(ctx.error, "output stride") != NULL, "%s", ctx.error);
     gs_resnet_free(&net);
+    gs_context_free(&ctx);
+}
+
+/* The backbone handle passes the output stride through; 0 keeps today's network. */
+Test(reference_dilated, backbone_config_carries_the_output_stride) {
+    gs_context ctx;
+    gradcheck_context(&ctx, 1);
+    gs_backbone bb;
+    gs_backbone_config bc = {.name = "resnet18", .bands = 3, .img_size = 64, .width = 8, .output_stride = 16};
+    cr_assert_eq(gs_backbone_init(&ctx, &bb, &bc), GS_OK, "%s", ctx.error);
+    cr_expect_eq(bb.resnet.stage_stride[4], 16);
+    cr_expect(strstr(bb.arch, " os=16") != NULL, "%s", bb.arch);
+    gs_backbone_free(&bb);
+    bc.output_stride = 0;
+    cr_assert_eq(gs_backbone_init(&ctx, &bb, &bc), GS_OK, "%s", ctx.error);
+    cr_expect_eq(bb.resnet.stage_stride[4], 32);
+    gs_backbone_free(&bb);
     gs_context_free(&ctx);
 }

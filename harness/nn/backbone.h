@@ -14,6 +14,7 @@ typedef struct gs_backbone_config {
     int img_size;      /* ViT: the input size (position table); ResNet: any input works */
     int width;         /* 0: the standard width (ResNet 64; ViT 192 / 384) */
     gs_stem stem;      /* ResNet only */
+    int output_stride; /* ResNet only; 0: 32 (torchvision's); 16 or 8 dilate the last stages (DeepLab) */
     int patch;         /* ViT only; 0: 16 */
     gs_pos_embed pos;  /* ViT only */
     int num_classes;   /* 0: features out */
