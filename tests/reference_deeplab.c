@@ -159,6 +159,17 @@ Test(reference_deeplab, default_layout_matches_the_pytorch_module) {
         cr_expect(!strncmp(aspp.items[i].tensor->name, "aspp.", 5), "%s", aspp.items[i].tensor->name);
     gs_param_list_free(&aspp);
     gs_param_list_free(&decoder);
+    /* Batchnorm momentum: torch's 0.1 by default, GLCNet's 0.9 on request, on every layer. */
+    cr_expect_eq(head.aspp.atrous_bn[2].momentum, 0.1f);
+    gs_deeplab_config glc = gs_deeplab_default_config(32, 16, 16, 64);
+    glc.bn_momentum = 0.9f;
+    gs_deeplab small;
+    gs_param_list both = {0};
+    cr_assert_eq(gs_deeplab_init(&ctx, &both, &both, &small, &glc), GS_OK, "%s", ctx.error);
+    cr_expect(small.aspp.conv1x1_bn.momentum == 0.9f && small.aspp.pool_bn.momentum == 0.9f &&
+              small.aspp.project_bn.momentum == 0.9f && small.decoder.low_level_bn.momentum == 0.9f &&
+              small.decoder.fuse_bn[1].momentum == 0.9f);
+    gs_param_list_free(&both);
     cfg.rates[1] = 0;
     cr_expect_eq(gs_deeplab_init(&ctx, &aspp, &decoder, &head, &cfg), GS_ERR_ARGUMENT);
     gs_param_list_free(&aspp);

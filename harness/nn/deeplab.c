@@ -12,7 +12,7 @@ gs_deeplab_config gs_deeplab_default_config(int64_t in_channels, int64_t low_lev
         .in_channels = in_channels, .low_level_in = low_level_in, .aspp_channels = 256,
         .rates = {6 * scale, 12 * scale, 18 * scale}, .aspp_dropout = 0.5f,
         .low_level_channels = 48, .decoder_channels = 256, .decoder_dropout = {0.0f, 0.0f},
-        .n_classes = n_classes, .align_corners = true,
+        .n_classes = n_classes, .align_corners = true, .bn_momentum = 0.1f,
     };
 }
 
@@ -31,6 +31,9 @@ static gs_status check_config(gs_context *ctx, const gs_deeplab_config *c) {
         if (c->rates[i] < 1)
             return gs_fail(ctx, GS_ERR_ARGUMENT, "DeepLabv3+: ASPP rates must be >= 1 (got %d, %d, %d)", c->rates[0],
                            c->rates[1], c->rates[2]);
+    if (c->bn_momentum < 0.0f || c->bn_momentum > 1.0f)
+        return gs_fail(ctx, GS_ERR_ARGUMENT, "DeepLabv3+: batchnorm momentum must lie in [0, 1] (got %g)",
+                       (double)c->bn_momentum);
     if (!valid_dropout(c->aspp_dropout) || !valid_dropout(c->decoder_dropout[0]) ||
         !valid_dropout(c->decoder_dropout[1]))
         return gs_fail(ctx, GS_ERR_ARGUMENT, "DeepLabv3+: dropout probabilities must lie in [0, 1) (got %g, %g, %g)",
@@ -40,7 +43,8 @@ static gs_status check_config(gs_context *ctx, const gs_deeplab_config *c) {
 
 /* "<prefix>.conv" (no bias) and "<prefix>.bn". */
 static void conv_bn_init(gs_context *ctx, gs_param_list *list, const char *prefix, gs_conv_layer *conv,
-                         gs_batchnorm_layer *bn, int64_t c_in, int64_t c_out, int kernel, int dilation) {
+                         gs_batchnorm_layer *bn, int64_t c_in, int64_t c_out, int kernel, int dilation,
+                         float momentum) {
     char name[96];
     snprintf(name, sizeof name, "%s.conv", prefix);
     /* A 3x3 at dilation d keeps the map's size with padding d. */
@@ -49,19 +53,21 @@ static void conv_bn_init(gs_context *ctx, gs_param_list *list, const char *prefi
     conv->dilation = dilation;
     snprintf(name, sizeof name, "%s.bn", prefix);
     gs_batchnorm_layer_init(ctx, list, name, bn, c_out);
+    if (momentum > 0.0f) bn->momentum = momentum;
 }
 
 gs_status gs_aspp_init(gs_context *ctx, gs_param_list *list, gs_aspp *aspp, const gs_deeplab_config *config) {
     if (check_config(ctx, config) != GS_OK) return ctx->status;
     const int64_t c_in = config->in_channels, ch = config->aspp_channels;
-    conv_bn_init(ctx, list, "aspp.conv1x1", &aspp->conv1x1, &aspp->conv1x1_bn, c_in, ch, 1, 1);
+    const float m = config->bn_momentum;
+    conv_bn_init(ctx, list, "aspp.conv1x1", &aspp->conv1x1, &aspp->conv1x1_bn, c_in, ch, 1, 1, m);
     for (int i = 0; i < 3; i++) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "aspp.atrous.%d", i);
-        conv_bn_init(ctx, list, prefix, &aspp->atrous[i], &aspp->atrous_bn[i], c_in, ch, 3, config->rates[i]);
+        conv_bn_init(ctx, list, prefix, &aspp->atrous[i], &aspp->atrous_bn[i], c_in, ch, 3, config->rates[i], m);
     }
-    conv_bn_init(ctx, list, "aspp.pool", &aspp->pool, &aspp->pool_bn, c_in, ch, 1, 1);
-    conv_bn_init(ctx, list, "aspp.project", &aspp->project, &aspp->project_bn, 5 * ch, ch, 1, 1);
+    conv_bn_init(ctx, list, "aspp.pool", &aspp->pool, &aspp->pool_bn, c_in, ch, 1, 1, m);
+    conv_bn_init(ctx, list, "aspp.project", &aspp->project, &aspp->project_bn, 5 * ch, ch, 1, 1, m);
     aspp->dropout = config->aspp_dropout;
     aspp->align_corners = config->align_corners;
     return ctx->status;
@@ -71,11 +77,12 @@ gs_status gs_deeplab_decoder_init(gs_context *ctx, gs_param_list *list, gs_deepl
                                   const gs_deeplab_config *config) {
     if (check_config(ctx, config) != GS_OK) return ctx->status;
     const int64_t ch = config->decoder_channels;
+    const float m = config->bn_momentum;
     conv_bn_init(ctx, list, "decoder.low_level", &dec->low_level, &dec->low_level_bn, config->low_level_in,
-                 config->low_level_channels, 1, 1);
+                 config->low_level_channels, 1, 1, m);
     conv_bn_init(ctx, list, "decoder.fuse.0", &dec->fuse[0], &dec->fuse_bn[0],
-                 config->aspp_channels + config->low_level_channels, ch, 3, 1);
-    conv_bn_init(ctx, list, "decoder.fuse.1", &dec->fuse[1], &dec->fuse_bn[1], ch, ch, 3, 1);
+                 config->aspp_channels + config->low_level_channels, ch, 3, 1, m);
+    conv_bn_init(ctx, list, "decoder.fuse.1", &dec->fuse[1], &dec->fuse_bn[1], ch, ch, 3, 1, m);
     gs_conv_layer_init(ctx, list, "decoder.classifier", &dec->classifier, ch, config->n_classes, 1, 1, 0, true);
     dec->dropout[0] = config->decoder_dropout[0];
     dec->dropout[1] = config->decoder_dropout[1];

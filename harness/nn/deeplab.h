@@ -37,6 +37,8 @@ typedef struct gs_deeplab_config {
     float decoder_dropout[2];   /* after each 3x3 convolution, in training: 0 and 0 (fine-tuning: 0.5, 0.1) */
     int n_classes;              /* classifier outputs (GLCNet pretraining: 64) */
     bool align_corners;         /* bilinear resampling: true (the authors' code) */
+    float bn_momentum;          /* torch's convention (new = (1 - m) old + m batch); 0 means torch's 0.1.
+                                   GLCNet's code uses 0.9 (spec section 9, item 3) */
 } gs_deeplab_config;
 
 /* The standard head for an encoder with those channels at output stride 16
