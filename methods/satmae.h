@@ -18,4 +18,12 @@ int64_t gs_satmae_kept(const gs_method *m);
 /* The tokens the last loss call kept, (N, K) for its N samples. */
 const int32_t *gs_satmae_kept_tokens(const gs_method *m);
 
+/* Evaluation features as the authors' fine-tuning pools them: every token
+ * of x (N, C, S, S) through the pretrained tokenization (group: the G x L
+ * group tokens with their encodings; rgb: the ViT's own), no mask, the
+ * encoder, then the mean of the patch tokens (cls left out): (N, D).
+ * (The authors then apply a fresh LayerNorm, fc_norm, trained with the
+ * head; this returns the tokens after the encoder's final norm.) */
+gs_tensor *gs_satmae_features(gs_context *ctx, gs_method *m, gs_tensor *x);
+
 #endif

@@ -282,3 +282,47 @@ Test(methods_satmae, group_resumes_bit_identically) {
     cr_expect_eq(weights_hash(split), weights_hash(straight), "resumed weights differ");
     test_remove_tree(r.dir);
 }
+
+/* Evaluation features: the mean of the encoder's patch tokens over the
+ * pretrained tokenization.  rgb: the same as pooling the plain ViT that
+ * evaluation loads (m->encoder); group: one D-vector per image that depends
+ * on every group's bands. */
+Test(methods_satmae, features_mean_pool_the_pretrained_tokens) {
+    gs_context ctx;
+    gradcheck_context(&ctx, 6);
+    gs_method m;
+    gs_method_config mc = {.backbone = {.name = "vit-tiny", .width = 48, .patch = 4, .pos = GS_POS_LEARNED},
+                           .image_size = 16, .bands = 3, .batch = 2, .total_steps = 1,
+                           .options = "decoder_width=16,decoder_depth=1,decoder_heads=2"};
+    cr_assert_eq(gs_method_init(&ctx, &m, gs_method_find("satmae"), &mc), GS_OK, "%s", ctx.error);
+    gs_step_begin(&ctx);
+    bool previous = gs_set_grad_enabled(&ctx, false);
+    gs_tensor *x = random_view(&ctx, 2, 3, 16);
+    gs_tensor *f = gs_satmae_features(&ctx, &m, x);
+    gs_tensor *y = gs_vit_encode(&ctx, &m.encoder.vit, gs_vit_patch_tokens(&ctx, &m.encoder.vit, x));
+    cr_assert(f && y, "%s", ctx.error);
+    cr_assert(f->ndim == 2 && f->shape[0] == 2 && f->shape[1] == 48);
+    for (int64_t i = 0; i < 2; i++)
+        for (int64_t c = 0; c < 48; c++) {
+            double mean = 0;
+            for (int64_t t = 1; t <= 16; t++) mean += y->data[(i * 17 + t) * 48 + c] / 16.0;
+            cr_expect_float_eq(f->data[i * 48 + c], (float)mean, 1e-5f, "sample %lld dim %lld", (long long)i,
+                               (long long)c);
+        }
+    gs_set_grad_enabled(&ctx, previous);
+    gs_method_free(&m);
+
+    init_group(&ctx, &m, "decoder_width=16,decoder_depth=1,decoder_heads=2");
+    gs_step_begin(&ctx);
+    previous = gs_set_grad_enabled(&ctx, false);
+    x = random_view(&ctx, 1, 13, 16);
+    f = gs_satmae_features(&ctx, &m, x);
+    cr_assert(f && f->shape[1] == 48, "%s", ctx.error);
+    float before = f->data[0];
+    for (int64_t i = 11 * 256; i < 12 * 256; i++) x->data[i] += 1.0f; /* B11, the third group's */
+    f = gs_satmae_features(&ctx, &m, x);
+    cr_expect_neq(f->data[0], before, "the SWIR group does not reach the features");
+    gs_set_grad_enabled(&ctx, previous);
+    gs_method_free(&m);
+    gs_context_free(&ctx);
+}
