@@ -34,7 +34,8 @@
  * authors' code concatenates the heads' outputs in group order and compares
  * them with the bands in natural order, which mis-pairs four channels for
  * the default groups (spec 3.2, "Code quirk"; ambiguity 1): this file
- * implements the intended pairing.  norm_pix_loss=1 normalizes each
+ * implements the intended pairing by default; pairing=authors reproduces
+ * the authors' (for comparisons with their checkpoints and numbers).  norm_pix_loss=1 normalizes each
  * target patch by its mean and unbiased variance (+1e-6) over all its
  * values, for group over every grouped band of the location together, as
  * the authors do (ambiguity 3).
@@ -93,6 +94,10 @@ typedef struct satmae {
     int n_groups;                                 /* G; 1 for rgb */
     int group_size[SATMAE_MAX_GROUPS];
     int group_bands[SATMAE_MAX_GROUPS][GS_MAX_BANDS];
+    /* Output j of group g's head is compared with band target_band[g][j]
+     * and weighted by the mask of group weight_group[g][j] (see pairing). */
+    int target_band[SATMAE_MAX_GROUPS][GS_MAX_BANDS];
+    int weight_group[SATMAE_MAX_GROUPS][GS_MAX_BANDS];
     gs_conv_layer group_embed[SATMAE_MAX_GROUPS];
     gs_tensor *mask_token; /* (1, 1, Dd) */
     gs_linear_layer decoder_embed;
@@ -114,6 +119,8 @@ static const gs_method_option_info SATMAE_OPTIONS[] = {
     {"mask_ratio", "fraction of tokens hidden from the encoder, 0.05-0.95 (default 0.75)"},
     {"consistent_mask", "1: mask the groups of a location together; 0: independently (default 0)"},
     {"norm_pix_loss", "1: normalize each target patch by its mean and std (default 0)"},
+    {"pairing", "intended|authors: group heads scored on their own bands, or as the authors' code pairs them "
+                "(4 channels crossed for the default groups) [intended]"},
     {"decoder_width", "decoder width, a multiple of 16 (default 512)"},
     {"decoder_depth", "decoder blocks (default 8)"},
     {"decoder_heads", "decoder attention heads, dividing the width (default 16)"},
@@ -162,6 +169,38 @@ static bool parse_groups(const char *text, int bands, satmae *s) {
     return s->n_groups > 0;
 }
 
+static gs_status intended_pairing(satmae *s) {
+    for (int g = 0; g < s->n_groups; g++)
+        for (int j = 0; j < s->group_size[g]; j++) {
+            s->target_band[g][j] = s->group_bands[g][j];
+            s->weight_group[g][j] = g;
+        }
+    return GS_OK;
+}
+
+/* The authors' forward_loss (spec 3.2, "Code quirk"): the heads' outputs
+ * concatenated in group order are compared position by position with the
+ * grouped bands in ascending order, and position q is weighted by the mask
+ * of the group that lists the q-th band. */
+static gs_status authors_pairing(gs_context *ctx, satmae *s) {
+    int natural[GS_MAX_BANDS], count = 0, used[GS_MAX_BANDS] = {0};
+    for (int g = 0; g < s->n_groups; g++)
+        for (int j = 0; j < s->group_size[g]; j++) {
+            int b = s->group_bands[g][j];
+            if (used[b]++) return gs_fail(ctx, GS_ERR_ARGUMENT, "satmae pairing=authors: band %d is in two groups", b);
+        }
+    for (int b = 0; b < GS_MAX_BANDS; b++)
+        if (used[b]) natural[count++] = b;
+    for (int g = 0, q = 0; g < s->n_groups; g++)
+        for (int j = 0; j < s->group_size[g]; j++, q++) {
+            s->target_band[g][j] = natural[q];
+            for (int h = 0; h < s->n_groups; h++)
+                for (int i = 0; i < s->group_size[h]; i++)
+                    if (s->group_bands[h][i] == natural[q]) s->weight_group[g][j] = h;
+        }
+    return GS_OK;
+}
+
 static gs_status read_options(gs_context *ctx, gs_method *m, satmae *s) {
     const gs_method_config *c = &m->config;
     char groups[256] = "";
@@ -175,6 +214,8 @@ static gs_status read_options(gs_context *ctx, gs_method *m, satmae *s) {
     s->dec_depth = 8;
     s->dec_heads = 16;
     gs_method_option_choice(ctx, c, "variant", "rgb|group", &s->variant);
+    int authors = 0;
+    gs_method_option_choice(ctx, c, "pairing", "intended|authors", &authors);
     gs_method_option_float(ctx, c, "mask_ratio", 0.05, 0.95, &s->mask_ratio);
     gs_method_option_int(ctx, c, "consistent_mask", 0, 1, &consistent);
     gs_method_option_int(ctx, c, "norm_pix_loss", 0, 1, &norm_pix);
@@ -200,7 +241,7 @@ static gs_status read_options(gs_context *ctx, gs_method *m, satmae *s) {
         return gs_fail(ctx, GS_ERR_ARGUMENT,
                        "satmae groups=%s: expected at most %d groups of 0-based band indices below %d, like 0:1:2/3:4",
                        groups, SATMAE_MAX_GROUPS, c->bands);
-    return GS_OK;
+    return authors ? authors_pairing(ctx, s) : intended_pairing(s);
 }
 
 static gs_status satmae_views(const gs_method_config *cfg, gs_augment_config *views, int *n_views, gs_error *err) {
@@ -456,7 +497,7 @@ static gs_status make_targets(gs_context *ctx, const satmae *s, const gs_tensor 
     int64_t n = x->shape[0], l = s->per_image, pp = s->patch * s->patch;
     int all[GS_MAX_BANDS];
     for (int g = 0; g < s->n_groups; g++) {
-        const int *bands = s->group_bands[g];
+        const int *bands = s->target_band[g];
         int count = s->group_size[g];
         if (s->variant == VARIANT_RGB) {
             count = (int)x->shape[1];
@@ -554,15 +595,26 @@ static gs_tensor *satmae_loss(gs_context *ctx, gs_method *m, gs_tensor *const *v
     gs_tensor *targets[SATMAE_MAX_GROUPS];
     if (make_targets(ctx, s, x, targets) != GS_OK) return NULL;
     gs_tensor *total = NULL;
+    int64_t pp = s->patch * s->patch;
     for (int g = 0; g < s->n_groups; g++) {
         gs_tensor *pred = gs_linear_layer_forward(ctx, &s->decoder_pred[g], gs_slice(ctx, h, 1, 1 + g * l, 1 + (g + 1) * l));
         gs_tensor *diff = gs_sub(ctx, pred, targets[g]);
-        gs_tensor *per_token = gs_scale(ctx, gs_sum_last(ctx, gs_mul(ctx, diff, diff)), 1.0f / (float)targets[g]->shape[2]);
-        gs_tensor *mask = gs_tensor_zeros(ctx, &ctx->activations, GS_DIMS(n, l));
-        if (!mask) return NULL;
+        /* Each output channel's squared error, weighted by the mask of the
+         * group it counts for over that group's size (a mean over its
+         * bands); rgb: one channel, the whole patch vector. */
+        int64_t channels = s->variant == VARIANT_GROUP ? s->group_size[g] : 1;
+        gs_tensor *sq = gs_mul(ctx, diff, diff);
+        if (sq) sq = gs_reshape(ctx, sq, GS_DIMS(n, l, channels, sq->shape[2] / channels));
+        gs_tensor *weight = gs_tensor_zeros(ctx, &ctx->activations, GS_DIMS(n, l, channels));
+        if (!weight) return NULL;
         for (int64_t i = 0; i < n; i++)
-            memcpy(mask->data + i * l, s->removed + i * t + g * l, (size_t)l * sizeof(float));
-        gs_tensor *term = gs_sum(ctx, gs_mul(ctx, per_token, mask));
+            for (int64_t p = 0; p < l; p++)
+                for (int64_t j = 0; j < channels; j++) {
+                    int wg = s->variant == VARIANT_GROUP ? s->weight_group[g][j] : 0;
+                    int64_t size = s->variant == VARIANT_GROUP ? s->group_size[wg] * pp : targets[g]->shape[2];
+                    weight->data[(i * l + p) * channels + j] = s->removed[i * t + wg * l + p] / (float)size;
+                }
+        gs_tensor *term = gs_sum(ctx, gs_mul(ctx, gs_sum_last(ctx, sq), weight));
         total = total ? gs_add(ctx, total, term) : term;
     }
     return gs_scale(ctx, total, 1.0f / (float)(n * (t - k)));

@@ -36,11 +36,11 @@ static double config_value(const fixture *fx, const char *key) {
 /* The method configured as the fixture says. */
 static void init_from_fixture(gs_context *ctx, const fixture *fx, gs_method *m, char *options, size_t size) {
     snprintf(options, size, "variant=%s,consistent_mask=%d,norm_pix_loss=%d,decoder_width=%d,decoder_depth=%d,"
-             "decoder_heads=%d,mask_ratio=%g",
+             "decoder_heads=%d,mask_ratio=%g,pairing=%s",
              config_value(fx, "group") ? "group" : "rgb", (int)config_value(fx, "consistent_mask"),
              (int)config_value(fx, "norm_pix_loss"), (int)config_value(fx, "decoder_width"),
              (int)config_value(fx, "decoder_depth"), (int)config_value(fx, "decoder_heads"),
-             config_value(fx, "mask_ratio"));
+             config_value(fx, "mask_ratio"), config_value(fx, "authors_pairing") ? "authors" : "intended");
     gs_method_config mc = {
         .backbone = {.name = "vit-tiny", .width = (int)config_value(fx, "width"), .patch = (int)config_value(fx, "patch"),
                      .pos = GS_POS_LEARNED},
@@ -120,6 +120,9 @@ static void run_reference(const char *fixture_name) {
 Test(methods_satmae, group_matches_pytorch) { run_reference("satmae_group.gsfx"); }
 Test(methods_satmae, group_consistent_norm_pix_matches_pytorch) { run_reference("satmae_group_consistent.gsfx"); }
 Test(methods_satmae, rgb_norm_pix_matches_pytorch) { run_reference("satmae_rgb.gsfx"); }
+/* The authors' code pairs heads and bands differently (spec 3.2); it is
+ * available as pairing=authors and checked against the spec's formula. */
+Test(methods_satmae, group_authors_pairing_matches_pytorch) { run_reference("satmae_group_authors.gsfx"); }
 
 /* A group method on 13 bands (the default groups) with a small decoder. */
 static void init_group(gs_context *ctx, gs_method *m, const char *options) {

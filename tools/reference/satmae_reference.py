@@ -27,6 +27,8 @@ Fixtures:
   satmae_group_consistent.gsfx   the groups of a location masked together,
                                  norm_pix_loss
   satmae_rgb.gsfx                norm_pix_loss
+  satmae_group_authors.gsfx      the authors' pairing of head outputs and bands
+                                 (pairing=authors)
 Entries: param/<name> (geossl's = the authors' names), view/<step>/0,
 keep/<step> (N, K) kept token indices (in the order the encoder sees them),
 config/<key>, lrs, losses.
@@ -168,7 +170,7 @@ def norm_pix(target):
     return (target - mean) / (var + 1e-6) ** 0.5
 
 
-def loss_fn(p, enc, dec, x, keep, variant, use_norm_pix):
+def loss_fn(p, enc, dec, x, keep, variant, use_norm_pix, authors_pairing=False):
     n = x.shape[0]
     groups = [tuple(range(x.shape[1]))] if variant == "rgb" else GROUPS
     g_count = len(groups)
@@ -220,11 +222,15 @@ def loss_fn(p, enc, dec, x, keep, variant, use_norm_pix):
     if use_norm_pix:
         target = norm_pix(target)
     target = target.reshape(n, L, c, PATCH * PATCH)
-    pred = torch.zeros_like(target)
-    for g, members in enumerate(groups):
-        out = F.linear(h[:, 1 + g * L:1 + (g + 1) * L], p["decoder_pred.%d.weight" % g], p["decoder_pred.%d.bias" % g])
-        pred = pred.index_put((torch.arange(n)[:, None, None], torch.arange(L)[None, :, None],
-                               torch.tensor(members)[None, None, :]), out.reshape(n, L, len(members), -1))
+    outs = [F.linear(h[:, 1 + g * L:1 + (g + 1) * L], p["decoder_pred.%d.weight" % g], p["decoder_pred.%d.bias" % g])
+            .reshape(n, L, len(members), -1) for g, members in enumerate(groups)]
+    if authors_pairing:  # the code's quirk: heads concatenated in group order vs bands in natural order
+        pred = torch.cat(outs, dim=2)
+    else:
+        pred = torch.zeros_like(target)
+        for members, out in zip(groups, outs):
+            pred = pred.index_put((torch.arange(n)[:, None, None], torch.arange(L)[None, :, None],
+                                   torch.tensor(members)[None, None, :]), out)
     per_band = ((pred - target) ** 2).mean(dim=-1)  # (N, L, C)
     total, count = 0.0, 0.0
     for g, members in enumerate(groups):
@@ -245,7 +251,7 @@ def draw_keep(gen, variant, consistent):
     return torch.argsort(torch.rand(BATCH, t, generator=gen), dim=1)[:, :int(t * (1 - MASK_RATIO))]
 
 
-def train(start, enc, dec, steps, variant, use_norm_pix, dtype):
+def train(start, enc, dec, steps, variant, use_norm_pix, dtype, authors_pairing=False):
     p = {k: v.to(dtype).clone().requires_grad_(True) for k, v in start.items()}
     enc, dec = enc.to(dtype), dec.to(dtype)
     decay = [v for v in p.values() if v.ndim > 1]
@@ -255,7 +261,7 @@ def train(start, enc, dec, steps, variant, use_norm_pix, dtype):
     losses = []
     for step, (x, keep) in enumerate(steps):
         opt.zero_grad()
-        loss = loss_fn(p, enc, dec, x.to(dtype), keep, variant, use_norm_pix)
+        loss = loss_fn(p, enc, dec, x.to(dtype), keep, variant, use_norm_pix, authors_pairing)
         losses.append(loss.item())
         loss.backward()
         for group in opt.param_groups:
@@ -264,19 +270,19 @@ def train(start, enc, dec, steps, variant, use_norm_pix, dtype):
     return losses
 
 
-def make(name, variant, consistent, use_norm_pix, seed):
+def make(name, variant, consistent, use_norm_pix, seed, authors_pairing=False):
     gen = torch.Generator().manual_seed(seed)
     bands = 3 if variant == "rgb" else 10
     start = init_params(variant, bands, gen)
     enc, dec = encodings(variant)
     steps = [(torch.randn(BATCH, bands, SIZE, SIZE, generator=gen), draw_keep(gen, variant, consistent))
              for _ in range(STEPS)]
-    losses = train(start, enc, dec, steps, variant, use_norm_pix, torch.float32)
-    exact = train(start, enc, dec, steps, variant, use_norm_pix, torch.float64)
+    losses = train(start, enc, dec, steps, variant, use_norm_pix, torch.float32, authors_pairing)
+    exact = train(start, enc, dec, steps, variant, use_norm_pix, torch.float64, authors_pairing)
     nudge_gen = torch.Generator().manual_seed(seed + 1)
     nudged = {k: v * (1 + 1e-6 * torch.randn(v.shape, generator=nudge_gen, dtype=torch.float64))
               for k, v in start.items()}
-    moved = train(nudged, enc, dec, steps, variant, use_norm_pix, torch.float64)
+    moved = train(nudged, enc, dec, steps, variant, use_norm_pix, torch.float64, authors_pairing)
     f32 = max(abs(a - b) / abs(b) for a, b in zip(losses, exact))
     nudge = max(abs(a - b) / abs(b) for a, b in zip(moved, exact))
     print("%s: losses %s; float32 vs float64 %.2g, 1e-6 nudge %.2g" % (
@@ -290,7 +296,8 @@ def make(name, variant, consistent, use_norm_pix, seed):
         tensors += [("view/%d/0" % s, x), ("keep/%d" % s, keep.to(torch.float32))]
     config = dict(bands=bands, size=SIZE, patch=PATCH, width=DIM, batch=BATCH, decoder_width=DEC_DIM,
                   decoder_depth=DEC_DEPTH, decoder_heads=DEC_HEADS, mask_ratio=MASK_RATIO, weight_decay=WEIGHT_DECAY,
-                  consistent_mask=int(consistent), norm_pix_loss=int(use_norm_pix), group=int(variant == "group"))
+                  consistent_mask=int(consistent), norm_pix_loss=int(use_norm_pix), group=int(variant == "group"),
+                  authors_pairing=int(authors_pairing))
     tensors += [("config/" + k, torch.tensor([float(v)])) for k, v in sorted(config.items())]
     tensors += [("lrs", torch.tensor(LRS)), ("losses", torch.tensor(exact))]
     path = os.path.join(OUT_DIR, "%s.gsfx" % name)
@@ -303,6 +310,7 @@ def main():
     make("satmae_group", "group", False, False, 301)
     make("satmae_group_consistent", "group", True, True, 302)
     make("satmae_rgb", "rgb", False, True, 303)
+    make("satmae_group_authors", "group", False, False, 304, authors_pairing=True)
 
 
 if __name__ == "__main__":
