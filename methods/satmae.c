@@ -15,14 +15,24 @@
  *          {B2,B3,B4,B8} {B5,B6,B7,B8A} {B11,B12} = bands 1:2:3:7/4:5:6:8/11:12)
  *          or 10 (SatMAE's order after dropping B1, B9, B10: 0:1:2:6/3:4:5:7/8:9);
  *          groups=... sets others (0-based band indices).
- * The temporal variant (spec 1.3) is not implemented yet.
+ *   temporal  3 dates of a location (spec 1.3): the ViT's own patch
+ *          embedding on each date, 3 x L tokens, each + concat(2-d position
+ *          (5D/8), 1-d codes of year - 2002, month - 1, hour (D/8 each));
+ *          decoder likewise, its cls slot zero; one prediction layer.  Takes
+ *          the first 3 dates of multi-date data (all its bands; one crop for
+ *          all dates, no flip beyond the shared view's).  The dates come from
+ *          gs_satmae_use_dates; geossl pretrain does not pass them yet (the
+ *          loader's batches carry no dates), so there every date is at time
+ *          0 and only the frame order tells them apart.
+ * On multi-date data rgb and group take every date as an image.
  *
  * Masking (spec 3.1): per sample, uniform noise over the tokens, the
  * int(T (1 - mask_ratio)) lowest kept, in noise order, drawn from the
  * context's RNG (checkpointed, so a resumed run draws the same masks).
  * group: independent masking over all G x L tokens by default (the spec's
  * default; its README says it works better); consistent_mask=1 masks the
- * G tokens of a location together.  The encoder sees only the kept tokens
+ * G tokens of a location together (temporal: the same positions in every
+ * date, the authors' "samemask" model).  The encoder sees only the kept tokens
  * and its cls token, which carries no encoding (spec 1.2); the decoder gets
  * them through decoder_embed, a learned mask token everywhere else, its own
  * fixed encodings, its blocks and per-group (or one) prediction layers.
@@ -38,7 +48,8 @@
  * the authors' (for comparisons with their checkpoints and numbers).  norm_pix_loss=1 normalizes each
  * target patch by its mean and unbiased variance (+1e-6) over all its
  * values, for group over every grouped band of the location together, as
- * the authors do (ambiguity 3).
+ * the authors do (ambiguity 3); rgb and temporal normalize each token's
+ * own patch (temporal: one date's).
  *
  * Optimizer (spec 5): AdamW, betas (0.9, 0.95), weight decay 0.05 on every
  * parameter of more than one dimension (timm's add_weight_decay: the cls and
@@ -76,6 +87,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/mae_decoder.h"
 #include "nn/vit.h"
 #include "ops/ops.h"
 
@@ -83,7 +95,9 @@
 #define SATMAE_NORM_PIX_EPS 1e-6
 #define SATMAE_ADAM_BETA2 0.95f
 
-enum { VARIANT_RGB, VARIANT_GROUP };
+enum { VARIANT_RGB, VARIANT_GROUP, VARIANT_TEMPORAL };
+#define SATMAE_FRAMES 3
+#define SATMAE_YEAR0 2002 /* the authors' year offset (spec 1.3) */
 
 typedef struct satmae {
     int variant;
@@ -99,10 +113,7 @@ typedef struct satmae {
     int target_band[SATMAE_MAX_GROUPS][GS_MAX_BANDS];
     int weight_group[SATMAE_MAX_GROUPS][GS_MAX_BANDS];
     gs_conv_layer group_embed[SATMAE_MAX_GROUPS];
-    gs_tensor *mask_token; /* (1, 1, Dd) */
-    gs_linear_layer decoder_embed;
-    gs_vit_block *decoder_blocks;
-    gs_layernorm_layer decoder_norm;
+    gs_mae_decoder decoder;
     gs_linear_layer decoder_pred[SATMAE_MAX_GROUPS];
     float *enc_embed;  /* group: (T, D), added to the group tokens */
     float *dec_embed;  /* (1 + T, Dd), added to the decoder's tokens */
@@ -110,14 +121,17 @@ typedef struct satmae {
     float *removed;    /* (N, T) 1 where masked */
     int64_t keep_rows; /* N the buffers hold */
     bool keep_given;   /* gs_satmae_use_mask filled keep for the next step */
+    int32_t *times;    /* temporal: (N, frames, 3) year - 2002, month - 1, hour of the next step */
+    int64_t time_rows; /* N the times are for; 0: every frame at time 0 */
 } satmae;
 
 static const gs_method_option_info SATMAE_OPTIONS[] = {
-    {"variant", "rgb|group: plain MAE on every band, or spectral groups (default: group on 10 or 13 bands, else rgb)"},
+    {"variant", "rgb|group|temporal: plain MAE on every band, spectral groups, or 3 dates of a location "
+                "(default: group on 10 or 13 bands, else rgb)"},
     {"groups", "band groups as 0-based indices, ':' within a group, '/' between groups "
                "(default 1:2:3:7/4:5:6:8/11:12 on 13 bands, 0:1:2:6/3:4:5:7/8:9 on 10)"},
     {"mask_ratio", "fraction of tokens hidden from the encoder, 0.05-0.95 (default 0.75)"},
-    {"consistent_mask", "1: mask the groups of a location together; 0: independently (default 0)"},
+    {"consistent_mask", "1: mask the groups (temporal: dates) of a location together; 0: independently (default 0)"},
     {"norm_pix_loss", "1: normalize each target patch by its mean and std (default 0)"},
     {"pairing", "intended|authors: group heads scored on their own bands, or as the authors' code pairs them "
                 "(4 channels crossed for the default groups) [intended]"},
@@ -213,7 +227,7 @@ static gs_status read_options(gs_context *ctx, gs_method *m, satmae *s) {
     s->dec_dim = 512;
     s->dec_depth = 8;
     s->dec_heads = 16;
-    gs_method_option_choice(ctx, c, "variant", "rgb|group", &s->variant);
+    gs_method_option_choice(ctx, c, "variant", "rgb|group|temporal", &s->variant);
     int authors = 0;
     gs_method_option_choice(ctx, c, "pairing", "intended|authors", &authors);
     gs_method_option_float(ctx, c, "mask_ratio", 0.05, 0.95, &s->mask_ratio);
@@ -228,8 +242,8 @@ static gs_status read_options(gs_context *ctx, gs_method *m, satmae *s) {
     if (s->dec_dim % 16 || s->dec_dim % s->dec_heads)
         return gs_fail(ctx, GS_ERR_ARGUMENT, "satmae: decoder_width=%d must be a multiple of 16 and of decoder_heads=%d",
                        s->dec_dim, s->dec_heads);
-    if (s->variant == VARIANT_RGB) {
-        s->n_groups = 1;
+    if (s->variant != VARIANT_GROUP) {
+        s->n_groups = s->variant == VARIANT_TEMPORAL ? SATMAE_FRAMES : 1;
         return GS_OK;
     }
     if (!groups[0])
@@ -285,6 +299,7 @@ static gs_status build_encodings(gs_context *ctx, gs_method *m, satmae *s) {
         for (int64_t i = 0; i < l; i++) sincos_2d(s->dec_embed + (1 + i) * dd, dd, s->grid, i);
         return GS_OK;
     }
+    if (s->variant == VARIANT_TEMPORAL) return GS_OK; /* per sample: temporal_encodings */
     int64_t chan = d / 4, dec_chan = dd / 4;
     for (int g = 0; g < s->n_groups; g++)
         for (int64_t i = 0; i < l; i++) {
@@ -295,6 +310,32 @@ static gs_status build_encodings(gs_context *ctx, gs_method *m, satmae *s) {
             sincos_1d(de + dd - dec_chan, dec_chan, g);
         }
     sincos_1d(s->dec_embed + dd - dec_chan, dec_chan, s->n_groups); /* the cls slot */
+    return GS_OK;
+}
+
+/* temporal (spec 1.3): position (5w/8, 2-d) then the year, month and hour
+ * codes (w/8 each, 1-d) of a token of frame f of sample i, into row. */
+static void time_code(float *row, int64_t w, int64_t grid, int64_t patch_index, const int32_t *ymh) {
+    int64_t part = w / 8, pos = w - 3 * part;
+    sincos_2d(row, pos, grid, patch_index);
+    for (int k = 0; k < 3; k++) sincos_1d(row + pos + k * part, part, ymh ? (double)ymh[k] : 0.0);
+}
+
+/* The encoder's (N, T, D) and the decoder's (N, 1 + T, Dd) encodings of
+ * this step's samples (cls slot zero), from their dates. */
+static gs_status temporal_encodings(gs_context *ctx, satmae *s, int64_t n, int64_t d, gs_tensor **enc, gs_tensor **dec) {
+    int64_t l = s->per_image, t = s->tokens, dd = s->dec_dim;
+    *enc = gs_tensor_zeros(ctx, &ctx->activations, GS_DIMS(n, t, d));
+    *dec = gs_tensor_zeros(ctx, &ctx->activations, GS_DIMS(n, 1 + t, dd));
+    if (!*enc || !*dec) return ctx->status;
+    for (int64_t i = 0; i < n; i++)
+        for (int f = 0; f < SATMAE_FRAMES; f++) {
+            const int32_t *ymh = s->time_rows == n ? s->times + (i * SATMAE_FRAMES + f) * 3 : NULL;
+            for (int64_t p = 0; p < l; p++) {
+                time_code((*enc)->data + (i * t + f * l + p) * d, d, s->grid, p, ymh);
+                time_code((*dec)->data + (i * (1 + t) + 1 + f * l + p) * dd, dd, s->grid, p, ymh);
+            }
+        }
     return GS_OK;
 }
 
@@ -336,16 +377,18 @@ static gs_status satmae_init(gs_context *ctx, gs_method *m) {
     s->grid = vit->config.img_size / s->patch;
     s->per_image = s->grid * s->grid;
     s->tokens = s->n_groups * s->per_image;
-    s->kept = s->consistent && s->variant == VARIANT_GROUP
+    s->kept = s->consistent && s->variant != VARIANT_RGB
                   ? s->n_groups * (int64_t)((double)s->per_image * (1.0 - s->mask_ratio))
                   : (int64_t)((double)s->tokens * (1.0 - s->mask_ratio));
     if (s->kept < 1) return gs_fail(ctx, GS_ERR_ARGUMENT, "satmae: mask_ratio=%g keeps no token of %lld",
                                     (double)s->mask_ratio, (long long)s->tokens);
     if (vit->config.in_bands > GS_MAX_BANDS)
         return gs_fail(ctx, GS_ERR_ARGUMENT, "satmae: %d bands exceed %d", vit->config.in_bands, GS_MAX_BANDS);
-    if (d % (s->variant == VARIANT_GROUP ? 16 : 4))
-        return gs_fail(ctx, GS_ERR_ARGUMENT, "satmae: the ViT width %lld must be a multiple of %d", (long long)d,
-                       s->variant == VARIANT_GROUP ? 16 : 4);
+    /* Every sin-cos block needs an even width, each 2-d one a multiple of 4. */
+    int multiple = s->variant == VARIANT_GROUP ? 16 : s->variant == VARIANT_TEMPORAL ? 32 : 4;
+    if (d % multiple || (s->variant == VARIANT_TEMPORAL && dd % 32))
+        return gs_fail(ctx, GS_ERR_ARGUMENT, "satmae: the ViT width %lld (and, temporal, decoder_width=%lld) must be "
+                       "a multiple of %d", (long long)d, (long long)dd, multiple);
 
     /* The encoder as MAE initializes it; its cls token decays (timm's rule). */
     mae_init(ctx, &vit->params);
@@ -365,15 +408,7 @@ static gs_status satmae_init(gs_context *ctx, gs_method *m) {
         vit->patch_embed.weight->requires_grad = false;
         vit->patch_embed.bias->requires_grad = false;
     }
-    s->mask_token = gs_param_add(ctx, heads, "mask_token", GS_PARAM_WEIGHT, GS_DIMS(1, 1, dd));
-    gs_linear_layer_init(ctx, heads, "decoder_embed", &s->decoder_embed, d, dd, true);
-    s->decoder_blocks = calloc((size_t)s->dec_depth, sizeof *s->decoder_blocks);
-    if (!s->decoder_blocks) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for the SatMAE decoder");
-    for (int i = 0; i < s->dec_depth; i++) {
-        snprintf(name, sizeof name, "decoder_blocks.%d", i);
-        gs_vit_block_init(ctx, heads, name, &s->decoder_blocks[i], (int)dd, (int)(4 * dd), 1e-6f);
-    }
-    gs_layernorm_layer_init(ctx, heads, "decoder_norm", &s->decoder_norm, dd, 1e-6f);
+    gs_mae_decoder_init(ctx, heads, &s->decoder, (int)d, (int)dd, s->dec_depth, s->dec_heads);
     int64_t pp = s->patch * s->patch;
     if (s->variant == VARIANT_GROUP)
         for (int g = 0; g < s->n_groups; g++) {
@@ -384,11 +419,15 @@ static gs_status satmae_init(gs_context *ctx, gs_method *m) {
         gs_linear_layer_init(ctx, heads, "decoder_pred", &s->decoder_pred[0], dd, vit->config.in_bands * pp, true);
     if (gs_failed(ctx)) return ctx->status;
     mae_init(ctx, heads);
-    gs_fill_trunc_normal(ctx, s->mask_token, 0.02f);
+    gs_fill_trunc_normal(ctx, s->decoder.mask_token, 0.02f);
 
     if (build_encodings(ctx, m, s) != GS_OK) return ctx->status;
     if (s->variant == VARIANT_GROUP) {
         export_group_tokenization(m, s);
+    } else if (s->variant == VARIANT_TEMPORAL) {
+        /* The exported encoder sees one frame at time 0 (year 2002, January). */
+        memset(vit->pos_embed->data, 0, (size_t)vit->pos_embed->numel * sizeof(float));
+        for (int64_t i = 0; i < s->per_image; i++) time_code(vit->pos_embed->data + (1 + i) * d, d, s->grid, i, NULL);
     } else {
         memset(vit->pos_embed->data, 0, (size_t)vit->pos_embed->numel * sizeof(float));
         for (int64_t i = 0; i < s->per_image; i++) sincos_2d(vit->pos_embed->data + (1 + i) * d, d, s->grid, i);
@@ -421,7 +460,7 @@ static int by_noise(const void *a, const void *b) {
 /* MAE's random_masking: the tokens (or, consistent, the locations) with the
  * lowest noise are kept, in that order. */
 static gs_status draw_masks(gs_context *ctx, satmae *s, int64_t n) {
-    bool by_location = s->consistent && s->variant == VARIANT_GROUP;
+    bool by_location = s->consistent && s->variant != VARIANT_RGB;
     int64_t units = by_location ? s->per_image : s->tokens, keep_units = by_location ? s->kept / s->n_groups : s->kept;
     noisy_index *order = gs_scratch(ctx, (size_t)units * sizeof *order);
     if (!order) return ctx->status;
@@ -448,6 +487,20 @@ gs_status gs_satmae_use_mask(gs_context *ctx, gs_method *m, const int32_t *keep,
     if (ensure_rows(ctx, s, n) != GS_OK) return ctx->status;
     memcpy(s->keep, keep, (size_t)(n * k) * sizeof *keep);
     s->keep_given = true;
+    return GS_OK;
+}
+
+gs_status gs_satmae_use_dates(gs_context *ctx, gs_method *m, const int32_t *year_month_hour, int64_t n) {
+    satmae *s = m->impl;
+    int32_t *times = realloc(s->times, (size_t)(n * SATMAE_FRAMES * 3) * sizeof *times);
+    if (!times) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for SatMAE's dates");
+    s->times = times;
+    for (int64_t i = 0; i < n * SATMAE_FRAMES; i++) {
+        times[i * 3] = year_month_hour[i * 3] - SATMAE_YEAR0;
+        times[i * 3 + 1] = year_month_hour[i * 3 + 1] - 1;
+        times[i * 3 + 2] = year_month_hour[i * 3 + 2];
+    }
+    s->time_rows = n;
     return GS_OK;
 }
 
@@ -493,13 +546,14 @@ static void patchify(const gs_tensor *x, const int *bands, int n, int64_t p, boo
 
 /* The loss targets, one (N, L, |g| p^2) block per group, normalized per
  * location over every group's values when norm_pix. */
-static gs_status make_targets(gs_context *ctx, const satmae *s, const gs_tensor *x, gs_tensor **targets) {
-    int64_t n = x->shape[0], l = s->per_image, pp = s->patch * s->patch;
+static gs_status make_targets(gs_context *ctx, const satmae *s, gs_tensor *const *frames, gs_tensor **targets) {
+    int64_t n = frames[0]->shape[0], l = s->per_image, pp = s->patch * s->patch;
     int all[GS_MAX_BANDS];
     for (int g = 0; g < s->n_groups; g++) {
+        const gs_tensor *x = frames[s->variant == VARIANT_TEMPORAL ? g : 0];
         const int *bands = s->target_band[g];
         int count = s->group_size[g];
-        if (s->variant == VARIANT_RGB) {
+        if (s->variant != VARIANT_GROUP) {
             count = (int)x->shape[1];
             for (int j = 0; j < count; j++) all[j] = j;
             bands = all;
@@ -509,57 +563,96 @@ static gs_status make_targets(gs_context *ctx, const satmae *s, const gs_tensor 
         patchify(x, bands, count, s->patch, s->variant == VARIANT_GROUP, targets[g]->data);
     }
     if (!s->norm_pix) return GS_OK;
-    for (int64_t i = 0; i < n * l; i++) {
-        double sum = 0, sq = 0;
-        int64_t count = 0;
-        for (int g = 0; g < s->n_groups; g++) {
-            int64_t w = targets[g]->shape[2];
-            const float *v = targets[g]->data + i * w;
-            for (int64_t k = 0; k < w; k++) sum += v[k];
-            count += w;
-        }
-        double mean = sum / (double)count;
-        for (int g = 0; g < s->n_groups; g++) {
-            int64_t w = targets[g]->shape[2];
-            const float *v = targets[g]->data + i * w;
-            for (int64_t k = 0; k < w; k++) sq += (v[k] - mean) * (v[k] - mean);
-        }
-        double scale = 1.0 / sqrt(sq / (double)(count - 1) + SATMAE_NORM_PIX_EPS);
-        for (int g = 0; g < s->n_groups; g++) {
-            int64_t w = targets[g]->shape[2];
-            float *v = targets[g]->data + i * w;
-            for (int64_t k = 0; k < w; k++) v[k] = (float)((v[k] - mean) * scale);
+    /* group: the statistics of a location span every group (spec 3.2);
+     * rgb and temporal: each token's own patch (a frame's). */
+    int sets = s->variant == VARIANT_GROUP ? 1 : s->n_groups;
+    for (int set = 0; set < sets; set++) {
+        int first = s->variant == VARIANT_GROUP ? 0 : set, last = s->variant == VARIANT_GROUP ? s->n_groups : set + 1;
+        for (int64_t i = 0; i < n * l; i++) {
+            double sum = 0, sq = 0;
+            int64_t count = 0;
+            for (int g = first; g < last; g++) {
+                int64_t w = targets[g]->shape[2];
+                const float *v = targets[g]->data + i * w;
+                for (int64_t k = 0; k < w; k++) sum += v[k];
+                count += w;
+            }
+            double mean = sum / (double)count;
+            for (int g = first; g < last; g++) {
+                int64_t w = targets[g]->shape[2];
+                const float *v = targets[g]->data + i * w;
+                for (int64_t k = 0; k < w; k++) sq += (v[k] - mean) * (v[k] - mean);
+            }
+            double scale = 1.0 / sqrt(sq / (double)(count - 1) + SATMAE_NORM_PIX_EPS);
+            for (int g = first; g < last; g++) {
+                int64_t w = targets[g]->shape[2];
+                float *v = targets[g]->data + i * w;
+                for (int64_t k = 0; k < w; k++) v[k] = (float)((v[k] - mean) * scale);
+            }
         }
     }
     return GS_OK;
 }
 
-/* All G x L tokens with their encodings, (N, T, D). */
-static gs_tensor *embed_tokens(gs_context *ctx, gs_method *m, satmae *s, gs_tensor *x) {
-    if (s->variant == VARIANT_RGB) return gs_vit_patch_tokens(ctx, &m->encoder.vit, x);
-    int64_t n = x->shape[0], d = m->encoder.vit.config.dim, l = s->per_image;
+/* All G x L tokens with their encodings, (N, T, D): frames[0] is the
+ * image (rgb, group), frames[f] date f (temporal, its encodings in enc). */
+static gs_tensor *embed_tokens(gs_context *ctx, gs_method *m, satmae *s, gs_tensor *const *frames, gs_tensor *enc) {
+    if (s->variant == VARIANT_RGB) return gs_vit_patch_tokens(ctx, &m->encoder.vit, frames[0]);
+    int64_t n = frames[0]->shape[0], d = m->encoder.vit.config.dim, l = s->per_image;
     gs_tensor *parts[SATMAE_MAX_GROUPS];
     for (int g = 0; g < s->n_groups; g++) {
-        gs_tensor *p = gs_conv_layer_forward(ctx, &s->group_embed[g], select_bands(ctx, x, s->group_bands[g], s->group_size[g]));
-        p = gs_permute(ctx, gs_reshape(ctx, p, GS_DIMS(n, d, l)), (const int[]){0, 2, 1});
-        parts[g] = gs_add(ctx, p, constant(ctx, s->enc_embed + g * l * d, GS_DIMS(1, l, d)));
+        gs_tensor *p = s->variant == VARIANT_TEMPORAL
+                           ? gs_conv_layer_forward(ctx, &m->encoder.vit.patch_embed, frames[g])
+                           : gs_conv_layer_forward(ctx, &s->group_embed[g],
+                                                   select_bands(ctx, frames[0], s->group_bands[g], s->group_size[g]));
+        parts[g] = gs_permute(ctx, gs_reshape(ctx, p, GS_DIMS(n, d, l)), (const int[]){0, 2, 1});
+        if (s->variant == VARIANT_GROUP)
+            parts[g] = gs_add(ctx, parts[g], constant(ctx, s->enc_embed + g * l * d, GS_DIMS(1, l, d)));
     }
-    return s->n_groups == 1 ? parts[0] : gs_concat(ctx, parts, s->n_groups, 1);
+    gs_tensor *tokens = s->n_groups == 1 ? parts[0] : gs_concat(ctx, parts, s->n_groups, 1);
+    return s->variant == VARIANT_TEMPORAL ? gs_add(ctx, tokens, enc) : tokens;
+}
+
+/* The step's images: (N, C, S, S) as they are, or, from (N, dates, C, S,
+ * S), the first 3 dates one by one (temporal) or every date as an image of
+ * its own (rgb, group).  Returns the number of images per frame, 0 with
+ * the error in the context. */
+static int64_t split_frames(gs_context *ctx, const satmae *s, const gs_vit_config *vc, gs_tensor *x, gs_tensor **frames) {
+    int64_t s_ = vc->img_size, c = vc->in_bands;
+    bool dated = x->ndim == 5;
+    if (!(x->ndim == 4 || dated) || x->shape[x->ndim - 3] != c || x->shape[x->ndim - 2] != s_ ||
+        x->shape[x->ndim - 1] != s_ || (s->variant == VARIANT_TEMPORAL && (!dated || x->shape[1] < SATMAE_FRAMES))) {
+        char shape[96];
+        gs_fail(ctx, GS_ERR_SHAPE, "satmae %s: expects views (N, %s%lld, %lld, %lld), got %s",
+                s->variant == VARIANT_TEMPORAL ? "temporal" : "", s->variant == VARIANT_TEMPORAL ? "dates >= 3, " : "",
+                (long long)c, (long long)s_, (long long)s_, gs_shape_str(x, shape, sizeof shape));
+        return 0;
+    }
+    int64_t n = x->shape[0], plane = c * s_ * s_;
+    if (s->variant != VARIANT_TEMPORAL) {
+        frames[0] = dated ? gs_reshape(ctx, x, GS_DIMS(n * x->shape[1], c, s_, s_)) : x;
+        return frames[0] ? frames[0]->shape[0] : 0;
+    }
+    for (int f = 0; f < SATMAE_FRAMES; f++) {
+        frames[f] = gs_tensor_zeros(ctx, &ctx->activations, GS_DIMS(n, c, s_, s_));
+        if (!frames[f]) return 0;
+        for (int64_t i = 0; i < n; i++)
+            memcpy(frames[f]->data + i * plane, x->data + (i * x->shape[1] + f) * plane, (size_t)plane * sizeof(float));
+    }
+    return n;
 }
 
 static gs_tensor *satmae_loss(gs_context *ctx, gs_method *m, gs_tensor *const *views, int n_views, int64_t step) {
     (void)n_views;
     (void)step;
     satmae *s = m->impl;
-    gs_tensor *x = views[0];
     const gs_vit_config *vc = &m->encoder.vit.config;
-    if (x->ndim != 4 || x->shape[1] != vc->in_bands || x->shape[2] != vc->img_size || x->shape[3] != vc->img_size) {
-        char shape[96];
-        gs_fail(ctx, GS_ERR_SHAPE, "satmae: expects views (N, %d, %d, %d), got %s", vc->in_bands, vc->img_size,
-                vc->img_size, gs_shape_str(x, shape, sizeof shape));
-        return NULL;
-    }
-    int64_t n = x->shape[0], t = s->tokens, k = s->kept, l = s->per_image, d = vc->dim, dd = s->dec_dim;
+    gs_tensor *frames[SATMAE_FRAMES], *enc = NULL, *dec = NULL;
+    int64_t n = split_frames(ctx, s, vc, views[0], frames);
+    if (n < 1) return NULL;
+    if (s->variant == VARIANT_TEMPORAL && temporal_encodings(ctx, s, n, vc->dim, &enc, &dec) != GS_OK) return NULL;
+    s->time_rows = 0;
+    int64_t t = s->tokens, k = s->kept, l = s->per_image, d = vc->dim, dd = s->dec_dim;
     if (!s->keep_given && (ensure_rows(ctx, s, n) != GS_OK || draw_masks(ctx, s, n) != GS_OK)) return NULL;
     s->keep_given = false;
     for (int64_t i = 0; i < n * t; i++) s->removed[i] = 1.0f;
@@ -567,7 +660,7 @@ static gs_tensor *satmae_loss(gs_context *ctx, gs_method *m, gs_tensor *const *v
         for (int64_t j = 0; j < k; j++) s->removed[i * t + s->keep[i * k + j]] = 0.0f;
 
     /* Encoder: the kept tokens and the cls token. */
-    gs_tensor *visible = gs_gather_tokens(ctx, embed_tokens(ctx, m, s, x), s->keep, k);
+    gs_tensor *visible = gs_gather_tokens(ctx, embed_tokens(ctx, m, s, frames, enc), s->keep, k);
     gs_tensor *latent = gs_vit_encode(ctx, &m->encoder.vit, visible); /* (N, 1 + K, D) */
     if (!latent) return NULL;
     gs_tensor *pooled = gs_activation(ctx, GS_DIMS(n, d));
@@ -582,22 +675,17 @@ static gs_tensor *satmae_loss(gs_context *ctx, gs_method *m, gs_tensor *const *v
     }
 
     /* Decoder: mask tokens where the encoder saw nothing, fixed encodings. */
-    gs_tensor *h = gs_linear_layer_forward(ctx, &s->decoder_embed, latent);
-    gs_tensor *cls = gs_slice(ctx, h, 1, 0, 1);
-    gs_tensor *all = gs_scatter_tokens(ctx, gs_slice(ctx, h, 1, 1, 1 + k), s->keep, t,
-                                       gs_reshape(ctx, s->mask_token, GS_DIMS(dd)));
-    h = gs_concat(ctx, (gs_tensor *[]){cls, all}, 2, 1);
-    h = gs_add(ctx, h, constant(ctx, s->dec_embed, GS_DIMS(1, 1 + t, dd)));
-    for (int i = 0; i < s->dec_depth; i++) h = gs_vit_block_forward(ctx, &s->decoder_blocks[i], s->dec_heads, h);
-    h = gs_layernorm_layer_forward(ctx, &s->decoder_norm, h);
+    gs_tensor *h = gs_mae_decoder_forward(ctx, &s->decoder, latent, s->keep, t,
+                                          dec ? dec : constant(ctx, s->dec_embed, GS_DIMS(1, 1 + t, dd)));
 
     /* Mean squared error per masked token, averaged over them. */
     gs_tensor *targets[SATMAE_MAX_GROUPS];
-    if (make_targets(ctx, s, x, targets) != GS_OK) return NULL;
+    if (make_targets(ctx, s, frames, targets) != GS_OK) return NULL;
     gs_tensor *total = NULL;
     int64_t pp = s->patch * s->patch;
     for (int g = 0; g < s->n_groups; g++) {
-        gs_tensor *pred = gs_linear_layer_forward(ctx, &s->decoder_pred[g], gs_slice(ctx, h, 1, 1 + g * l, 1 + (g + 1) * l));
+        const gs_linear_layer *head = &s->decoder_pred[s->variant == VARIANT_GROUP ? g : 0];
+        gs_tensor *pred = gs_linear_layer_forward(ctx, head, gs_slice(ctx, h, 1, 1 + g * l, 1 + (g + 1) * l));
         gs_tensor *diff = gs_sub(ctx, pred, targets[g]);
         /* Each output channel's squared error, weighted by the mask of the
          * group it counts for over that group's size (a mean over its
@@ -610,7 +698,7 @@ static gs_tensor *satmae_loss(gs_context *ctx, gs_method *m, gs_tensor *const *v
         for (int64_t i = 0; i < n; i++)
             for (int64_t p = 0; p < l; p++)
                 for (int64_t j = 0; j < channels; j++) {
-                    int wg = s->variant == VARIANT_GROUP ? s->weight_group[g][j] : 0;
+                    int wg = s->variant == VARIANT_GROUP ? s->weight_group[g][j] : g;
                     int64_t size = s->variant == VARIANT_GROUP ? s->group_size[wg] * pp : targets[g]->shape[2];
                     weight->data[(i * l + p) * channels + j] = s->removed[i * t + wg * l + p] / (float)size;
                 }
@@ -624,14 +712,20 @@ gs_tensor *gs_satmae_features(gs_context *ctx, gs_method *m, gs_tensor *x) {
     if (gs_failed(ctx) || !x) return NULL;
     satmae *s = m->impl;
     const gs_vit_config *vc = &m->encoder.vit.config;
-    if (x->ndim != 4 || x->shape[1] != vc->in_bands || x->shape[2] != vc->img_size || x->shape[3] != vc->img_size) {
-        char shape[96];
-        gs_fail(ctx, GS_ERR_SHAPE, "satmae features: expects images (N, %d, %d, %d), got %s", vc->in_bands,
-                vc->img_size, vc->img_size, gs_shape_str(x, shape, sizeof shape));
-        return NULL;
+    gs_tensor *frames[SATMAE_FRAMES], *enc = NULL, *dec = NULL, *tokens;
+    int64_t n, t = s->tokens;
+    if (s->variant == VARIANT_TEMPORAL && x->ndim == 4) {
+        /* One date: one frame at time 0, the exported encoder's own tokens. */
+        n = x->shape[0];
+        t = s->per_image;
+        tokens = gs_vit_patch_tokens(ctx, &m->encoder.vit, x);
+    } else {
+        if ((n = split_frames(ctx, s, vc, x, frames)) < 1) return NULL;
+        if (s->variant == VARIANT_TEMPORAL && temporal_encodings(ctx, s, n, vc->dim, &enc, &dec) != GS_OK) return NULL;
+        s->time_rows = 0;
+        tokens = embed_tokens(ctx, m, s, frames, enc);
     }
-    int64_t n = x->shape[0], t = s->tokens;
-    gs_tensor *y = gs_vit_encode(ctx, &m->encoder.vit, embed_tokens(ctx, m, s, x)); /* (N, 1 + T, D) */
+    gs_tensor *y = gs_vit_encode(ctx, &m->encoder.vit, tokens); /* (N, 1 + T, D) */
     y = gs_reshape(ctx, gs_slice(ctx, y, 1, 1, 1 + t), GS_DIMS(n, t, vc->dim));
     y = gs_permute(ctx, y, (const int[]){0, 2, 1}); /* (N, D, T) */
     return gs_scale(ctx, gs_sum_last(ctx, y), 1.0f / (float)t);
@@ -659,11 +753,12 @@ static gs_status satmae_after_step(gs_context *ctx, gs_method *m, int64_t step) 
 static void satmae_free(gs_method *m) {
     satmae *s = m->impl;
     if (!s) return;
-    free(s->decoder_blocks);
+    gs_mae_decoder_free(&s->decoder);
     free(s->enc_embed);
     free(s->dec_embed);
     free(s->keep);
     free(s->removed);
+    free(s->times);
     free(s);
     m->impl = NULL;
 }
@@ -672,6 +767,7 @@ const gs_method_ops gs_method_satmae = {
     .name = "satmae",
     .summary = "SatMAE: masked autoencoding with spectral groups (Cong et al. 2022); --method-options variant=rgb|group",
     .optimizer = GS_OPTIM_ADAMW,
+    .multi_date = true, /* temporal takes dates; rgb and group take each date as an image */
     .lr = 1e-4f, /* x batch / 256: the group variant's; rgb and temporal use 1.5e-4 in the paper (--lr) */
     .weight_decay = 0.05f,
     .views = satmae_views,

@@ -12,6 +12,12 @@
  * Token t of the sequence is group t / L (or the image, rgb), patch t % L
  * in row-major order.  The indices are copied; used once. */
 gs_status gs_satmae_use_mask(gs_context *ctx, gs_method *m, const int32_t *keep, int64_t n, int64_t k);
+/* temporal: the next loss (or features) call encodes frame f of sample n
+ * with the calendar year, month (1-12) and hour at year_month_hour[(n * 3 +
+ * f) * 3 + 0..2] (3 frames per sample); without it every frame is at time 0
+ * (2002-01, hour 0), which is what geossl pretrain gives until the loader
+ * passes the dates of its samples.  Copied; used once. */
+gs_status gs_satmae_use_dates(gs_context *ctx, gs_method *m, const int32_t *year_month_hour, int64_t n);
 /* Tokens per sample (G * L) and how many of them the encoder sees. */
 int64_t gs_satmae_tokens(const gs_method *m);
 int64_t gs_satmae_kept(const gs_method *m);

@@ -37,7 +37,7 @@ static double config_value(const fixture *fx, const char *key) {
 static void init_from_fixture(gs_context *ctx, const fixture *fx, gs_method *m, char *options, size_t size) {
     snprintf(options, size, "variant=%s,consistent_mask=%d,norm_pix_loss=%d,decoder_width=%d,decoder_depth=%d,"
              "decoder_heads=%d,mask_ratio=%g,pairing=%s",
-             config_value(fx, "group") ? "group" : "rgb", (int)config_value(fx, "consistent_mask"),
+             config_value(fx, "group") ? "group" : config_value(fx, "temporal") ? "temporal" : "rgb", (int)config_value(fx, "consistent_mask"),
              (int)config_value(fx, "norm_pix_loss"), (int)config_value(fx, "decoder_width"),
              (int)config_value(fx, "decoder_depth"), (int)config_value(fx, "decoder_heads"),
              config_value(fx, "mask_ratio"), config_value(fx, "authors_pairing") ? "authors" : "intended");
@@ -63,8 +63,8 @@ static void run_reference(const char *fixture_name) {
 
     /* Every trained weight comes from the fixture.  The encoder's own patch
      * embedding and position table are not trained by the group variant
-     * (derived from the group embeddings); rgb's fixed table must equal the
-     * one PyTorch built. */
+     * (derived from the group embeddings); the fixed table of rgb (and of
+     * temporal: one frame at time 0) must equal the one PyTorch built. */
     for (int i = 0; i < m.trainable.count; i++) {
         gs_tensor *t = m.trainable.items[i].tensor;
         char key[256], msg[256];
@@ -102,6 +102,14 @@ static void run_reference(const char *fixture_name) {
         snprintf(name, sizeof name, "view/%d/0", step);
         gs_tensor *view = reference_tensor(&ctx, fx, name);
         cr_assert_eq(gs_satmae_use_mask(&ctx, &m, keep, n, k), GS_OK, "%s", ctx.error);
+        snprintf(name, sizeof name, "dates/%d", step);
+        const fixture_tensor *dates = fixture_get(fx, name);
+        if (dates) {
+            int32_t ymh[64 * 9];
+            cr_assert(dates->numel == n * 9 && dates->numel <= 64 * 9);
+            for (int64_t j = 0; j < dates->numel; j++) ymh[j] = (int32_t)dates->data[j];
+            cr_assert_eq(gs_satmae_use_dates(&ctx, &m, ymh, n), GS_OK, "%s", ctx.error);
+        }
         gs_tensor *loss = gs_method_step(&ctx, &m, &opt, &view, 1, step, lrs->data[step]);
         cr_assert_not_null(loss, "%s step %d: %s", fixture_name, step, ctx.error);
         double got = loss->data[0], expected = want->data[step], rel = fabs(got - expected) / fabs(expected);
@@ -123,6 +131,8 @@ Test(methods_satmae, rgb_norm_pix_matches_pytorch) { run_reference("satmae_rgb.g
 /* The authors' code pairs heads and bands differently (spec 3.2); it is
  * available as pairing=authors and checked against the spec's formula. */
 Test(methods_satmae, group_authors_pairing_matches_pytorch) { run_reference("satmae_group_authors.gsfx"); }
+/* 3 dates per sample, each with its year, month and hour codes. */
+Test(methods_satmae, temporal_norm_pix_matches_pytorch) { run_reference("satmae_temporal.gsfx"); }
 
 /* A group method on 13 bands (the default groups) with a small decoder. */
 static void init_group(gs_context *ctx, gs_method *m, const char *options) {

@@ -29,6 +29,10 @@ Fixtures:
   satmae_rgb.gsfx                norm_pix_loss
   satmae_group_authors.gsfx      the authors' pairing of head outputs and bands
                                  (pairing=authors)
+  satmae_temporal.gsfx           3 RGB frames per sample with their (year,
+                                 month, hour), dates/<step> (N, 3, 3), norm_pix_loss;
+                                 width 96 (the 5D/8 position block must be a
+                                 multiple of 4)
 Entries: param/<name> (geossl's = the authors' names), view/<step>/0,
 keep/<step> (N, K) kept token indices (in the order the encoder sees them),
 config/<key>, lrs, losses.
@@ -51,7 +55,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 import gsfx  # noqa: E402
 
 OUT_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures")
-SIZE, PATCH, DIM, DEPTH, HEADS = 16, 4, 48, 12, 3
+SIZE, PATCH, DEPTH, HEADS = 16, 4, 12, 3
+DIM = 48  # 96 for temporal (its 5D/8 position block must be a multiple of 4): set by make()
+FRAMES, YEAR0 = 3, 2002
 DEC_DIM, DEC_DEPTH, DEC_HEADS = 32, 2, 2
 BATCH, STEPS, MASK_RATIO, WEIGHT_DECAY = 4, 5, 0.75, 0.05
 GROUPS = [(0, 1, 2, 6), (3, 4, 5, 7), (8, 9)]
@@ -71,6 +77,25 @@ def sincos_2d(dim, grid):
     """(grid^2, dim): the first half codes the column, the second the row."""
     rows, cols = np.divmod(np.arange(grid * grid), grid)
     return np.concatenate([sincos_1d(dim // 2, cols), sincos_1d(dim // 2, rows)], axis=1)
+
+
+def time_codes(dim, dates):
+    """temporal (spec 1.3): per frame, [2-d position (5 dim / 8) ; E(year - 2002),
+    E(month - 1), E(hour)] (dim / 8 each): (frames * L, dim)."""
+    part = dim // 8
+    pos = sincos_2d(dim - 3 * part, GRID)
+    rows = []
+    for year, month, hour in dates:
+        code = np.concatenate([sincos_1d(part, [year - YEAR0]), sincos_1d(part, [month - 1]), sincos_1d(part, [hour])], 1)
+        rows.append(np.concatenate([pos, np.repeat(code, L, 0)], 1))
+    return np.concatenate(rows)
+
+
+def temporal_encodings(dates):
+    """(N, T, D) for the encoder and (N, 1 + T, Dd) for the decoder (cls slot zero)."""
+    enc = np.stack([time_codes(DIM, d) for d in dates])
+    dec = np.stack([np.concatenate([np.zeros((1, DEC_DIM)), time_codes(DEC_DIM, d)]) for d in dates])
+    return torch.tensor(enc), torch.tensor(dec)
 
 
 def encodings(variant):
@@ -117,7 +142,7 @@ def init_params(variant, bands, gen):
 
     p = {}
     pp = PATCH * PATCH
-    if variant == "rgb":
+    if variant in ("rgb", "temporal"):
         p["patch_embed.proj.weight"] = xavier(DIM, bands * pp, bands, PATCH, PATCH)
         p["patch_embed.proj.bias"] = small(DIM)
     else:
@@ -133,7 +158,7 @@ def init_params(variant, bands, gen):
     for i in range(DEC_DEPTH):
         p.update(block_params("decoder_blocks.%d" % i, DEC_DIM, gen))
     p["decoder_norm.weight"], p["decoder_norm.bias"] = 1 + small(DEC_DIM), small(DEC_DIM)
-    if variant == "rgb":
+    if variant in ("rgb", "temporal"):
         p["decoder_pred.weight"], p["decoder_pred.bias"] = xavier(pp * bands, DEC_DIM, DEC_DIM), small(pp * bands)
     else:
         for g, members in enumerate(GROUPS):
@@ -173,10 +198,13 @@ def norm_pix(target):
 def loss_fn(p, enc, dec, x, keep, variant, use_norm_pix, authors_pairing=False):
     n = x.shape[0]
     groups = [tuple(range(x.shape[1]))] if variant == "rgb" else GROUPS
-    g_count = len(groups)
+    g_count = FRAMES if variant == "temporal" else len(groups)
     t = g_count * L
-    # Tokens with their fixed encodings (spec 1.2 / 1.4).
-    if variant == "rgb":
+    # Tokens with their fixed encodings (spec 1.2 / 1.3 / 1.4).
+    if variant == "temporal":  # x (N, frames, C, S, S); enc (N, T, D), dec (N, 1 + T, Dd)
+        tokens = torch.cat([F.conv2d(x[:, f], p["patch_embed.proj.weight"], p["patch_embed.proj.bias"], stride=PATCH)
+                            .flatten(2).transpose(1, 2) for f in range(FRAMES)], dim=1) + enc
+    elif variant == "rgb":
         tokens = F.conv2d(x, p["patch_embed.proj.weight"], p["patch_embed.proj.bias"], stride=PATCH)
         tokens = tokens.flatten(2).transpose(1, 2) + enc[1:]
     else:
@@ -207,6 +235,13 @@ def loss_fn(p, enc, dec, x, keep, variant, use_norm_pix, authors_pairing=False):
         h = block(p, "decoder_blocks.%d" % i, h, DEC_HEADS)
     h = F.layer_norm(h, (DEC_DIM,), p["decoder_norm.weight"], p["decoder_norm.bias"], eps=1e-6)
     mask = removed.to(x.dtype)
+    if variant == "temporal":  # one head; targets the frames' patches, frame-major
+        pred = F.linear(h[:, 1:], p["decoder_pred.weight"], p["decoder_pred.bias"])
+        target = torch.cat([patchify(x[:, f], channel_major=False) for f in range(FRAMES)], dim=1)
+        if use_norm_pix:
+            target = norm_pix(target)
+        per_token = ((pred - target) ** 2).mean(dim=-1)
+        return (per_token * mask).sum() / mask.sum()
     if variant == "rgb":
         pred = F.linear(h[:, 1:], p["decoder_pred.weight"], p["decoder_pred.bias"])
         target = patchify(x, channel_major=False)
@@ -242,7 +277,7 @@ def loss_fn(p, enc, dec, x, keep, variant, use_norm_pix, authors_pairing=False):
 
 def draw_keep(gen, variant, consistent):
     """MAE's random_masking: argsort of uniform noise, the lowest kept."""
-    g_count = 1 if variant == "rgb" else len(GROUPS)
+    g_count = 1 if variant == "rgb" else FRAMES if variant == "temporal" else len(GROUPS)
     if consistent:
         locations = torch.argsort(torch.rand(BATCH, L, generator=gen), dim=1)[:, :int(L * (1 - MASK_RATIO))]
         # The G tokens of each kept location, location by location.
@@ -253,15 +288,16 @@ def draw_keep(gen, variant, consistent):
 
 def train(start, enc, dec, steps, variant, use_norm_pix, dtype, authors_pairing=False):
     p = {k: v.to(dtype).clone().requires_grad_(True) for k, v in start.items()}
-    enc, dec = enc.to(dtype), dec.to(dtype)
     decay = [v for v in p.values() if v.ndim > 1]
     other = [v for v in p.values() if v.ndim <= 1]
     opt = torch.optim.AdamW([dict(params=decay, weight_decay=WEIGHT_DECAY), dict(params=other, weight_decay=0.0)],
                             lr=LRS[0], betas=(0.9, 0.95), eps=1e-8)
     losses = []
-    for step, (x, keep) in enumerate(steps):
+    for step, (x, keep, dates) in enumerate(steps):
         opt.zero_grad()
-        loss = loss_fn(p, enc, dec, x.to(dtype), keep, variant, use_norm_pix, authors_pairing)
+        if variant == "temporal":
+            enc, dec = temporal_encodings(dates)
+        loss = loss_fn(p, enc.to(dtype), dec.to(dtype), x.to(dtype), keep, variant, use_norm_pix, authors_pairing)
         losses.append(loss.item())
         loss.backward()
         for group in opt.param_groups:
@@ -270,13 +306,24 @@ def train(start, enc, dec, steps, variant, use_norm_pix, dtype, authors_pairing=
     return losses
 
 
+def draw_dates(gen):
+    """(year, month, hour) of each sample's 3 frames, in frame (not time) order as the authors' loader gives them."""
+    years = torch.randint(2010, 2021, (BATCH, FRAMES), generator=gen)
+    months = torch.randint(1, 13, (BATCH, FRAMES), generator=gen)
+    hours = torch.randint(0, 24, (BATCH, FRAMES), generator=gen)
+    return [[(int(years[i, f]), int(months[i, f]), int(hours[i, f])) for f in range(FRAMES)] for i in range(BATCH)]
+
+
 def make(name, variant, consistent, use_norm_pix, seed, authors_pairing=False):
+    global DIM
+    DIM = 96 if variant == "temporal" else 48
     gen = torch.Generator().manual_seed(seed)
-    bands = 3 if variant == "rgb" else 10
+    bands = 10 if variant == "group" else 3
     start = init_params(variant, bands, gen)
-    enc, dec = encodings(variant)
-    steps = [(torch.randn(BATCH, bands, SIZE, SIZE, generator=gen), draw_keep(gen, variant, consistent))
-             for _ in range(STEPS)]
+    enc, dec = encodings(variant) if variant != "temporal" else (None, None)
+    shape = (BATCH, FRAMES, bands, SIZE, SIZE) if variant == "temporal" else (BATCH, bands, SIZE, SIZE)
+    steps = [(torch.randn(*shape, generator=gen), draw_keep(gen, variant, consistent),
+              draw_dates(gen) if variant == "temporal" else None) for _ in range(STEPS)]
     losses = train(start, enc, dec, steps, variant, use_norm_pix, torch.float32, authors_pairing)
     exact = train(start, enc, dec, steps, variant, use_norm_pix, torch.float64, authors_pairing)
     nudge_gen = torch.Generator().manual_seed(seed + 1)
@@ -292,12 +339,17 @@ def make(name, variant, consistent, use_norm_pix, seed, authors_pairing=False):
     tensors = [("param/" + k, v) for k, v in start.items()]
     if variant == "rgb":  # the fixed table the C encoder must have built itself
         tensors.append(("param/pos_embed", enc[None]))
-    for s, (x, keep) in enumerate(steps):
+    if variant == "temporal":  # the exported encoder's table: one frame at time 0 (2002-01, hour 0)
+        tensors.append(("param/pos_embed", torch.tensor(np.concatenate([np.zeros((1, DIM)),
+                                                                        time_codes(DIM, [(YEAR0, 1, 0)])]))[None]))
+    for s, (x, keep, dates) in enumerate(steps):
         tensors += [("view/%d/0" % s, x), ("keep/%d" % s, keep.to(torch.float32))]
+        if dates is not None:
+            tensors.append(("dates/%d" % s, torch.tensor(dates, dtype=torch.float32)))
     config = dict(bands=bands, size=SIZE, patch=PATCH, width=DIM, batch=BATCH, decoder_width=DEC_DIM,
                   decoder_depth=DEC_DEPTH, decoder_heads=DEC_HEADS, mask_ratio=MASK_RATIO, weight_decay=WEIGHT_DECAY,
                   consistent_mask=int(consistent), norm_pix_loss=int(use_norm_pix), group=int(variant == "group"),
-                  authors_pairing=int(authors_pairing))
+                  temporal=int(variant == "temporal"), authors_pairing=int(authors_pairing))
     tensors += [("config/" + k, torch.tensor([float(v)])) for k, v in sorted(config.items())]
     tensors += [("lrs", torch.tensor(LRS)), ("losses", torch.tensor(exact))]
     path = os.path.join(OUT_DIR, "%s.gsfx" % name)
@@ -311,6 +363,7 @@ def main():
     make("satmae_group_consistent", "group", True, True, 302)
     make("satmae_rgb", "rgb", False, True, 303)
     make("satmae_group_authors", "group", False, False, 304, authors_pairing=True)
+    make("satmae_temporal", "temporal", False, True, 305)
 
 
 if __name__ == "__main__":
