@@ -765,7 +765,7 @@ static void satmae_free(gs_method *m) {
 
 const gs_method_ops gs_method_satmae = {
     .name = "satmae",
-    .summary = "SatMAE: masked autoencoding with spectral groups (Cong et al. 2022); --method-options variant=rgb|group",
+    .summary = "SatMAE: masked autoencoding of spectral groups or dates (Cong et al. 2022); variant=rgb|group|temporal",
     .optimizer = GS_OPTIM_ADAMW,
     .multi_date = true, /* temporal takes dates; rgb and group take each date as an image */
     .lr = 1e-4f, /* x batch / 256: the group variant's; rgb and temporal use 1.5e-4 in the paper (--lr) */
