@@ -69,6 +69,11 @@ typedef struct gs_dataset {
     int64_t capacity;
     int64_t n_warnings;           /* unexpected names etc., reported by open() on stderr */
     gs_dataset_options options;
+    /* Where the train/val/test split came from, as result rows record it:
+     * "official" (the format's own or its published lists in the data
+     * folder), "file:DIR" (lists from --splits DIR), "every-5th",
+     * "stratified"; "" until a split is made. */
+    char split_source[160];
     void *state;                  /* format-private */
 } gs_dataset;
 
@@ -87,6 +92,9 @@ struct gs_dataset_format {
     gs_status (*open)(gs_dataset *ds, gs_error *err);
     gs_status (*read)(const gs_dataset *ds, int64_t index, gs_sample_data *out, gs_error *err);
     void (*close)(gs_dataset *ds); /* frees ds->state; may be NULL */
+    /* The published split lists' prefix: "<prefix>-train.txt", "-val.txt",
+     * "-test.txt" in the data folder (EuroSAT's, RESISC45's); NULL: none. */
+    const char *split_lists;
 };
 
 /* Parses "FORMAT:PATH", finds the format and opens it.  options may be NULL. */

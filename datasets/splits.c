@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void warn(gs_dataset *ds, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(gs_dataset *ds, const char *fmt, ...) {
@@ -312,6 +313,39 @@ gs_status gs_split_stratified(gs_dataset *ds, const double fractions[3], uint64_
         a = b;
     }
     free(m);
+    snprintf(ds->split_source, sizeof ds->split_source, "stratified");
+    return GS_OK;
+}
+
+gs_status gs_split_apply_standard(gs_dataset *ds, const char *dir, bool *found, gs_error *err) {
+    *found = false;
+    const char *prefix = ds->format ? ds->format->split_lists : NULL;
+    const char *folder = dir ? dir : ds->root;
+    if (!prefix) {
+        if (dir)
+            return gs_error_set(err, GS_ERR_ARGUMENT, "--splits %s: the %s format has no published split lists", dir,
+                                ds->format ? ds->format->name : "?");
+        return GS_OK;
+    }
+    static const char *const NAMES[3] = {"train", "val", "test"};
+    char paths[3][4200];
+    const char *present[3] = {NULL, NULL, NULL};
+    for (int s = 0; s < 3; s++) {
+        snprintf(paths[s], sizeof paths[s], "%s/%s-%s.txt", folder, prefix, NAMES[s]);
+        if (access(paths[s], F_OK) == 0) present[s] = paths[s], *found = true;
+    }
+    if (!*found) {
+        if (dir)
+            return gs_error_set(err, GS_ERR_IO, "--splits %s: none of %s-train.txt, %s-val.txt, %s-test.txt is there",
+                                dir, prefix, prefix, prefix);
+        return GS_OK;
+    }
+    gs_status status = gs_split_apply_files(ds, present[0], present[1], present[2], err);
+    if (status != GS_OK) return status;
+    if (dir)
+        snprintf(ds->split_source, sizeof ds->split_source, "file:%.150s", dir);
+    else
+        snprintf(ds->split_source, sizeof ds->split_source, "official");
     return GS_OK;
 }
 
@@ -329,6 +363,7 @@ gs_status gs_split_every_nth(gs_dataset *ds, int n, gs_error *err) {
         ds->samples[m[j].index].split = position % n == 0 ? GS_SPLIT_TEST : GS_SPLIT_TRAIN;
     }
     free(m);
+    snprintf(ds->split_source, sizeof ds->split_source, n == 2 ? "every-2nd" : n == 3 ? "every-3rd" : "every-%dth", n);
     return GS_OK;
 }
 

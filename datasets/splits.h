@@ -52,6 +52,13 @@ gs_status gs_split_apply_files(gs_dataset *ds, const char *train_path, const cha
 gs_status gs_split_apply_files_report(gs_dataset *ds, const char *train_path, const char *val_path,
                                       const char *test_path, gs_split_file_report *report, gs_error *err);
 
+/* The published lists of the dataset's format (format->split_lists) from
+ * `dir`, or from the data folder when dir is NULL.  *found says whether any
+ * list was there; when found, every sample's split comes from the lists and
+ * ds->split_source says "official" (the data folder) or "file:DIR".  With
+ * dir given, finding no list is an error naming the files looked for. */
+gs_status gs_split_apply_standard(gs_dataset *ds, const char *dir, bool *found, gs_error *err);
+
 /* Stratified random split: fractions[train, val, test], each in [0, 1],
  * summing to at most 1 (+1e-6); what is left over stays GS_SPLIT_NONE.  In
  * each stratum the counts are the fractions of its size rounded by largest

@@ -78,10 +78,63 @@ static void collect(const gs_dataset *ds, gs_split split, int64_t **idx, int64_t
 
 gs_status gs_evaluate_default_split(gs_dataset *ds, uint64_t seed, gs_error *err) {
     for (int64_t i = 0; i < ds->n_samples; i++)
-        if (ds->samples[i].split != GS_SPLIT_NONE) return GS_OK;
+        if (ds->samples[i].split != GS_SPLIT_NONE) {
+            /* Assigned by the format (BigEarthNet's CSVs, Potsdam's tiles) or earlier by split lists. */
+            if (!ds->split_source[0]) snprintf(ds->split_source, sizeof ds->split_source, "official");
+            return GS_OK;
+        }
+    bool listed;
+    if (gs_split_apply_standard(ds, NULL, &listed, err) != GS_OK || listed) return err->status;
     if (ds->task == GS_TASK_CLASSIFICATION) return gs_split_every_nth(ds, 5, err);
     const double fractions[3] = {0.8, 0.0, 0.2};
     return gs_split_stratified(ds, fractions, seed, err);
+}
+
+static bool has_split(const gs_dataset *ds, gs_split split) {
+    for (int64_t i = 0; i < ds->n_samples; i++)
+        if (ds->samples[i].split == (int)split) return true;
+    return false;
+}
+
+/* Training samples at cfg's label fraction: the labelled subset, or the
+ * whole training split. */
+static gs_status training_samples(const gs_dataset *ds, const gs_eval_config *cfg, int64_t **train, int64_t *n_train,
+                                  gs_error *err) {
+    if (cfg->label_fraction < 1.0)
+        return gs_split_label_subset(ds, GS_SPLIT_TRAIN, cfg->label_fraction, cfg->seed, train, n_train, err);
+    collect(ds, GS_SPLIT_TRAIN, train, n_train);
+    return GS_OK;
+}
+
+/* The settings column: every protocol setting that changes a number, as
+ * used (defaults resolved, k capped by the training samples, the batch
+ * shrunk to a small training split), and where the split came from. */
+static void format_settings(const gs_dataset *ds, const gs_eval_config *cfg, int64_t n_train, char *out, size_t size) {
+    if (cfg->protocol == GS_PROTOCOL_FINETUNE || cfg->protocol == GS_PROTOCOL_SEGMENT) {
+        gs_finetune_config fc = gs_finetune_resolve(&cfg->finetune, n_train);
+        snprintf(out, size, "epochs=%d;batch=%d;lr=%g;weight_decay=%g;splits=%s", fc.epochs, fc.batch, (double)fc.lr,
+                 (double)fc.weight_decay, ds->split_source);
+    } else if (cfg->protocol == GS_PROTOCOL_KNN) {
+        int64_t k = cfg->knn_k > 0 ? cfg->knn_k : GS_KNN_DEFAULT_K;
+        snprintf(out, size, "k=%lld;knn_temperature=%g;splits=%s", (long long)(k < n_train ? k : n_train),
+                 (double)(cfg->knn_temperature > 0 ? cfg->knn_temperature : GS_KNN_DEFAULT_TEMPERATURE),
+                 ds->split_source);
+    } else {
+        snprintf(out, size, "validation=%s;splits=%s", has_split(ds, GS_SPLIT_VAL) ? "val-split" : "10%-of-train",
+                 ds->split_source);
+    }
+}
+
+gs_status gs_evaluate_settings(gs_dataset *ds, const gs_eval_config *cfg_in, char *settings, size_t size,
+                               gs_error *err) {
+    gs_eval_config cfg = *cfg_in;
+    if (cfg.label_fraction <= 0 || cfg.label_fraction > 1) cfg.label_fraction = 1.0;
+    if (gs_evaluate_default_split(ds, cfg.seed, err) != GS_OK) return err->status;
+    int64_t *train = NULL, n_train = 0;
+    if (training_samples(ds, &cfg, &train, &n_train, err) != GS_OK) return err->status;
+    free(train);
+    format_settings(ds, &cfg, n_train, settings, size);
+    return GS_OK;
 }
 
 /* train minus a stratified 10% validation subset, when there is no val split. */
@@ -152,12 +205,8 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
     if (gs_stats_get_in(ds, cfg.stats_dir, cfg.workers, cfg.progress, &stats, err) != GS_OK) return err->status;
 
     int64_t *train = NULL, *test = NULL, n_train = 0, n_test = 0;
-    if (cfg.label_fraction < 1.0) {
-        if (gs_split_label_subset(ds, GS_SPLIT_TRAIN, cfg.label_fraction, cfg.seed, &train, &n_train, err) != GS_OK)
-            return err->status;
-    } else {
-        collect(ds, GS_SPLIT_TRAIN, &train, &n_train);
-    }
+    if (training_samples(ds, &cfg, &train, &n_train, err) != GS_OK) return err->status;
+    format_settings(ds, &cfg, n_train, out->settings, sizeof out->settings);
     collect(ds, GS_SPLIT_TEST, &test, &n_test);
     if (n_test == 0) { /* e.g. the Potsdam crops: train and val only */
         free(test);
@@ -204,7 +253,8 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
             features(ctx, encoder, ds, test, n_test, &stats, &cfg, &f_test, err))
             goto features_done;
         int32_t *pred = malloc((size_t)n_test * sizeof *pred);
-        gs_knn_options ko = {.k = cfg.knn_k, .temperature = cfg.knn_temperature};
+        gs_knn_options ko = {.k = cfg.knn_k > 0 ? cfg.knn_k : GS_KNN_DEFAULT_K,
+                             .temperature = cfg.knn_temperature > 0 ? cfg.knn_temperature : GS_KNN_DEFAULT_TEMPERATURE};
         double top1;
         gs_confusion cm;
         if (gs_knn_classify(ctx, f_train.features, f_train.labels, n_train, f_test.features, n_test, f_train.dim,

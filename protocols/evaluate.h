@@ -29,6 +29,10 @@ typedef struct gs_eval_result {
     int headline;           /* index of the headline metric */
     const char *headline_label; /* "top-1", "mAP", "mIoU" */
     int64_t n_train, n_test;
+    /* Every setting that changes the numbers, defaults resolved, as the
+     * results' settings column holds it: "k=20;knn_temperature=0.07;
+     * splits=official" (KEY=VALUE joined by ';'). */
+    char settings[320];
 } gs_eval_result;
 
 typedef struct gs_eval_config {
@@ -49,13 +53,19 @@ typedef struct gs_eval_config {
     FILE *progress;
 } gs_eval_config;
 
-/* Splits: the dataset's own (split files, BigEarthNet CSVs, the Potsdam
- * tiles) when it has any; otherwise every 5th sample of each class, sorted by
+/* Splits: the dataset's own (the format's, e.g. BigEarthNet's CSVs and the
+ * Potsdam tiles, or its published lists in the data folder, e.g.
+ * eurosat-train.txt, or lists applied before from --splits DIR) when it has any; otherwise every 5th sample of each class, sorted by
  * file name, is test (gs_split_every_nth), or a stratified 80/20 for
  * multi-label and segmentation data.  The linear probe's validation set is a
  * stratified 10% of the training samples when the dataset has no val split. */
 gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, const gs_eval_config *cfg,
                       gs_eval_result *out, gs_error *err);
+
+/* The settings column gs_evaluate will write for this dataset and config
+ * (the default split applied first, as gs_evaluate does): known before any
+ * work, so a rerun of a cell already in a results file is found up front. */
+gs_status gs_evaluate_settings(gs_dataset *ds, const gs_eval_config *cfg, char *settings, size_t size, gs_error *err);
 
 /* That default split on its own (nothing changes when any sample already has
  * a split): `geossl run` fixes it once with its first seed, so that every

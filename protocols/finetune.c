@@ -122,16 +122,22 @@ static gs_status evaluate(gs_context *ctx, model *m, const gs_dataset *ds, const
     return err->status;
 }
 
-gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *ds, const int64_t *train,
-                      int64_t n_train, const int64_t *test, int64_t n_test, const gs_band_stats *stats,
-                      const gs_finetune_config *cfg_in, gs_finetune_result *out, gs_error *err) {
-    memset(out, 0, sizeof *out);
-    gs_finetune_config cfg = *cfg_in;
+gs_finetune_config gs_finetune_resolve(const gs_finetune_config *in, int64_t n_train) {
+    gs_finetune_config cfg = *in;
     if (cfg.epochs <= 0) cfg.epochs = 10;
     if (cfg.batch <= 0) cfg.batch = 32;
     if (cfg.lr <= 0) cfg.lr = 0.01f;
     if (cfg.weight_decay <= 0) cfg.weight_decay = 1e-4f;
     if (cfg.workers <= 0) cfg.workers = 2;
+    if (n_train >= 2 && n_train < cfg.batch) cfg.batch = (int)n_train;
+    return cfg;
+}
+
+gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *ds, const int64_t *train,
+                      int64_t n_train, const int64_t *test, int64_t n_test, const gs_band_stats *stats,
+                      const gs_finetune_config *cfg_in, gs_finetune_result *out, gs_error *err) {
+    memset(out, 0, sizeof *out);
+    gs_finetune_config cfg = gs_finetune_resolve(cfg_in, INT64_MAX);
     /* Checked before any work: batchnorm needs two samples per step, so a
      * step of one would be skipped and a model that never trained would be
      * scored as if it had. */
@@ -165,6 +171,10 @@ gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *d
         gs_error_set(err, ctx->status, "fine-tuning: %s", ctx->error);
         goto done;
     }
+    out->epochs = cfg.epochs;
+    out->batch = cfg.batch;
+    out->lr = cfg.lr;
+    out->weight_decay = cfg.weight_decay;
     gs_loader_config lc = {.dataset = ds, .indices = train, .n_indices = n_train, .batch_size = cfg.batch,
                            .workers = cfg.workers, .shuffle = true, .seed = cfg.seed, .drop_last = true,
                            .epochs = cfg.epochs, .n_views = 1, .normalize = stats};

@@ -26,7 +26,15 @@ typedef struct gs_finetune_result {
     gs_confusion confusion; /* classification and segmentation (pixels); free with gs_confusion_free */
     gs_map map;             /* multi-label */
     double final_loss;      /* mean training loss of the last epoch */
+    /* The settings it ran with, defaults resolved (the batch shrinks to a
+     * training split smaller than it): for the results' settings column. */
+    int epochs, batch;
+    float lr, weight_decay;
 } gs_finetune_result;
+
+/* The configuration gs_finetune runs with: defaults filled in, and the batch
+ * shrunk to a training split of n_train samples smaller than it. */
+gs_finetune_config gs_finetune_resolve(const gs_finetune_config *cfg, int64_t n_train);
 
 gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *ds, const int64_t *train,
                       int64_t n_train, const int64_t *test, int64_t n_test, const gs_band_stats *stats,

@@ -11,10 +11,11 @@
 
 const char *const GS_RESULTS_COLUMNS[GS_RESULTS_N_COLUMNS] = {
     "run_id", "method",     "backbone",    "pretrain_data", "eval_data", "protocol", "label_fraction", "seed",
-    "metric", "value",      "git_commit",  "config_hash",   "threads",   "date",     "wall_time_s",    "cpu"};
+    "metric", "value",      "git_commit",  "config_hash",   "threads",   "date",     "wall_time_s",    "cpu",
+    "settings"};
 
 enum { C_RUN, C_METHOD, C_BACKBONE, C_PRETRAIN, C_EVAL, C_PROTOCOL, C_FRACTION, C_SEED,
-       C_METRIC, C_VALUE, C_COMMIT, C_HASH, C_THREADS, C_DATE, C_WALL, C_CPU };
+       C_METRIC, C_VALUE, C_COMMIT, C_HASH, C_THREADS, C_DATE, C_WALL, C_CPU, C_SETTINGS };
 
 bool gs_label_fraction_equal(double a, double b) {
     return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
@@ -50,12 +51,23 @@ static gs_status row_from_fields(const gs_csv_row *row, const char *name, gs_res
         .run_id = f[C_RUN], .method = f[C_METHOD], .backbone = f[C_BACKBONE], .pretrain_data = f[C_PRETRAIN],
         .eval_data = f[C_EVAL], .protocol = f[C_PROTOCOL], .label_fraction = fraction, .seed = seed,
         .metric = f[C_METRIC], .value = value, .git_commit = f[C_COMMIT], .config_hash = f[C_HASH],
-        .threads = (int)threads, .date = f[C_DATE], .wall_time_s = wall, .cpu = f[C_CPU], .line = row->line};
+        .threads = (int)threads, .date = f[C_DATE], .wall_time_s = wall, .cpu = f[C_CPU],
+        .settings = row->n_fields > C_SETTINGS ? f[C_SETTINGS] : "", .line = row->line};
     return GS_OK;
 }
 
+/* True when the header is the one before the settings column. */
+static bool legacy_header(const gs_csv_table *t) {
+    if (t->n_rows == 0 || t->rows[0].n_fields != GS_RESULTS_N_LEGACY_COLUMNS) return false;
+    for (size_t i = 0; i < GS_RESULTS_N_LEGACY_COLUMNS; i++)
+        if (strcmp(t->rows[0].fields[i], GS_RESULTS_COLUMNS[i])) return false;
+    return true;
+}
+
 static gs_status rows_from_table(gs_results *out, const char *name, gs_error *err) {
-    gs_status s = gs_csv_expect_header(&out->table, name, GS_RESULTS_COLUMNS, GS_RESULTS_N_COLUMNS, err);
+    gs_status s = gs_csv_expect_header(&out->table, name, GS_RESULTS_COLUMNS,
+                                       legacy_header(&out->table) ? GS_RESULTS_N_LEGACY_COLUMNS : GS_RESULTS_N_COLUMNS,
+                                       err);
     if (s != GS_OK) return s;
     size_t n = out->table.n_rows - 1;
     out->rows = n ? calloc(n, sizeof *out->rows) : NULL;
@@ -109,6 +121,22 @@ bool gs_results_has_cell(const gs_results *r, const gs_result_cell *c) {
     return false;
 }
 
+static bool same(const char *a, const char *b) { return !strcmp(a ? a : "", b ? b : ""); }
+
+bool gs_result_same_key(const gs_result_row *a, const gs_result_row *b) {
+    return a->seed == b->seed && gs_label_fraction_equal(a->label_fraction, b->label_fraction) &&
+           same(a->method, b->method) && same(a->backbone, b->backbone) &&
+           same(a->pretrain_data, b->pretrain_data) && same(a->eval_data, b->eval_data) &&
+           same(a->protocol, b->protocol) && same(a->settings, b->settings) &&
+           (!a->metric || !b->metric || same(a->metric, b->metric));
+}
+
+const gs_result_row *gs_results_find_key(const gs_results *r, const gs_result_row *row) {
+    for (size_t i = 0; i < r->n_rows; i++)
+        if (gs_result_same_key(&r->rows[i], row)) return &r->rows[i];
+    return NULL;
+}
+
 /* ---- appending ---- */
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
@@ -134,7 +162,7 @@ static gs_status format_rows(const gs_result_row *rows, size_t n, bool with_head
         const char *fields[GS_RESULTS_N_COLUMNS] = {
             or_empty(r->run_id), r->method, r->backbone, or_empty(r->pretrain_data), r->eval_data, r->protocol,
             fraction, seed, r->metric, value, or_empty(r->git_commit), or_empty(r->config_hash), threads,
-            or_empty(r->date), wall, or_empty(r->cpu)};
+            or_empty(r->date), wall, or_empty(r->cpu), or_empty(r->settings)};
         gs_csv_append_row(out, fields, GS_RESULTS_N_COLUMNS);
     }
     if (!gs_text_ok(out)) return gs_error_set(err, GS_ERR_MEMORY, "results: out of memory formatting rows");
@@ -166,7 +194,10 @@ static gs_status read_locked(int fd, const char *path, size_t size, gs_text *out
     return GS_OK;
 }
 
-static gs_status check_existing(int fd, const char *path, size_t size, gs_error *err) {
+/* Reads and parses what the locked file holds; `existing` owns the rows
+ * (free with gs_results_free) whenever this returns GS_OK. */
+static gs_status load_existing(int fd, const char *path, size_t size, gs_results *existing, gs_error *err) {
+    *existing = (gs_results){0};
     gs_text text = {0};
     gs_status s = read_locked(fd, path, size, &text, err);
     if (s == GS_OK && text.data[text.len - 1] != '\n') {
@@ -177,12 +208,15 @@ static gs_status check_existing(int fd, const char *path, size_t size, gs_error 
                          "nothing was appended",
                          path, line);
     }
-    if (s == GS_OK) {
-        gs_results existing;
-        s = gs_results_parse(text.data, text.len, path, &existing, err);
-        gs_results_free(&existing);
-    }
+    if (s == GS_OK) s = gs_results_parse(text.data, text.len, path, existing, err);
     gs_text_free(&text);
+    return s;
+}
+
+static gs_status check_existing(int fd, const char *path, size_t size, gs_error *err) {
+    gs_results existing;
+    gs_status s = load_existing(fd, path, size, &existing, err);
+    gs_results_free(&existing);
     return s;
 }
 
@@ -229,33 +263,113 @@ static gs_status write_all(int fd, const char *path, const gs_text *text, gs_err
     return GS_OK;
 }
 
+/* The file again, through a temporary file renamed over it: the header
+ * with every column, the rows kept (their fields as they were, an empty
+ * settings field added to a file from before that column), then the new
+ * rows.  Writers waiting for the lock see the file replaced and reopen it. */
+static gs_status rewrite(const char *path, const gs_results *existing, const bool *drop, const gs_text *new_rows,
+                         gs_error *err) {
+    gs_text text = {0};
+    gs_csv_append_row(&text, GS_RESULTS_COLUMNS, GS_RESULTS_N_COLUMNS);
+    for (size_t i = 0; i < existing->n_rows; i++) {
+        if (drop[i]) continue;
+        const gs_csv_row *raw = &existing->table.rows[i + 1];
+        const char *fields[GS_RESULTS_N_COLUMNS];
+        for (size_t c = 0; c < GS_RESULTS_N_COLUMNS; c++) fields[c] = c < raw->n_fields ? raw->fields[c] : "";
+        gs_csv_append_row(&text, fields, GS_RESULTS_N_COLUMNS);
+    }
+    gs_text_append_n(&text, new_rows->data ? new_rows->data : "", new_rows->len);
+    if (!gs_text_ok(&text)) {
+        gs_text_free(&text);
+        return gs_error_set(err, GS_ERR_MEMORY, "%s: out of memory rewriting the file", path);
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.rewrite-%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    gs_status s = fd < 0 ? gs_error_set(err, GS_ERR_IO, "%s: cannot write (%s)", tmp, strerror(errno)) : GS_OK;
+    if (s == GS_OK) s = write_all(fd, tmp, &text, err);
+    if (fd >= 0) close(fd);
+    if (s == GS_OK && rename(tmp, path) != 0)
+        s = gs_error_set(err, GS_ERR_IO, "%s: cannot replace it (%s)", path, strerror(errno));
+    if (s != GS_OK) unlink(tmp);
+    gs_text_free(&text);
+    return s;
+}
+
 gs_status gs_results_append(const char *path, const gs_result_row *rows, size_t n, gs_error *err) {
+    return gs_results_append_ex(path, rows, n, NULL, err);
+}
+
+gs_status gs_results_append_ex(const char *path, const gs_result_row *rows, size_t n, gs_results_append_options *opt,
+                               gs_error *err) {
     if (!path || (!rows && n)) return gs_error_set(err, GS_ERR_ARGUMENT, "results append: NULL path or rows");
+    if (opt) opt->replaced = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (gs_result_same_key(&rows[i], &rows[j]))
+                return gs_error_set(err, GS_ERR_ARGUMENT, "results append: rows %zu and %zu are the same measurement (%s)",
+                                    j, i, rows[i].metric);
     gs_text probe = {0};
     gs_status s = format_rows(rows, n, false, &probe, err); /* validate before touching the file */
     gs_text_free(&probe);
     if (s != GS_OK) return s;
 
-    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return gs_error_set(err, GS_ERR_IO, "%s: cannot open for appending (%s)", path, strerror(errno));
-    if (lock_file(fd) != 0) {
-        s = gs_error_set(err, GS_ERR_IO, "%s: cannot lock (%s)", path, strerror(errno));
-        close(fd);
+    for (int attempt = 0;; attempt++) {
+        int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0) return gs_error_set(err, GS_ERR_IO, "%s: cannot open for appending (%s)", path, strerror(errno));
+        if (lock_file(fd) != 0) {
+            s = gs_error_set(err, GS_ERR_IO, "%s: cannot lock (%s)", path, strerror(errno));
+            close(fd);
+            return s;
+        }
+        struct stat st, now;
+        if (fstat(fd, &st) != 0) {
+            s = gs_error_set(err, GS_ERR_IO, "%s: cannot stat (%s)", path, strerror(errno));
+            close(fd);
+            return s;
+        }
+        /* Another writer replaced the file while we waited: append to the new one. */
+        if ((stat(path, &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) && attempt < 100) {
+            close(fd);
+            continue;
+        }
+        size_t size = (size_t)st.st_size;
+        gs_results existing = {0};
+        if (size > 0) s = load_existing(fd, path, size, &existing, err);
+        bool legacy = s == GS_OK && size > 0 && legacy_header(&existing.table);
+        bool *drop = s == GS_OK ? calloc(existing.n_rows + 1, sizeof *drop) : NULL;
+        if (s == GS_OK && !drop) s = gs_error_set(err, GS_ERR_MEMORY, "%s: out of memory", path);
+        size_t replaced = 0;
+        for (size_t i = 0; s == GS_OK && i < existing.n_rows; i++)
+            for (size_t j = 0; j < n && !drop[i]; j++) {
+                if (!gs_result_same_key(&existing.rows[i], &rows[j])) continue;
+                if (!opt || !opt->replace) {
+                    s = gs_error_set(err, GS_ERR_ARGUMENT,
+                                     "%s:%zu already holds %s of %s %s on %s, %s, labels %g, seed %lld, settings '%s': "
+                                     "nothing was appended (replace it with --force)",
+                                     path, existing.rows[i].line, rows[j].metric, rows[j].method, rows[j].backbone,
+                                     rows[j].eval_data, rows[j].protocol, rows[j].label_fraction, rows[j].seed,
+                                     rows[j].settings ? rows[j].settings : "");
+                    break;
+                }
+                drop[i] = true;
+                replaced++;
+            }
+        gs_text text = {0};
+        if (s == GS_OK) s = format_rows(rows, n, size == 0, &text, err);
+        if (s == GS_OK && (legacy || replaced > 0)) {
+            s = rewrite(path, &existing, drop, &text, err);
+        } else if (s == GS_OK) {
+            s = write_all(fd, path, &text, err);
+            /* A failed write (disk full) may leave part of a row: cut it off so
+             * the file stays well-formed for the next writer. */
+            if (s != GS_OK && ftruncate(fd, (off_t)size) == 0) fsync(fd);
+        }
+        if (s == GS_OK && opt) opt->replaced = replaced;
+        gs_text_free(&text);
+        free(drop);
+        gs_results_free(&existing);
+        close(fd); /* releases the lock */
         return s;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0) s = gs_error_set(err, GS_ERR_IO, "%s: cannot stat (%s)", path, strerror(errno));
-    size_t size = s == GS_OK ? (size_t)st.st_size : 0;
-    if (s == GS_OK && size > 0) s = check_existing(fd, path, size, err);
-    gs_text text = {0};
-    if (s == GS_OK) s = format_rows(rows, n, size == 0, &text, err);
-    if (s == GS_OK) {
-        s = write_all(fd, path, &text, err);
-        /* A failed write (disk full) may leave part of a row: cut it off so
-         * the file stays well-formed for the next writer. */
-        if (s != GS_OK && ftruncate(fd, (off_t)size) == 0) fsync(fd);
-    }
-    gs_text_free(&text);
-    close(fd); /* releases the lock */
-    return s;
 }

@@ -1,7 +1,13 @@
 /* The results store: one CSV row per metric, with provenance.
  *
  *   run_id,method,backbone,pretrain_data,eval_data,protocol,label_fraction,
- *   seed,metric,value,git_commit,config_hash,threads,date,wall_time_s,cpu
+ *   seed,metric,value,git_commit,config_hash,threads,date,wall_time_s,cpu,
+ *   settings
+ *
+ * settings holds every protocol setting that changes the number
+ * ("k=20;knn_temperature=0.07;splits=official").  Files written before it
+ * existed (16 columns) are read with empty settings, and the first append
+ * rewrites such a file with the column added.
  *
  * Appends take an exclusive fcntl lock on the file, check that what is
  * already there is a well-formed results CSV, write whole rows in one
@@ -23,7 +29,8 @@
 #include "core/error.h"
 #include "csv_table.h"
 
-#define GS_RESULTS_N_COLUMNS 16
+#define GS_RESULTS_N_COLUMNS 17
+#define GS_RESULTS_N_LEGACY_COLUMNS 16 /* before settings */
 
 /* The header, in file order. */
 extern const char *const GS_RESULTS_COLUMNS[GS_RESULTS_N_COLUMNS];
@@ -46,6 +53,7 @@ typedef struct gs_result_row {
     const char *date;   /* ISO 8601 UTC */
     double wall_time_s;
     const char *cpu;
+    const char *settings; /* "KEY=VALUE;..."; NULL or "" when none */
     size_t line;        /* set by load: where the row is in the file */
 } gs_result_row;
 
@@ -58,6 +66,24 @@ typedef struct gs_results {
 
 /* Appends rows to `path` (created with a header when missing or empty). */
 gs_status gs_results_append(const char *path, const gs_result_row *rows, size_t n, gs_error *err);
+
+/* Whether two rows are the same measurement: method, backbone,
+ * pretrain_data, eval_data, protocol, label_fraction, seed, settings and
+ * metric agree.  A results file holds each at most once. */
+bool gs_result_same_key(const gs_result_row *a, const gs_result_row *b);
+
+typedef struct gs_results_append_options {
+    /* Rows already in the file with a new row's key are removed (the file is
+     * rewritten under the lock); without it such a row is an error naming the cell
+     * and nothing is written (GS_ERR_ARGUMENT). */
+    bool replace;
+    size_t replaced; /* out: rows removed */
+} gs_results_append_options;
+gs_status gs_results_append_ex(const char *path, const gs_result_row *rows, size_t n, gs_results_append_options *opt,
+                               gs_error *err);
+
+/* The first row of `r` with row's key (any metric when metric is NULL), or NULL. */
+const gs_result_row *gs_results_find_key(const gs_results *r, const gs_result_row *row);
 
 /* Whether rows can be appended to `path`, checked before the work that
  * makes them: its folder exists and is writable, and a file already there is

@@ -333,12 +333,33 @@ Test(cli_options, eval_appends_to_a_results_file_it_accepts) {
                     w.results, NULL};
     captured c = run(gs_cmd_eval, argv);
     cr_assert_eq(c.rc, 0, "%s", c.err);
-    c = run(gs_cmd_eval, argv); /* the file the first run wrote is accepted */
+    /* The file the first run wrote is accepted; the same measurement again
+     * is refused naming the cell, and --force replaces it. */
+    c = run(gs_cmd_eval, argv);
+    REFUSED(c, "already holds", "seed 0", "--force");
+    char *again[] = {"eval", "--random-init", "--width", "8", "--threads", "1", "--data", w.spec, "--results",
+                     w.results, "--force", NULL};
+    c = run(gs_cmd_eval, again);
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.err, "replaced"), "%s", c.err);
+    char *other_k[] = {"eval", "--random-init", "--width", "8", "--threads", "1", "--data", w.spec, "--results",
+                       w.results, "--k", "5", NULL};
+    c = run(gs_cmd_eval, other_k); /* another setting is another measurement */
     cr_assert_eq(c.rc, 0, "%s", c.err);
     gs_results r;
     gs_error err = {0};
     cr_assert_eq(gs_results_load(w.results, &r, &err), GS_OK, "%s", err.message);
-    cr_expect_gt(r.n_rows, 1);
+    int top1 = 0, with_k5 = 0;
+    for (size_t i = 0; i < r.n_rows; i++) {
+        if (strcmp(r.rows[i].metric, "top1")) continue;
+        top1++;
+        with_k5 += strstr(r.rows[i].settings, "k=5;") != NULL;
+        /* generated EuroSAT comes with eurosat-{train,val,test}.txt: the published lists are the default */
+        cr_expect(strstr(r.rows[i].settings, "knn_temperature=0.07") && strstr(r.rows[i].settings, "splits=official"),
+                  "settings '%s'", r.rows[i].settings);
+    }
+    cr_expect_eq(top1, 2, "one top1 row per measurement (k=20 replaced, k=5 added), not %d", top1);
+    cr_expect_eq(with_k5, 1);
     gs_results_free(&r);
     test_remove_tree(w.dir);
 }

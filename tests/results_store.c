@@ -454,3 +454,73 @@ Test(results_store, csv_parser_reports_lines) {
     cr_expect_eq(gs_csv_parse(open_quote, strlen(open_quote), "mem", &t, &err), GS_ERR_FORMAT);
     cr_expect(strstr(err.message, "mem:2:"), "%s", err.message);
 }
+
+/* A file from before the settings column is read with empty settings, and
+ * the first append rewrites it with the column, every old row kept as it
+ * was (its text, not a reformatted number). */
+Test(results_store, a_file_without_settings_is_read_and_upgraded) {
+    char path[600];
+    temp_file(path, sizeof path, "legacy.csv");
+    spit(path, "run_id,method,backbone,pretrain_data,eval_data,protocol,label_fraction,seed,metric,value,git_commit,"
+               "config_hash,threads,date,wall_time_s,cpu\n"
+               "old,simclr,resnet18,none,eurosat-rgb,knn,1,0,top1,91.80,abc,00,2,2024-01-01T00:00:00Z,1.0,x\n");
+    gs_results r;
+    gs_error err = {0};
+    cr_assert_eq(gs_results_load(path, &r, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(r.n_rows, 1);
+    cr_expect_str_eq(r.rows[0].settings, "");
+    gs_results_free(&r);
+    gs_result_row row = plain_row("byol", 3, 50.0);
+    row.settings = "validation=10%-of-train;splits=every-5th";
+    cr_assert_eq(gs_results_append(path, &row, 1, &err), GS_OK, "%s", err.message);
+    char *text = slurp(path, NULL);
+    cr_expect(strstr(text, ",cpu,settings\n") != NULL, "header not upgraded: %s", text);
+    cr_expect(strstr(text, "91.80,abc,00,2,2024-01-01T00:00:00Z,1.0,x,\n") != NULL, "old row changed: %s", text);
+    cr_expect(strstr(text, "splits=every-5th\n") != NULL, "%s", text);
+    free(text);
+    cr_assert_eq(gs_results_load(path, &r, &err), GS_OK, "%s", err.message);
+    cr_expect_eq(r.n_rows, 2);
+    gs_results_free(&r);
+    cleanup(path);
+}
+
+/* The same measurement (every key field, settings included) is never in a
+ * file twice: a repeat is refused with the file untouched; replace swaps it;
+ * another setting is another measurement. */
+Test(results_store, a_repeated_measurement_is_refused_or_replaced) {
+    char path[600];
+    temp_file(path, sizeof path, "dup.csv");
+    gs_result_row rows[2] = {plain_row("simclr", 0, 70.0), plain_row("simclr", 0, 0.5)};
+    rows[1].metric = "chosen_l2";
+    rows[0].settings = rows[1].settings = "validation=10%-of-train;splits=official";
+    gs_error err = {0};
+    cr_assert_eq(gs_results_append(path, rows, 2, &err), GS_OK, "%s", err.message);
+    char *before = slurp(path, NULL);
+    rows[0].value = 71.0;
+    gs_error dup = {0};
+    cr_expect_eq(gs_results_append(path, rows, 2, &dup), GS_ERR_ARGUMENT);
+    cr_expect(strstr(dup.message, "already holds") && strstr(dup.message, "--force"), "%s", dup.message);
+    char *after = slurp(path, NULL);
+    cr_expect_str_eq(after, before, "a refused append changed the file");
+    free(after);
+    gs_results_append_options replace = {.replace = true};
+    cr_assert_eq(gs_results_append_ex(path, rows, 2, &replace, &err), GS_OK, "%s", err.message);
+    cr_expect_eq(replace.replaced, 2);
+    gs_result_row other = rows[0];
+    other.settings = "validation=val-split;splits=official";
+    cr_assert_eq(gs_results_append(path, &other, 1, &err), GS_OK, "%s", err.message);
+    gs_results r;
+    cr_assert_eq(gs_results_load(path, &r, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(r.n_rows, 3);
+    int top1_71 = 0;
+    for (size_t i = 0; i < r.n_rows; i++) top1_71 += !strcmp(r.rows[i].metric, "top1") && r.rows[i].value == 71.0;
+    cr_expect_eq(top1_71, 2, "the replaced row and the other setting's");
+    gs_result_row key = rows[0];
+    key.metric = NULL;
+    cr_expect_not_null(gs_results_find_key(&r, &key));
+    key.seed = 9;
+    cr_expect_null(gs_results_find_key(&r, &key));
+    gs_results_free(&r);
+    free(before);
+    cleanup(path);
+}

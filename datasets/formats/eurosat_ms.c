@@ -53,4 +53,5 @@ const gs_dataset_format gs_format_eurosat_ms = {
     .open = eurosat_ms_open,
     .read = eurosat_ms_read,
     .close = NULL,
+    .split_lists = "eurosat",
 };

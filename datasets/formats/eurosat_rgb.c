@@ -51,4 +51,5 @@ const gs_dataset_format gs_format_eurosat_rgb = {
     .open = eurosat_rgb_open,
     .read = eurosat_rgb_read,
     .close = NULL,
+    .split_lists = "eurosat",
 };

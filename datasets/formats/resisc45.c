@@ -59,4 +59,5 @@ const gs_dataset_format gs_format_resisc45 = {
     .open = resisc45_open,
     .read = resisc45_read,
     .close = NULL,
+    .split_lists = "resisc45",
 };

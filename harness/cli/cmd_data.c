@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "dataset.h"
+#include "evaluate.h"
 #include "options.h"
 #include "cache.h"
 #include "splits.h"
@@ -32,6 +33,7 @@ static int data_check(int argc, char **argv) {
     bool skip_bad = false, bigearthnet19 = false, eroded = false;
     /* Unset: the format's patch, a stride of one patch, every sample. */
     long long patch = GS_UNSET_INT, stride = GS_UNSET_INT, limit = GS_UNSET_INT;
+    const char *splits = NULL;
     const gs_option options[] = {
         {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "count bad files and exit 0 instead of failing", GS_NO_VALUE},
         {"patch", GS_OPT_INT, &patch, "PX", "patch size for tiled formats (potsdam, geotiff) [format default]",
@@ -40,6 +42,8 @@ static int data_check(int argc, char **argv) {
         {"bigearthnet19", GS_OPT_FLAG, &bigearthnet19, "", "BigEarthNet: the 19-class nomenclature", GS_NO_VALUE},
         {"eroded", GS_OPT_FLAG, &eroded, "", "Potsdam: eroded-boundary labels", GS_NO_VALUE},
         {"limit", GS_OPT_INT, &limit, "N", "decode only the first N samples [all]", GS_RANGE(1, LLONG_MAX)},
+        {"splits", GS_OPT_STRING, &splits, "DIR", "published split lists from DIR, as eval --splits [as eval]",
+         GS_ANY_TEXT},
     };
     const char *summary =
         "usage: geossl data check FORMAT:PATH [options]\n\n"
@@ -66,6 +70,14 @@ static int data_check(int argc, char **argv) {
            (long long)ds.n_samples, ds.n_classes, ds.bands, (long long)ds.height, (long long)ds.width,
            ds.dates > 1 ? " per date" : "");
     if (ds.dates > 1) printf("dates per sample: %d\n", ds.dates);
+    /* The split eval and pretrain will use, made the same way. */
+    bool listed = false;
+    if ((splits && gs_split_apply_standard(&ds, splits, &listed, &err) != GS_OK) ||
+        gs_evaluate_default_split(&ds, 0, &err) != GS_OK) {
+        fprintf(stderr, "geossl data check: %s\n", err.message);
+        gs_dataset_close(&ds);
+        return splits ? 2 : 1;
+    }
     if (ds.n_warnings) printf("warnings while indexing: %lld (see above)\n", (long long)ds.n_warnings);
 
     int64_t split_count[4] = {0};
@@ -79,7 +91,7 @@ static int data_check(int argc, char **argv) {
             for (int c = 0; c < ds.n_classes && c < 64; c++)
                 if (s->labels >> c & 1) class_count[c * 4 + sp]++;
     }
-    printf("splits: train %lld, val %lld, test %lld, unassigned %lld\n", (long long)split_count[1],
+    printf("splits (%s): train %lld, val %lld, test %lld, unassigned %lld\n", ds.split_source, (long long)split_count[1],
            (long long)split_count[2], (long long)split_count[3], (long long)split_count[0]);
     if (ds.task == GS_TASK_CLASSIFICATION || ds.task == GS_TASK_MULTILABEL) {
         printf("%-32s %8s %8s %8s %8s\n", "class", "train", "val", "test", "none");

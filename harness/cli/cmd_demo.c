@@ -40,7 +40,7 @@ static int evaluate_into(gs_dataset *ds, const char *method, const char *checkpo
         gs_eval_identity id = {.method = method, .backbone = "resnet18",
                                .pretrain_data = checkpoint ? "eurosat-rgb" : "none", .eval_data = "eurosat-rgb",
                                .protocol = protocol, .label_fraction = 1.0, .seed = 0};
-        gs_cli_append_results(results, &id, &r, ctx.n_threads, gs_now_s() - t0, &err);
+        gs_cli_append_results(results, &id, &r, ctx.n_threads, gs_now_s() - t0, false, &err);
     }
     if (err.status != GS_OK) {
         fprintf(stderr, "geossl demo: %s\n", err.message);

@@ -11,11 +11,14 @@
 #include "eval_common.h"
 #include "method.h"
 #include "options.h"
+#include "splits.h"
 
 typedef struct eval_args {
-    const char *checkpoint, *weights, *backbone, *protocol, *labels, *data, *results, *method, *pretrain, *stem;
-    bool random_init;
-    long long seeds, seed, threads, epochs, batch, workers, patch, width;
+    const char *checkpoint, *weights, *backbone, *protocol, *labels, *data, *results, *method, *pretrain, *stem,
+        *splits;
+    bool random_init, force;
+    long long seeds, seed, threads, epochs, batch, workers, patch, width, k;
+    double knn_temperature;
 } eval_args;
 
 /* A checkpoint knows its method, backbone and pretraining data: they fill
@@ -60,7 +63,8 @@ int gs_cmd_eval(int argc, char **argv) {
     /* The encoder's settings start unset: a checkpoint supplies them, else the defaults in --help apply. */
     eval_args a = {.backbone = NULL, .protocol = "knn", .labels = "100%", .method = NULL, .pretrain = NULL,
                    .stem = NULL, .seeds = 1, .seed = 0, .threads = 0, .epochs = GS_UNSET_INT,
-                   .batch = GS_UNSET_INT, .workers = 2, .patch = GS_UNSET_INT, .width = GS_UNSET_INT};
+                   .batch = GS_UNSET_INT, .workers = 2, .patch = GS_UNSET_INT, .width = GS_UNSET_INT,
+                   .k = 20, .knn_temperature = 0.07};
     const gs_option options[] = {
         {"checkpoint", GS_OPT_STRING, &a.checkpoint, "PATH",
          "a pretrain run folder or its checkpoint file; method, backbone, bands and pretraining data come from it",
@@ -86,13 +90,22 @@ int gs_cmd_eval(int argc, char **argv) {
         {"patch", GS_OPT_INT, &a.patch, "N", "ViT patch size [8]", GS_PATCH_RANGE},
         {"width", GS_OPT_INT, &a.width, "N", "backbone width (0: standard) [0]", GS_WIDTH_RANGE},
         {"stem", GS_OPT_STRING, &a.stem, "NAME", "ResNet stem [imagenet]", GS_CHOICES(GS_STEM_NAMES)},
+        {"k", GS_OPT_INT, &a.k, "N", "kNN: neighbours that vote [20]", GS_RANGE(1, 100000)},
+        {"knn-temperature", GS_OPT_FLOAT, &a.knn_temperature, "X", "kNN: temperature of the similarity weights [0.07]",
+         GS_ABOVE(0)},
+        {"splits", GS_OPT_STRING, &a.splits, "DIR",
+         "published split lists (e.g. eurosat-train.txt) from DIR [the data folder's, else every 5th image is test]",
+         GS_ANY_TEXT},
+        {"force", GS_OPT_FLAG, &a.force, "", "replace rows of the same measurement already in --results",
+         GS_NO_VALUE},
         {"method", GS_OPT_STRING, &a.method, "NAME", "method name for the results [the checkpoint's; random; imported]",
          GS_ANY_TEXT},
         {"pretrain-data", GS_OPT_STRING, &a.pretrain, "NAME", "pretraining data for the results [the checkpoint's; none]", GS_ANY_TEXT},
     };
     const char *summary = "Evaluates an encoder with one protocol on one dataset and appends the metrics to a "
-                          "results CSV.\nSplits: the dataset's own, else every 5th image of each class (sorted by "
-                          "file name) is test.";
+                          "results CSV.\nSplits: --splits DIR, else the dataset's own (its format's, or its published "
+                          "lists in the data folder), else every 5th image of each class (sorted by file name) is "
+                          "test; the settings column of each row says which.";
     int parsed = gs_options_parse("eval", summary, options, (int)(sizeof options / sizeof *options), argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
     gs_protocol protocol;
@@ -136,6 +149,14 @@ int gs_cmd_eval(int argc, char **argv) {
         gs_dataset_close(&ds);
         return 2;
     }
+    if (a.splits) {
+        bool found;
+        if (gs_split_apply_standard(&ds, a.splits, &found, &err) != GS_OK) {
+            fprintf(stderr, "geossl eval: %s\n", err.message);
+            gs_dataset_close(&ds);
+            return 2;
+        }
+    }
     const char *method = a.method ? a.method : a.random_init ? "random" : a.weights ? "imported" : ckpt.method;
     char backbone_name[64];
     gs_cli_backbone_label(backbone, patch, backbone_name, sizeof backbone_name);
@@ -147,13 +168,30 @@ int gs_cmd_eval(int argc, char **argv) {
         .id = {.method = method, .backbone = backbone_name, .pretrain_data = a.pretrain, .eval_data = ds.format->name,
                .protocol = protocol, .label_fraction = fraction},
         .threads = (int)a.threads, .batch = (int)gs_option_int_or(a.batch, 0), .workers = (int)a.workers,
-        .finetune_epochs = (int)gs_option_int_or(a.epochs, 0),
-        .results = a.results, .progress = stderr};
+        .finetune_epochs = (int)gs_option_int_or(a.epochs, 0), .knn_k = (int)a.k,
+        .knn_temperature = (float)a.knn_temperature, .results = a.results, .replace = a.force, .progress = stderr};
+    /* A measurement already in the results file is found before any work. */
+    for (long long s = 0; a.results && s < a.seeds; s++) {
+        job.id.seed = (uint64_t)(a.seed + s);
+        gs_eval_config ec = gs_cli_eval_config(&job);
+        char settings[320];
+        if (gs_evaluate_settings(&ds, &ec, settings, sizeof settings, &err) != GS_OK) {
+            fprintf(stderr, "geossl eval: %s\n", err.message);
+            gs_dataset_close(&ds);
+            return 1;
+        }
+        if (!gs_cli_check_not_done("eval", a.results, &job.id, settings, a.force)) {
+            gs_dataset_close(&ds);
+            return 2;
+        }
+    }
+    char labels[32];
+    gs_cli_format_fraction(fraction, labels, sizeof labels);
     int exit_code = 0;
     gs_eval_result r = {0};
     for (long long s = 0; s < a.seeds && exit_code == 0; s++) {
         job.id.seed = (uint64_t)(a.seed + s);
-        fprintf(stderr, "geossl eval: %s %s on %s, %s labels, seed %llu\n", method, backbone_name, a.data, a.labels,
+        fprintf(stderr, "geossl eval: %s %s on %s, %s labels, seed %llu\n", method, backbone_name, a.data, labels,
                 (unsigned long long)job.id.seed);
         double wall;
         gs_status status = gs_cli_evaluate(&job, &r, &wall, &err);

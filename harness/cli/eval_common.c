@@ -60,10 +60,42 @@ bool gs_cli_checkpoint_read(const char *command, const char *path, gs_cli_checkp
     return true;
 }
 
-gs_status gs_cli_append_results(const char *path, const gs_eval_identity *id, const gs_eval_result *r, int threads,
-                                double wall_s, gs_error *err) {
+static const char *store_protocol(gs_protocol p) {
     /* The store says "segmentation" where the CLI says "segment". */
-    const char *protocol = id->protocol == GS_PROTOCOL_SEGMENT ? "segmentation" : gs_protocol_name(id->protocol);
+    return p == GS_PROTOCOL_SEGMENT ? "segmentation" : gs_protocol_name(p);
+}
+
+bool gs_cli_check_not_done(const char *command, const char *path, const gs_eval_identity *id, const char *settings,
+                           bool replace) {
+    gs_results existing;
+    gs_error err = {0};
+    if (gs_results_load_existing(path, &existing, &err) != GS_OK) {
+        fprintf(stderr, "geossl %s: --results %s\n", command, err.message);
+        return false;
+    }
+    gs_result_row key = {.method = id->method, .backbone = id->backbone,
+                         .pretrain_data = id->pretrain_data ? id->pretrain_data : "none", .eval_data = id->eval_data,
+                         .protocol = store_protocol(id->protocol), .label_fraction = id->label_fraction,
+                         .seed = (long long)id->seed, .settings = settings, .metric = NULL};
+    const gs_result_row *found = gs_results_find_key(&existing, &key);
+    bool ok = true;
+    if (found && !replace) {
+        fprintf(stderr, "geossl %s: %s:%zu already holds %s %s (%s) on %s, %s, %g%% labels, seed %llu, settings '%s': "
+                        "rerun with --force to replace it\n", command, path, found->line, id->method, id->backbone,
+                key.pretrain_data, id->eval_data, key.protocol, 100.0 * id->label_fraction,
+                (unsigned long long)id->seed, settings);
+        ok = false;
+    } else if (found) {
+        fprintf(stderr, "geossl %s: --force: the rows of seed %llu in %s will be replaced\n", command,
+                (unsigned long long)id->seed, path);
+    }
+    gs_results_free(&existing);
+    return ok;
+}
+
+gs_status gs_cli_append_results(const char *path, const gs_eval_identity *id, const gs_eval_result *r, int threads,
+                                double wall_s, bool replace, gs_error *err) {
+    const char *protocol = store_protocol(id->protocol);
     char config[512], run_id[256];
     snprintf(config, sizeof config, "eval method=%s backbone=%s data=%s protocol=%s labels=%g seed=%llu", id->method,
              id->backbone, id->eval_data, protocol, id->label_fraction, (unsigned long long)id->seed);
@@ -78,10 +110,15 @@ gs_status gs_cli_append_results(const char *path, const gs_eval_identity *id, co
                                   .pretrain_data = id->pretrain_data ? id->pretrain_data : "none",
                                   .eval_data = id->eval_data, .protocol = protocol,
                                   .label_fraction = id->label_fraction, .seed = (long long)id->seed,
-                                  .metric = r->metrics[i].name, .value = r->metrics[i].value};
+                                  .metric = r->metrics[i].name, .value = r->metrics[i].value,
+                                  .settings = r->settings};
         gs_result_row_set_provenance(&rows[i], &prov);
     }
-    gs_status status = gs_results_append(path, rows, (size_t)r->n_metrics, err);
+    gs_results_append_options options = {.replace = replace};
+    gs_status status = gs_results_append_ex(path, rows, (size_t)r->n_metrics, &options, err);
+    if (status == GS_OK && options.replaced)
+        fprintf(stderr, "geossl: replaced %zu earlier row%s of this measurement in %s\n", options.replaced,
+                options.replaced == 1 ? "" : "s", path);
     free(rows);
     return status;
 }
@@ -105,11 +142,22 @@ bool gs_cli_parse_fraction(const char *text, double *out) {
     return !*end && v > 0 && v <= 1;
 }
 
+void gs_cli_format_fraction(double fraction, char *out, size_t size) {
+    snprintf(out, size, "%g%%", 100.0 * fraction);
+}
+
 void gs_cli_backbone_label(const char *backbone, int patch, char *out, size_t size) {
     if (strncmp(backbone, "vit", 3))
         snprintf(out, size, "%s", backbone);
     else
         snprintf(out, size, "%s/%d", backbone, patch);
+}
+
+gs_eval_config gs_cli_eval_config(const gs_cli_eval_job *job) {
+    return (gs_eval_config){.protocol = job->id.protocol, .label_fraction = job->id.label_fraction,
+                            .seed = job->id.seed, .batch = job->batch, .workers = job->workers,
+                            .knn_k = job->knn_k, .knn_temperature = job->knn_temperature, .progress = job->progress,
+                            .finetune = {.epochs = job->finetune_epochs, .batch = job->batch}};
 }
 
 gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double *wall_s, gs_error *err) {
@@ -141,14 +189,12 @@ gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double 
     gs_cache_default_dir(cache_dir, sizeof cache_dir);
     gs_error dir_err = {0};
     bool use_cache = gs_cache_make_dir(cache_dir, &dir_err) == GS_OK;
-    gs_eval_config ec = {.protocol = job->id.protocol, .label_fraction = job->id.label_fraction,
-                         .seed = job->id.seed, .batch = job->batch,
-                         .feature_cache_dir = use_cache ? cache_dir : NULL, .encoder_key = encoder_key,
-                         .workers = job->workers, .progress = job->progress,
-                         .finetune = {.epochs = job->finetune_epochs, .batch = job->batch}};
+    gs_eval_config ec = gs_cli_eval_config(job);
+    ec.feature_cache_dir = use_cache ? cache_dir : NULL;
+    ec.encoder_key = encoder_key;
     if (gs_evaluate(&ctx, &bb, job->ds, &ec, r, err) == GS_OK) {
         *wall_s = gs_now_s() - t0;
-        if (job->results) gs_cli_append_results(job->results, &job->id, r, ctx.n_threads, *wall_s, err);
+        if (job->results) gs_cli_append_results(job->results, &job->id, r, ctx.n_threads, *wall_s, job->replace, err);
     } else {
         r->n_metrics = 0;
     }

@@ -39,9 +39,17 @@ typedef struct gs_eval_identity {
     uint64_t seed;
 } gs_eval_identity;
 
-/* One row per metric, with provenance, in the results store's vocabulary. */
+/* One row per metric, with provenance and r->settings, in the results
+ * store's vocabulary.  replace: rows of the same measurement already in the
+ * file are replaced (said on stderr); otherwise they are an error. */
 gs_status gs_cli_append_results(const char *path, const gs_eval_identity *id, const gs_eval_result *r, int threads,
-                                double wall_s, gs_error *err);
+                                double wall_s, bool replace, gs_error *err);
+
+/* Before the work: whether `path` already holds rows of this evaluation
+ * (identity + settings, any metric).  Without `replace` that is one line
+ * naming the cell and false; with it, a note that they will be replaced. */
+bool gs_cli_check_not_done(const char *command, const char *path, const gs_eval_identity *id, const char *settings,
+                           bool replace);
 
 /* One evaluation as `geossl eval` and `geossl run` do it: a context with
  * the seed and thread count, the encoder (checkpoint, weights or random init
@@ -54,9 +62,15 @@ typedef struct gs_cli_eval_job {
     const char *checkpoint, *weights; /* neither: random init */
     gs_eval_identity id;         /* protocol, label fraction and seed of the run; names for the results */
     int threads, batch, workers, finetune_epochs; /* 0: defaults */
+    int knn_k;                   /* 0: 20 */
+    float knn_temperature;       /* 0: 0.07 */
     const char *results;         /* NULL: print only */
+    bool replace;                /* rows of the same measurement in results are replaced */
     FILE *progress;
 } gs_cli_eval_job;
+
+/* The evaluation config a job runs with (for gs_evaluate_settings). */
+gs_eval_config gs_cli_eval_config(const gs_cli_eval_job *job);
 
 /* r is filled whenever the evaluation itself succeeded (r->n_metrics > 0),
  * even if appending to the results then failed; *wall_s is its duration. */
@@ -69,6 +83,8 @@ bool gs_cli_check_results(const char *command, const char *results);
 
 /* "1%", "10%", "100%" or "0.5": a fraction in (0, 1]. */
 bool gs_cli_parse_fraction(const char *text, double *out);
+/* A label fraction as messages print it: "10%", "1%", "0.5%". */
+void gs_cli_format_fraction(double fraction, char *out, size_t size);
 /* The store's name of a backbone: ViTs carry their patch size ("vit-small/16"). */
 void gs_cli_backbone_label(const char *backbone, int patch, char *out, size_t size);
 
