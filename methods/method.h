@@ -71,6 +71,11 @@ typedef struct gs_method_ops {
     /* After the optimizer step (EMA updates, queues, centers); may be NULL. */
     gs_status (*after_step)(gs_context *ctx, gs_method *m, int64_t step);
     void (*free)(gs_method *m); /* frees m->impl; may be NULL */
+    /* The learning rate at `step` of `total_steps` for a peak `base`, when
+     * the method's recipe has its own schedule (FALSE's warm restarts);
+     * NULL: the pretraining loop's 10% linear warm-up, then cosine to 0. */
+    double (*lr_at)(double base, int64_t step, int64_t total_steps);
+    const char *schedule; /* what lr_at does, for --print-config; NULL with lr_at NULL */
     /* The keys gs_method_config.options may set, ending with {NULL}; NULL: none. */
     const gs_method_option_info *options;
 } gs_method_ops;

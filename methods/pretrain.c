@@ -116,6 +116,11 @@ gs_status gs_pretrain_views(const gs_pretrain_config *cfg, int bands, int size, 
     return GS_OK;
 }
 
+/* The method's own schedule when it has one, else warm-up + cosine. */
+static double lr_at(const gs_method_ops *ops, const gs_cosine_schedule *s, int64_t step) {
+    return ops->lr_at ? ops->lr_at(s->base, step, s->total_steps) : gs_cosine_lr(s, step);
+}
+
 #define LOG_HEADER "step,epoch,loss,lr,embedding_std,img_per_s\n"
 
 /* Opens the per-step log: truncated on a fresh start; on resume, the rows
@@ -230,7 +235,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         gs_tensor *views[GS_METHOD_MAX_VIEWS];
         for (int v = 0; v < b->n_views; v++) views[v] = gs_batch_view_tensor(ctx, b, v);
         m.batch = b;
-        gs_tensor *loss = gs_method_step(ctx, &m, &opt, views, b->n_views, step, (float)gs_cosine_lr(&schedule, step));
+        gs_tensor *loss = gs_method_step(ctx, &m, &opt, views, b->n_views, step, (float)lr_at(ops, &schedule, step));
         m.batch = NULL;
         if (!loss) {
             gs_error_set(err, ctx->status, "step %lld: %s", (long long)step, ctx->error);
@@ -244,7 +249,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         double dt = gs_now_s() - t0, rate = b->n / dt;
         if (log)
             fprintf(log, "%lld,%lld,%.6f,%.6g,%.6f,%.2f\n", (long long)step, (long long)(step - 1) / per_epoch + 1,
-                    (double)loss->data[0], gs_cosine_lr(&schedule, step - 1), (double)m.embedding_std, rate);
+                    (double)loss->data[0], lr_at(ops, &schedule, step - 1), (double)m.embedding_std, rate);
         if (cfg.progress && (step % 10 == 0 || step % per_epoch == 0))
             fprintf(cfg.progress, "%s epoch %lld/%d step %lld: loss %.4f  std %.4f  %.1f img/s  ETA %.0f s\n",
                     cfg.method, (long long)(step - 1) / per_epoch + 1, cfg.epochs, (long long)step,

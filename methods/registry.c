@@ -9,10 +9,11 @@ extern const gs_method_ops gs_method_simclr; /* simclr.c */
 extern const gs_method_ops gs_method_byol;   /* byol.c */
 extern const gs_method_ops gs_method_moco;   /* moco.c */
 extern const gs_method_ops gs_method_dino;   /* dino.c */
+extern const gs_method_ops gs_method_false;  /* false.c */
 extern const gs_method_ops gs_method_satmae; /* satmae.c */
 
 static const gs_method_ops *const METHODS[] = {&gs_method_simclr, &gs_method_moco, &gs_method_byol, &gs_method_dino,
-                                             &gs_method_satmae};
+                                             &gs_method_satmae, &gs_method_false};
 
 /* Older names still accepted on input; results, checkpoints and reports
  * always carry the canonical name (the one results/reference.csv uses). */

@@ -26,9 +26,16 @@ static int print_recipe(const gs_pretrain_config *pc, const gs_dataset *ds, gs_e
     printf("method = %s\nbackbone = %s\ndata = %s:%s  # %d bands, %lld x %lld px\n", pc->method, pc->backbone.name,
            ds->format->name, ds->root, ds->bands, (long long)ds->height, (long long)ds->width);
     printf("epochs = %d\nbatch = %d\nseed = %llu\n", pc->epochs, pc->batch, (unsigned long long)pc->seed);
-    if (pc->lr > 0) printf("lr = %g\n", (double)pc->lr);
-    else printf("lr = method default  # the paper's value x batch / 256\n");
-    printf("warmup = 10%%  # of all steps, linear, then cosine to 0\n");
+    const gs_method_ops *ops = gs_method_find(pc->method);
+    if (pc->lr > 0)
+        printf("lr = %g\n", (double)pc->lr);
+    else if (ops)
+        printf("lr = %g  # the method's %g at batch 256, x %d / 256\n", (double)ops->lr * pc->batch / 256.0,
+               (double)ops->lr, pc->batch);
+    if (ops && ops->lr_at)
+        printf("schedule = %s\n", ops->schedule ? ops->schedule : "the method's own");
+    else
+        printf("warmup = 10%%  # of all steps, linear, then cosine to 0\n");
     printf("views = %d\n", n_views);
     for (int v = 0; v < n_views; v++) {
         bool same = v > 0 && !memcmp(&views[v], &views[v - 1], sizeof views[v]);

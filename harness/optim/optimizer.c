@@ -11,14 +11,14 @@ gs_optimizer_config gs_optimizer_defaults(gs_optimizer_kind kind) {
     gs_optimizer_config c = {.kind = kind, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
     if (kind == GS_OPTIM_ADAMW) c.weight_decay = 0.01f;
     else c.momentum = 0.9f;
-    if (kind == GS_OPTIM_LARS) c.lars_eta = GS_LARS_DEFAULT_ETA;
+    if (kind == GS_OPTIM_LARS || kind == GS_OPTIM_LARC) c.lars_eta = GS_LARS_DEFAULT_ETA;
     return c;
 }
 
-const char *const GS_OPTIMIZER_NAMES[] = {"sgd", "lars", "adamw", NULL};
+const char *const GS_OPTIMIZER_NAMES[] = {"sgd", "lars", "adamw", "larc", NULL};
 
 const char *gs_optimizer_kind_name(gs_optimizer_kind kind) {
-    return kind >= GS_OPTIM_SGD && kind <= GS_OPTIM_ADAMW ? GS_OPTIMIZER_NAMES[kind] : "unknown";
+    return kind >= GS_OPTIM_SGD && kind <= GS_OPTIM_LARC ? GS_OPTIMIZER_NAMES[kind] : "unknown";
 }
 
 /* The state slots of a kind, in the order the update rules expect them. */
@@ -26,6 +26,7 @@ static int slot_names(const gs_optimizer_config *cfg, const char **names) {
     switch (cfg->kind) {
     case GS_OPTIM_SGD:
     case GS_OPTIM_LARS:
+    case GS_OPTIM_LARC:
         if (cfg->momentum == 0.0f) return 0;
         names[0] = "momentum_buffer";
         return 1;
@@ -40,7 +41,7 @@ static int slot_names(const gs_optimizer_config *cfg, const char **names) {
 
 static gs_status check_config(gs_context *ctx, gs_optimizer_config *c) {
     const char *kind = gs_optimizer_kind_name(c->kind);
-    if (c->kind != GS_OPTIM_SGD && c->kind != GS_OPTIM_LARS && c->kind != GS_OPTIM_ADAMW)
+    if (c->kind < GS_OPTIM_SGD || c->kind > GS_OPTIM_LARC)
         return gs_fail(ctx, GS_ERR_ARGUMENT, "optimizer: unknown kind %d", (int)c->kind);
     if (!isfinite(c->lr) || c->lr < 0.0f)
         return gs_fail(ctx, GS_ERR_ARGUMENT, "%s: learning rate %g must be finite and >= 0", kind, (double)c->lr);
@@ -58,11 +59,13 @@ static gs_status check_config(gs_context *ctx, gs_optimizer_config *c) {
     }
     if (!(c->momentum >= 0.0f && c->momentum < 1.0f))
         return gs_fail(ctx, GS_ERR_ARGUMENT, "%s: momentum %g must be in [0, 1)", kind, (double)c->momentum);
-    if (c->kind == GS_OPTIM_LARS) {
+    if (c->kind == GS_OPTIM_LARS || c->kind == GS_OPTIM_LARC) {
         if (!isfinite(c->lars_eta))
-            return gs_fail(ctx, GS_ERR_ARGUMENT, "lars: eta %g must be finite", (double)c->lars_eta);
+            return gs_fail(ctx, GS_ERR_ARGUMENT, "%s: eta %g must be finite", kind, (double)c->lars_eta);
         if (c->lars_eta <= 0.0f) c->lars_eta = GS_LARS_DEFAULT_ETA;
     }
+    if (c->kind == GS_OPTIM_LARC && !(isfinite(c->eps) && c->eps >= 0.0f))
+        return gs_fail(ctx, GS_ERR_ARGUMENT, "larc: eps %g must be finite and >= 0", (double)c->eps);
     return GS_OK;
 }
 
@@ -140,6 +143,7 @@ gs_status gs_optimizer_step(gs_context *ctx, gs_optimizer *opt, float lr) {
         case GS_OPTIM_SGD: gs_sgd_update(ctx, opt, p->tensor, decay, slots, lr); break;
         case GS_OPTIM_LARS: gs_lars_update(ctx, opt, p->tensor, decay, slots, lr); break;
         case GS_OPTIM_ADAMW: gs_adamw_update(ctx, opt, p->tensor, decay, slots, lr); break;
+        case GS_OPTIM_LARC: gs_larc_update(ctx, opt, p->tensor, decay, slots, lr); break;
         }
     }
     return ctx->status;

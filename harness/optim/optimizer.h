@@ -27,6 +27,7 @@ typedef enum gs_optimizer_kind {
     GS_OPTIM_SGD,
     GS_OPTIM_LARS,
     GS_OPTIM_ADAMW,
+    GS_OPTIM_LARC, /* apex / VISSL LARC around SGD (larc.c): FALSE's recipe */
 } gs_optimizer_kind;
 
 #define GS_LARS_DEFAULT_ETA 0.001f
@@ -37,8 +38,8 @@ typedef struct gs_optimizer_config {
     float momentum;     /* SGD, LARS; 0: no momentum buffer (torch: no state) */
     float weight_decay; /* WEIGHT parameters only */
     float beta1, beta2; /* AdamW, in [0, 1) */
-    float eps;          /* AdamW, > 0 */
-    float lars_eta;     /* LARS trust coefficient; <= 0 means GS_LARS_DEFAULT_ETA */
+    float eps;          /* AdamW, > 0; LARC's denominator term, >= 0 */
+    float lars_eta;     /* LARS / LARC trust coefficient; <= 0 means GS_LARS_DEFAULT_ETA */
 } gs_optimizer_config;
 
 typedef struct gs_optimizer {
@@ -51,10 +52,10 @@ typedef struct gs_optimizer {
     int64_t step;                /* completed steps (AdamW's bias correction uses each parameter's own count) */
 } gs_optimizer;
 
-/* torch defaults: SGD/LARS momentum 0.9 (LARS eta 0.001); AdamW betas
+/* torch defaults: SGD/LARS/LARC momentum 0.9 (LARS/LARC eta 0.001, LARC eps 1e-8); AdamW betas
  * (0.9, 0.999), eps 1e-8, weight decay 0.01.  lr is left 0: set it. */
 gs_optimizer_config gs_optimizer_defaults(gs_optimizer_kind kind);
-/* "sgd", "lars", "adamw", indexed by gs_optimizer_kind, NULL-terminated. */
+/* "sgd", "lars", "adamw", "larc", indexed by gs_optimizer_kind, NULL-terminated. */
 extern const char *const GS_OPTIMIZER_NAMES[];
 const char *gs_optimizer_kind_name(gs_optimizer_kind kind);
 
@@ -73,7 +74,7 @@ void gs_optimizer_zero_grad(const gs_optimizer *opt);
 /* Frees the bookkeeping; the state tensors stay in ctx->optim_state. */
 void gs_optimizer_free(gs_optimizer *opt);
 
-/* Per-kind update rules (sgd.c, lars.c, adamw.c), called by
+/* Per-kind update rules (sgd.c, lars.c, adamw.c, larc.c), called by
  * gs_optimizer_step for one trainable parameter with a gradient.  `slots`
  * holds its state tensors (momentum buffer, or exp_avg then exp_avg_sq);
  * decay is true for GS_PARAM_WEIGHT. */
@@ -83,5 +84,7 @@ void gs_lars_update(gs_context *ctx, const gs_optimizer *opt, gs_tensor *param, 
                     float lr);
 void gs_adamw_update(gs_context *ctx, const gs_optimizer *opt, gs_tensor *param, bool decay,
                      gs_tensor *const *slots, float lr);
+void gs_larc_update(gs_context *ctx, const gs_optimizer *opt, gs_tensor *param, bool decay, gs_tensor *const *slots,
+                    float lr);
 
 #endif
