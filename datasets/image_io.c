@@ -98,10 +98,12 @@ static gs_status tiff_layout(TIFF *tif, const char *path, int64_t *width, int64_
         *type = GS_PIXEL_I16;
     else if (bps == 32 && format == SAMPLEFORMAT_IEEEFP)
         *type = GS_PIXEL_F32;
+    else if (bps == 64 && format == SAMPLEFORMAT_IEEEFP)
+        *type = GS_PIXEL_F64;
     else
         return gs_error_set(err, GS_ERR_FORMAT,
                             "%s: unsupported sample type (%u bits, format %u); geossl reads 8/16-bit integers "
-                            "and 32-bit floats",
+                            "and 32/64-bit floats",
                             path, bps, format);
     *width = w;
     *height = h;
@@ -136,6 +138,11 @@ static float sample_at(const unsigned char *buf, gs_pixel_type type, size_t i) {
         float v;
         memcpy(&v, buf + 4 * i, 4);
         return v;
+    }
+    case GS_PIXEL_F64: {
+        double v;
+        memcpy(&v, buf + 8 * i, 8);
+        return (float)v;
     }
     }
     return 0.0f;
@@ -280,13 +287,143 @@ gs_status gs_tiff_read_window(const char *path, int64_t x0, int64_t y0, int64_t 
     return tiff_read_region(path, x0, y0, width, height, out, err);
 }
 
-gs_status gs_tiff_write(const char *path, const gs_raster *r, gs_pixel_type type, int lzw, gs_error *err) {
+/* The GDAL_METADATA text (NUL-terminated, malloc'd) or NULL when the file
+ * has none.  libtiff does not know the tag: it registers it as an anonymous
+ * ASCII field when reading, whose value comes with a count. */
+static char *tiff_gdal_metadata(TIFF *tif) {
+    const TIFFField *field = TIFFFindField(tif, TIFFTAG_GDAL_METADATA, TIFF_ANY);
+    if (!field || TIFFFieldDataType(field) != TIFF_ASCII) return NULL;
+    const char *data = NULL;
+    size_t length = 0;
+    if (TIFFFieldPassCount(field)) {
+        if (TIFFFieldReadCount(field) == TIFF_VARIABLE2) {
+            uint32_t n = 0;
+            if (!TIFFGetField(tif, TIFFTAG_GDAL_METADATA, &n, &data)) return NULL;
+            length = n;
+        } else {
+            uint16_t n = 0;
+            if (!TIFFGetField(tif, TIFFTAG_GDAL_METADATA, &n, &data)) return NULL;
+            length = n;
+        }
+    } else {
+        if (!TIFFGetField(tif, TIFFTAG_GDAL_METADATA, &data)) return NULL;
+        length = data ? strlen(data) : 0;
+    }
+    if (!data) return NULL;
+    char *text = malloc(length + 1);
+    if (!text) return NULL;
+    memcpy(text, data, length);
+    text[length] = '\0'; /* the count may or may not include the file's NUL */
+    return text;
+}
+
+/* The value of attribute `name` inside the start tag [tag, end), or false. */
+static bool xml_attribute(const char *tag, const char *end, const char *name, char *out, size_t size) {
+    size_t n = strlen(name);
+    for (const char *p = tag + 1; p + n + 2 < end; p++) {
+        if ((p[-1] != ' ' && p[-1] != '\t' && p[-1] != '\n') || strncmp(p, name, n) || p[n] != '=' ||
+            (p[n + 1] != '"' && p[n + 1] != '\''))
+            continue;
+        const char *v = p + n + 2, *close = memchr(v, p[n + 1], (size_t)(end - v));
+        if (!close || (size_t)(close - v) >= size) return false;
+        memcpy(out, v, (size_t)(close - v));
+        out[close - v] = '\0';
+        return true;
+    }
+    return false;
+}
+
+/* Copies the element text [from, to) into out (size 16), decoding the five
+ * predefined XML entities and trimming blanks. */
+static void xml_text(const char *from, const char *to, char *out) {
+    static const char *const entities[][2] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""},
+                                              {"&apos;", "'"}};
+    while (from < to && (*from == ' ' || *from == '\n' || *from == '\t' || *from == '\r')) from++;
+    while (to > from && (to[-1] == ' ' || to[-1] == '\n' || to[-1] == '\t' || to[-1] == '\r')) to--;
+    size_t k = 0;
+    while (from < to && k < 15) {
+        bool decoded = false;
+        for (size_t e = 0; e < sizeof entities / sizeof *entities && !decoded; e++) {
+            size_t n = strlen(entities[e][0]);
+            if ((size_t)(to - from) >= n && !strncmp(from, entities[e][0], n)) {
+                out[k++] = entities[e][1][0];
+                from += n;
+                decoded = true;
+            }
+        }
+        if (!decoded) out[k++] = *from++;
+    }
+    out[k] = '\0';
+}
+
+gs_status gs_tiff_band_names(const char *path, int max_bands, char (*names)[16], int *named, gs_error *err) {
+    *named = 0;
+    for (int b = 0; b < max_bands; b++) names[b][0] = '\0';
+    tiff_messages m;
+    TIFF *tif = tiff_open(path, "r", &m, err);
+    if (!tif) return err->status;
+    char *text = tiff_gdal_metadata(tif);
+    TIFFClose(tif);
+    if (!text) return GS_OK;
+    for (const char *p = strstr(text, "<Item"); p; p = strstr(p + 1, "<Item")) {
+        const char *tag_end = strchr(p, '>'), *close = tag_end ? strstr(tag_end, "</Item>") : NULL;
+        if (!close) break;
+        char name[32], sample[16], role[32];
+        if (tag_end[-1] == '/' || !xml_attribute(p, tag_end, "name", name, sizeof name) ||
+            strcmp(name, "DESCRIPTION") || !xml_attribute(p, tag_end, "sample", sample, sizeof sample))
+            continue; /* dataset-wide metadata, other items, or an empty element */
+        if (xml_attribute(p, tag_end, "role", role, sizeof role) && strcmp(role, "description")) continue;
+        char *rest;
+        long b = strtol(sample, &rest, 10);
+        if (*rest || rest == sample || b < 0 || b >= max_bands) continue;
+        bool was_named = names[b][0] != '\0';
+        xml_text(tag_end + 1, close, names[b]);
+        *named += (names[b][0] != '\0') - was_named;
+    }
+    free(text);
+    return GS_OK;
+}
+
+/* The GDAL_METADATA text naming each band, as gs_tiff_band_names reads it;
+ * NULL when no band has a name. */
+static char *gdal_metadata_text(const char *const *band_names, int bands) {
+    if (!band_names) return NULL;
+    size_t size = 32;
+    for (int b = 0; b < bands; b++) size += 80 + (band_names[b] ? strlen(band_names[b]) : 0);
+    char *text = malloc(size), *at = text;
+    if (!text) return NULL;
+    at += snprintf(at, size, "<GDALMetadata>\n");
+    for (int b = 0; b < bands; b++)
+        if (band_names[b] && band_names[b][0])
+            at += snprintf(at, size - (size_t)(at - text),
+                           "  <Item name=\"DESCRIPTION\" sample=\"%d\" role=\"description\">%s</Item>\n", b,
+                           band_names[b]);
+    snprintf(at, size - (size_t)(at - text), "</GDALMetadata>\n");
+    return text;
+}
+
+static gs_status tiff_write(const char *path, const gs_raster *r, gs_pixel_type type, int lzw,
+                            const char *const *band_names, gs_error *err) {
+    char *metadata = gdal_metadata_text(band_names, r->bands);
+    if (band_names && !metadata) return gs_error_set(err, GS_ERR_MEMORY, "out of memory writing %s", path);
     tiff_messages m;
     TIFF *tif = tiff_open(path, "w", &m, err);
-    if (!tif) return err->status;
-    uint16_t bps = type == GS_PIXEL_U8 ? 8 : type == GS_PIXEL_F32 ? 32 : 16;
-    uint16_t format = type == GS_PIXEL_F32 ? SAMPLEFORMAT_IEEEFP : type == GS_PIXEL_I16 ? SAMPLEFORMAT_INT
-                                                                                         : SAMPLEFORMAT_UINT;
+    if (!tif) {
+        free(metadata);
+        return err->status;
+    }
+    if (metadata) {
+        /* libtiff writes only tags it knows: declare GDAL's (an ASCII string).
+         * It keeps the name pointer, hence a string literal. */
+        const TIFFFieldInfo gdal = {TIFFTAG_GDAL_METADATA, TIFF_VARIABLE, TIFF_VARIABLE, TIFF_ASCII, FIELD_CUSTOM, 1, 0,
+                                    (char *)"GDALMetadata"};
+        TIFFMergeFieldInfo(tif, &gdal, 1);
+        TIFFSetField(tif, TIFFTAG_GDAL_METADATA, metadata);
+        free(metadata);
+    }
+    bool floating = type == GS_PIXEL_F32 || type == GS_PIXEL_F64;
+    uint16_t bps = type == GS_PIXEL_U8 ? 8 : type == GS_PIXEL_F32 ? 32 : type == GS_PIXEL_F64 ? 64 : 16;
+    uint16_t format = floating ? SAMPLEFORMAT_IEEEFP : type == GS_PIXEL_I16 ? SAMPLEFORMAT_INT : SAMPLEFORMAT_UINT;
     bool rgb = type == GS_PIXEL_U8 && (r->bands == 3 || r->bands == 4);
     TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)r->width);
     TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)r->height);
@@ -315,6 +452,8 @@ gs_status gs_tiff_write(const char *path, const gs_raster *r, gs_pixel_type type
                 if (type == GS_PIXEL_F32) {
                     float f = (float)v;
                     memcpy(row + 4 * i, &f, 4);
+                } else if (type == GS_PIXEL_F64) {
+                    memcpy(row + 8 * i, &v, 8);
                 } else {
                     double lo = type == GS_PIXEL_I16 ? -32768 : 0, hi = type == GS_PIXEL_U8 ? 255 : type == GS_PIXEL_U16 ? 65535 : 32767;
                     v = v < lo ? lo : v > hi ? hi : nearbyint(v);
@@ -336,6 +475,15 @@ gs_status gs_tiff_write(const char *path, const gs_raster *r, gs_pixel_type type
     if (status != GS_OK)
         return gs_error_set(err, status, "cannot write %s (%s)", path, m.text[0] ? m.text : "write failed");
     return GS_OK;
+}
+
+gs_status gs_tiff_write(const char *path, const gs_raster *r, gs_pixel_type type, int lzw, gs_error *err) {
+    return tiff_write(path, r, type, lzw, NULL, err);
+}
+
+gs_status gs_tiff_write_named(const char *path, const gs_raster *r, gs_pixel_type type, int lzw,
+                              const char *const *band_names, gs_error *err) {
+    return tiff_write(path, r, type, lzw, band_names, err);
 }
 
 /* ---- JPEG ---------------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /* Reading and writing the raster files the datasets use: GeoTIFF (libtiff:
- * 8/16-bit integer or float samples, one or many bands, contiguous or
+ * 8/16-bit integer, 32-bit float or 64-bit float samples, one or many bands, contiguous or
  * separate planes, strips or tiles, any compression libtiff decodes) and
  * JPEG (libjpeg-turbo).  Thread-safe: no shared state, errors in a gs_error. */
 #ifndef GS_DATASETS_IMAGE_IO_H
@@ -9,7 +9,10 @@
 
 #include "core/error.h"
 
-typedef enum gs_pixel_type { GS_PIXEL_U8, GS_PIXEL_U16, GS_PIXEL_I16, GS_PIXEL_F32 } gs_pixel_type;
+/* F64: Earth Engine exports a time series as float64 unless told otherwise;
+ * read as float32 (7 significant digits: digital numbers up to 16 bits and
+ * reflectances are exact or within 6e-8 relative). */
+typedef enum gs_pixel_type { GS_PIXEL_U8, GS_PIXEL_U16, GS_PIXEL_I16, GS_PIXEL_F32, GS_PIXEL_F64 } gs_pixel_type;
 
 /* A decoded raster: values as stored in the file (no scaling), band-major
  * (bands, height, width), as float32. */
@@ -33,11 +36,23 @@ gs_status gs_tiff_read_window(const char *path, int64_t x0, int64_t y0, int64_t 
 /* Size, band count and sample type without decoding pixels. */
 gs_status gs_tiff_probe(const char *path, int64_t *width, int64_t *height, int *bands, gs_pixel_type *type,
                         gs_error *err);
+/* Band names as GDAL keeps them in a GeoTIFF's GDAL_METADATA tag (42112),
+ * one item per named band:
+ *   <Item name="DESCRIPTION" sample="3" role="description">B4</Item>
+ * (sample counts from 0; Earth Engine exports and gdal_translate write it).
+ * names[b] gets band b's name, "" where none is given, for b < max_bands;
+ * names longer than 15 bytes are cut.  *named: how many bands got a name (0
+ * when the file has no such tag, which is not an error). */
+gs_status gs_tiff_band_names(const char *path, int max_bands, char (*names)[16], int *named, gs_error *err);
 /* Writes r with samples of `type` (values are rounded and clamped to the
  * type's range), contiguous planes, LZW compressed when asked.  RGB
  * photometric for 3 or 4 8-bit bands (the 4th tagged as alpha, as ISPRS
  * Potsdam RGBIR files are), min-is-black otherwise. */
 gs_status gs_tiff_write(const char *path, const gs_raster *r, gs_pixel_type type, int lzw, gs_error *err);
+/* The same, naming the bands in a GDAL_METADATA tag as Earth Engine exports
+ * do (band_names: r->bands names; NULL or "" entries are left unnamed). */
+gs_status gs_tiff_write_named(const char *path, const gs_raster *r, gs_pixel_type type, int lzw,
+                              const char *const *band_names, gs_error *err);
 
 /* JPEG: 1 (gray) or 3 (RGB) bands of 0..255. */
 gs_status gs_jpeg_read(const char *path, gs_raster *out, gs_error *err);

@@ -363,6 +363,7 @@ static const char *pixel_type_name(gs_pixel_type type) {
     case GS_PIXEL_U16: return "uint16";
     case GS_PIXEL_I16: return "int16";
     case GS_PIXEL_F32: return "float32";
+    case GS_PIXEL_F64: return "float64";
     }
     return "unknown";
 }
