@@ -4,6 +4,7 @@
 static const gs_dataset_format *const FORMATS[] = {
     &gs_format_eurosat_rgb, &gs_format_eurosat_ms, &gs_format_resisc45, &gs_format_bigearthnet,
     &gs_format_potsdam,     &gs_format_seco,       &gs_format_ssl4eo,   &gs_format_geotiff,
+    &gs_format_s2_timeseries,
 };
 
 const gs_dataset_format *gs_dataset_format_find(const char *name) {
@@ -15,4 +16,8 @@ const gs_dataset_format *gs_dataset_format_find(const char *name) {
 void gs_dataset_print_formats(FILE *out) {
     for (size_t i = 0; i < sizeof FORMATS / sizeof *FORMATS; i++)
         if (FORMATS[i]->name) fprintf(out, "  %-12s %s\n", FORMATS[i]->name, FORMATS[i]->summary);
+}
+
+void gs_dataset_describe(const gs_dataset *ds, FILE *out) {
+    if (ds->format == &gs_format_s2_timeseries) gs_s2_timeseries_describe(ds, out);
 }

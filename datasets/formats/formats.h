@@ -14,6 +14,11 @@ extern const gs_dataset_format gs_format_potsdam;     /* potsdam.c */
 extern const gs_dataset_format gs_format_seco;        /* seasonal.c (SeCo layout) */
 extern const gs_dataset_format gs_format_ssl4eo;      /* seasonal.c (SSL4EO-S12 layout) */
 extern const gs_dataset_format gs_format_geotiff;     /* geotiff_folder.c */
+extern const gs_dataset_format gs_format_s2_timeseries; /* s2_timeseries.c */
+
+/* Dates per location and where the band names came from (s2_timeseries.c),
+ * for gs_dataset_describe. */
+void gs_s2_timeseries_describe(const gs_dataset *ds, FILE *out);
 
 /* The 43 BigEarthNet v1.0 label names in CLC code order (bigearthnet.c):
  * the generator and the tests name labels from this one list. */
