@@ -70,6 +70,7 @@ static int data_check(int argc, char **argv) {
            (long long)ds.n_samples, ds.n_classes, ds.bands, (long long)ds.height, (long long)ds.width,
            ds.dates > 1 ? " per date" : "");
     if (ds.dates > 1) printf("dates per sample: %d\n", ds.dates);
+    gs_dataset_describe(&ds, stdout);
     /* The split eval and pretrain will use, made the same way. */
     bool listed = false;
     if ((splits && gs_split_apply_standard(&ds, splits, &listed, &err) != GS_OK) ||
