@@ -265,7 +265,8 @@ typedef enum synth_kind {
     KIND_POTSDAM,
     KIND_SECO,
     KIND_SSL4EO,
-    KIND_GEOTIFF
+    KIND_GEOTIFF,
+    KIND_S2_TIMESERIES
 } synth_kind;
 
 typedef struct synth_format {
@@ -283,6 +284,7 @@ static const synth_format FORMATS[] = {
     {"seco", KIND_SECO, "<location>/<date_tile>/B*.tif, 12 uint8 bands at 3 resolutions, 5 seasonal dates"},
     {"ssl4eo-s12", KIND_SSL4EO, "<location>/<date_tile>/B*.tif + metadata.json, 13 uint16 bands, 4 seasons"},
     {"geotiff", KIND_GEOTIFF, "scene_<n>.tif, 4-band uint16 scenes of varied sizes to tile"},
+    {"s2-timeseries", KIND_S2_TIMESERIES, "<location>/<YYYY-MM-DD>.tif, 16-band float64 exports, 6 dates, named bands"},
 };
 #define N_FORMATS (sizeof FORMATS / sizeof *FORMATS)
 
@@ -325,7 +327,7 @@ gs_status gs_synth_write(const char *format, const char *dir, const gs_synth_opt
     if (!f)
         return gs_error_set(err, GS_ERR_ARGUMENT,
                             "no synthetic generator for format '%s' (formats: eurosat-rgb, eurosat-ms, resisc45, "
-                            "bigearthnet, potsdam, seco, ssl4eo-s12, geotiff)",
+                            "bigearthnet, potsdam, seco, ssl4eo-s12, geotiff, s2-timeseries)",
                             format ? format : "");
     if (!dir || !*dir) return gs_error_set(err, GS_ERR_ARGUMENT, "synthetic %s: no output folder given", f->name);
     gs_synth_options o = {0};
@@ -340,6 +342,7 @@ gs_status gs_synth_write(const char *format, const char *dir, const gs_synth_opt
     case KIND_SECO: return synth_write_seasonal(dir, &o, false, err);
     case KIND_SSL4EO: return synth_write_seasonal(dir, &o, true, err);
     case KIND_GEOTIFF: return synth_write_geotiff(dir, &o, err);
+    case KIND_S2_TIMESERIES: return synth_write_s2_timeseries(dir, &o, err);
     }
     return gs_error_set(err, GS_ERR_INTERNAL, "synthetic format %s has no writer", f->name);
 }

@@ -24,19 +24,20 @@ typedef struct gs_synth_options {
      *   bigearthnet: patches (100)
      *   potsdam: training tiles (4); test tiles are half as many, rounded up
      *   seco, ssl4eo-s12: locations (20)
-     *   geotiff: scenes (3) */
+     *   geotiff: scenes (3); s2-timeseries: locations (4) */
     int count;
     /* Side in pixels of the finest grid; 0 takes the default:
      *   eurosat-*: 64; resisc45: 256; bigearthnet: 120 (a multiple of 6: the
      *   20 m and 60 m bands are size/2 and size/6); potsdam: 512;
-     *   seco, ssl4eo-s12: 264 (a multiple of 6); geotiff: 512. */
+     *   seco, ssl4eo-s12: 264 (a multiple of 6); geotiff: 512;
+     *   s2-timeseries: 160 (each date is 0 to 2 px larger). */
     int size;
     int n_classes; /* resisc45: the first n of the 45 classes (0: all) */
-    int dates;     /* seco, ssl4eo-s12: dates per location (0: 5 for SeCo, 4 for SSL4EO-S12) */
+    int dates;     /* seco, ssl4eo-s12, s2-timeseries: dates per location (0: 5, 4, 6) */
 } gs_synth_options;
 
 /* Writes FORMAT (a name of FORMAT:PATH: eurosat-rgb, eurosat-ms, resisc45,
- * bigearthnet, potsdam, seco, ssl4eo-s12, geotiff) into dir, which is
+ * bigearthnet, potsdam, seco, ssl4eo-s12, geotiff, s2-timeseries) into dir, which is
  * created (with its parents) when missing and must otherwise be an empty
  * folder.  opt may be NULL (defaults, seed 0).  Errors name the format, the
  * folder or the file that could not be written. */

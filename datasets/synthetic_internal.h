@@ -202,5 +202,6 @@ gs_status synth_write_bigearthnet(const char *dir, const gs_synth_options *opt, 
 gs_status synth_write_potsdam(const char *dir, const gs_synth_options *opt, gs_error *err);
 gs_status synth_write_seasonal(const char *dir, const gs_synth_options *opt, bool ssl4eo, gs_error *err);
 gs_status synth_write_geotiff(const char *dir, const gs_synth_options *opt, gs_error *err);
+gs_status synth_write_s2_timeseries(const char *dir, const gs_synth_options *opt, gs_error *err);
 
 #endif

@@ -7,6 +7,11 @@
  *               (L1C, with B10) as LZW uint16, plus metadata.json per date
  *   geotiff:    scene_<n>.tif, 4 bands (B02, B03, B04, B08) uint16 LZW,
  *               sizes that do not divide evenly into patches
+ *   s2-timeseries: <location>/<YYYY-MM-DD>.tif, one 16-band float64 LZW
+ *               file per date as Earth Engine exports them (the 13 L1C
+ *               bands and empty QA10, QA20, QA60, named in GDAL_METADATA),
+ *               6 dates about two months apart, sizes that differ by up to
+ *               2 px between dates around the same centre
  * The 10 m bands are `size` px, the 20 m bands size/2, the 60 m bands size/6.
  *
  * A location is 2 to 4 land-cover regions with the same layout on every
@@ -367,5 +372,60 @@ gs_status synth_write_geotiff(const char *dir, const gs_synth_options *opt, gs_e
         }
         work_free(&wk);
     }
+    return err->status;
+}
+
+/* ---- Earth Engine time-series exports -------------------------------------- */
+
+/* Writes one date: the canvas (side + 2 px square) cut to w x h around its
+ * centre, as the exports of one region in different UTM zones differ. */
+static gs_status write_export(const char *path, const work *wk, int w, int h, gs_error *err) {
+    static const char *const qa[3] = {"QA10", "QA20", "QA60"};
+    const char *names[S2_BANDS + 3];
+    for (int b = 0; b < S2_BANDS; b++) names[b] = s2_band_short_name(L1C_BANDS[b]);
+    for (int q = 0; q < 3; q++) names[S2_BANDS + q] = qa[q];
+    gs_raster r;
+    if (gs_raster_alloc(&r, S2_BANDS + 3, h, w, err) != GS_OK) return err->status; /* QA planes stay zero */
+    int x0 = (wk->image.w - w) / 2, y0 = (wk->image.h - h) / 2;
+    for (int b = 0; b < S2_BANDS; b++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                float v = wk->image.data[((size_t)b * wk->image.h + y0 + y) * wk->image.w + x0 + x];
+                r.data[((size_t)b * h + y) * w + x] = nearbyintf(v < 0 ? 0 : v); /* L1C digital numbers */
+            }
+    gs_tiff_write_named(path, &r, GS_PIXEL_F64, 1, names, err);
+    gs_raster_free(&r);
+    return err->status;
+}
+
+gs_status synth_write_s2_timeseries(const char *dir, const gs_synth_options *opt, gs_error *err) {
+    int side = opt->size ? opt->size : 160, count = opt->count ? opt->count : 4, dates = opt->dates ? opt->dates : 6;
+    work wk;
+    if (work_init(&wk, L1C_BANDS, S2_BANDS, side + 2, side + 2, err) != GS_OK) {
+        work_free(&wk);
+        return err->status;
+    }
+    char loc_dir[4096], path[4200];
+    for (int i = 0; i < count && err->status == GS_OK; i++) {
+        location loc;
+        make_location(&loc, opt->seed, "s2-timeseries", i, 4);
+        /* Named as SEN2DWATER names its locations: place, latitude, longitude. */
+        if (synth_path(loc_dir, sizeof loc_dir, err, "%s/Site%02d_Lat_%.5f_Lon_%.5f", dir, i, (double)loc.lat,
+                       (double)loc.lon) != GS_OK ||
+            synth_mkdir(loc_dir, err) != GS_OK)
+            break;
+        gs_rng rng = synth_item_rng(opt->seed, "s2-timeseries", (uint64_t)i, 1);
+        long start = days_from_civil(2017, 1, 1) + synth_int(&rng, 0, 60);
+        for (int t = 0; t < dates && err->status == GS_OK; t++) {
+            long day = start + 61L * t + (t ? synth_int(&rng, -7, 7) : 0);
+            int y, m, d;
+            civil_from_days(day, &y, &m, &d);
+            render_date(&loc, (float)(day - days_from_civil(y, 1, 1)), &rng, &wk);
+            int w = side + synth_int(&rng, 0, 2), h = side + synth_int(&rng, 0, 2);
+            if (synth_path(path, sizeof path, err, "%s/%04d-%02d-%02d.tif", loc_dir, y, m, d) == GS_OK)
+                write_export(path, &wk, w, h, err);
+        }
+    }
+    work_free(&wk);
     return err->status;
 }

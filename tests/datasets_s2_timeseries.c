@@ -7,6 +7,7 @@
  * date counts, a malformed date name and a truncated file.  Also the float64
  * samples and GDAL band names that image_io gained for this format. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "dataset.h"
 #include "image_io.h"
+#include "synthetic.h"
 #include "test_paths.h"
 
 /* ---- small exports written by the tests ----------------------------------- */
@@ -347,5 +349,62 @@ Test(datasets_s2_timeseries, truncated_file_names_the_file) {
     cr_expect_neq(ds.format->read(&ds, 0, &data, &err), GS_OK, "a truncated date must not read");
     cr_expect(strstr(err.message, path) != NULL, "%s", err.message);
     free(pixels);
+    gs_dataset_close(&ds);
+}
+
+/* ---- the generator's layout ------------------------------------------------ */
+
+Test(datasets_s2_timeseries, generator_writes_what_the_format_reads) {
+    char dir[256], root[400];
+    test_temp_dir(dir, sizeof dir);
+    snprintf(root, sizeof root, "%s/synth", dir);
+    /* Seed 4 writes dates of 64 to 66 px, e.g. 66 x 66, 65 x 66 and 64 x 64
+     * for the first location, so some dates are read from (1, 1). */
+    gs_synth_options opt = {.seed = 4, .count = 2, .size = 64, .dates = 3};
+    gs_error err = {0};
+    cr_assert_eq(gs_synth_write("s2-timeseries", root, &opt, &err), GS_OK, "%s", err.message);
+    gs_dataset ds;
+    cr_assert_eq(open_series(root, 0, 0, &ds, &err), GS_OK, "%s", err.message);
+    cr_expect_eq(ds.n_warnings, 0);
+    cr_assert_eq(ds.n_samples, 2, "one 64 px tile per location");
+    cr_expect_eq(ds.dates, 3);
+    cr_expect_eq(ds.bands, 16);
+    cr_expect_str_eq(ds.band_info[8].name, "B8A");
+    cr_expect_str_eq(ds.band_info[15].name, "QA60");
+    /* Every date read by hand: the sample is its centred 64 x 64. */
+    int shifted = 0;
+    for (int l = 0; l < 2; l++) {
+        char location[600], file[1400];
+        snprintf(location, sizeof location, "%s/%s", root, ds.samples[l].stem);
+        struct dirent **entries;
+        int n = scandir(location, &entries, NULL, alphasort); /* chronological for YYYY-MM-DD */
+        cr_assert_eq(n, 2 + 3, "., .. and 3 dates");
+        gs_raster r[3];
+        int64_t common_w = 0, common_h = 0;
+        for (int d = 0; d < 3; d++) {
+            snprintf(file, sizeof file, "%s/%s", location, entries[d + 2]->d_name);
+            cr_assert_eq(gs_tiff_read(file, &r[d], &err), GS_OK, "%s", err.message);
+            cr_expect_eq(r[d].type, GS_PIXEL_F64);
+            if (d == 0 || r[d].width < common_w) common_w = r[d].width;
+            if (d == 0 || r[d].height < common_h) common_h = r[d].height;
+        }
+        float *pixels = read_sample(&ds, l);
+        for (int d = 0; d < 3; d++) {
+            int64_t x0 = (r[d].width - common_w) / 2, y0 = (r[d].height - common_h) / 2;
+            shifted += x0 > 0 || y0 > 0;
+            int wrong = 0;
+            for (int b = 0; b < 16; b++)
+                for (int64_t y = 0; y < 64; y++)
+                    for (int64_t x = 0; x < 64; x++)
+                        wrong += at(&ds, pixels, d, b, y, x) != r[d].data[(b * r[d].height + y0 + y) * r[d].width + x0 + x];
+            cr_expect_eq(wrong, 0, "%s/%s read from (%lld, %lld)", location, entries[d + 2]->d_name, (long long)y0,
+                         (long long)x0);
+            gs_raster_free(&r[d]);
+        }
+        for (int i = 0; i < n; i++) free(entries[i]);
+        free(entries);
+        free(pixels);
+    }
+    cr_expect_gt(shifted, 0, "some date is larger than the common extent by 2 px");
     gs_dataset_close(&ds);
 }
