@@ -96,14 +96,17 @@ static bool has_split(const gs_dataset *ds, gs_split split) {
     return false;
 }
 
-/* Training samples at cfg's label fraction: the labelled subset, or the
- * whole training split. */
-static gs_status training_samples(const gs_dataset *ds, const gs_eval_config *cfg, int64_t **train, int64_t *n_train,
-                                  gs_error *err) {
-    if (cfg->label_fraction < 1.0)
-        return gs_split_label_subset(ds, GS_SPLIT_TRAIN, cfg->label_fraction, cfg->seed, train, n_train, err);
+gs_status gs_evaluate_training_samples(const gs_dataset *ds, double label_fraction, uint64_t seed, int64_t **train,
+                                       int64_t *n_train, gs_error *err) {
+    if (label_fraction > 0 && label_fraction < 1.0)
+        return gs_split_label_subset(ds, GS_SPLIT_TRAIN, label_fraction, seed, train, n_train, err);
     collect(ds, GS_SPLIT_TRAIN, train, n_train);
     return GS_OK;
+}
+
+static gs_status training_samples(const gs_dataset *ds, const gs_eval_config *cfg, int64_t **train, int64_t *n_train,
+                                  gs_error *err) {
+    return gs_evaluate_training_samples(ds, cfg->label_fraction, cfg->seed, train, n_train, err);
 }
 
 /* The settings column: every protocol setting that changes a number, as
@@ -112,8 +115,22 @@ static gs_status training_samples(const gs_dataset *ds, const gs_eval_config *cf
 static void format_settings(const gs_dataset *ds, const gs_eval_config *cfg, int64_t n_train, char *out, size_t size) {
     if (cfg->protocol == GS_PROTOCOL_FINETUNE || cfg->protocol == GS_PROTOCOL_SEGMENT) {
         gs_finetune_config fc = gs_finetune_resolve(&cfg->finetune, n_train);
-        snprintf(out, size, "epochs=%d;batch=%d;lr=%g;weight_decay=%g;splits=%s", fc.epochs, fc.batch, (double)fc.lr,
-                 (double)fc.weight_decay, ds->split_source);
+        /* iterations replaces epochs when set; encoder=frozen and
+         * aspp=pretrained appear only when they hold (a trained encoder and
+         * a fresh head are what rows without them measured); segmentation
+         * always names its decoder. */
+        char length[48], head[96] = "";
+        if (fc.iterations > 0)
+            snprintf(length, sizeof length, "iterations=%d", fc.iterations);
+        else
+            snprintf(length, sizeof length, "epochs=%d", fc.epochs);
+        if (cfg->protocol == GS_PROTOCOL_SEGMENT) {
+            bool deeplab = fc.decoder == GS_SEGMENT_DECODER_DEEPLABV3PLUS;
+            snprintf(head, sizeof head, ";decoder=%s%s",
+                     deeplab ? "deeplabv3plus" : "fpn", deeplab && fc.aspp_checkpoint ? ";aspp=pretrained" : "");
+        }
+        snprintf(out, size, "%s;batch=%d;lr=%g;weight_decay=%g%s%s;splits=%s", length, fc.batch, (double)fc.lr,
+                 (double)fc.weight_decay, fc.freeze_encoder ? ";encoder=frozen" : "", head, ds->split_source);
     } else if (cfg->protocol == GS_PROTOCOL_KNN) {
         int64_t k = cfg->knn_k > 0 ? cfg->knn_k : GS_KNN_DEFAULT_K;
         snprintf(out, size, "k=%lld;knn_temperature=%g;splits=%s", (long long)(k < n_train ? k : n_train),
@@ -206,6 +223,13 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
 
     int64_t *train = NULL, *test = NULL, n_train = 0, n_test = 0;
     if (training_samples(ds, &cfg, &train, &n_train, err) != GS_OK) return err->status;
+    if (cfg.protocol == GS_PROTOCOL_SEGMENT && cfg.label_fraction < 1.0 && cfg.progress) {
+        int64_t *all, n_all;
+        collect(ds, GS_SPLIT_TRAIN, &all, &n_all);
+        free(all);
+        fprintf(cfg.progress, "segment: %g%% of the %lld training tiles is %lld tile%s (rounded, at least one)\n",
+                100.0 * cfg.label_fraction, (long long)n_all, (long long)n_train, n_train == 1 ? "" : "s");
+    }
     format_settings(ds, &cfg, n_train, out->settings, sizeof out->settings);
     collect(ds, GS_SPLIT_TEST, &test, &n_test);
     if (n_test == 0) { /* e.g. the Potsdam crops: train and val only */
@@ -235,6 +259,10 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
             add_metric(out, "map_micro", 100.0 * fr.map.micro);
         } else {
             confusion_metrics(out, &fr.confusion, ds, cfg.protocol == GS_PROTOCOL_SEGMENT);
+        }
+        if (cfg.protocol == GS_PROTOCOL_SEGMENT) {
+            add_metric(out, "miou_tile_mean", 100.0 * fr.miou_tile_mean);
+            add_metric(out, "miou_tile_present", 100.0 * fr.miou_tile_present);
         }
         add_metric(out, "loss", fr.final_loss);
         gs_confusion_free(&fr.confusion);

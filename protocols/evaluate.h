@@ -67,6 +67,17 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
  * work, so a rerun of a cell already in a results file is found up front. */
 gs_status gs_evaluate_settings(gs_dataset *ds, const gs_eval_config *cfg, char *settings, size_t size, gs_error *err);
 
+/* The training samples an evaluation at this label fraction and seed uses:
+ * the whole training split at 1 (or outside (0, 1)), else the nested
+ * labelled subset of splits.h (gs_split_label_subset).  For segmentation a
+ * sample is one tile (a Potsdam patch, a --tile crop) and every tile is one
+ * stratum, so the fraction is counted in tiles: round(fraction x tiles),
+ * and at least one tile.  That is GLCNet's 1 % subset, 138 of the 13,824
+ * training tiles (../shared/specs/glcnet.md section 2, trainR1).  *train is
+ * malloc'd. */
+gs_status gs_evaluate_training_samples(const gs_dataset *ds, double label_fraction, uint64_t seed, int64_t **train,
+                                       int64_t *n_train, gs_error *err);
+
 /* That default split on its own (nothing changes when any sample already has
  * a split): `geossl run` fixes it once with its first seed, so that every
  * seed and a resumed run score on the same test set, and so that pretraining

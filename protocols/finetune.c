@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "loader.h"
-#include "nn/decoder.h"
+#include "io/checkpoint.h"
 #include "ops/ops.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
@@ -23,25 +23,28 @@ static gs_augment_config finetune_augment(void) {
     return a;
 }
 
-typedef struct model {
-    gs_backbone *encoder;
-    gs_param_list head_params; /* the head's own tensors */
-    gs_param_list all;         /* encoder + head, for the optimizer */
-    gs_linear_layer head;
-    gs_decoder decoder;
-    bool segmentation;
-} model;
+const char *const GS_SEGMENT_DECODER_NAMES[] = {"fpn", "deeplabv3plus", NULL};
 
-static gs_tensor *model_forward(gs_context *ctx, model *m, gs_tensor *x, bool training) {
-    if (m->segmentation) {
-        gs_tensor *stages[5];
-        gs_resnet_forward_stages(ctx, &m->encoder->resnet, x, training, stages);
-        return gs_decoder_forward(ctx, &m->decoder, stages, x->shape[2], x->shape[3], training);
-    }
-    return gs_linear_layer_forward(ctx, &m->head, gs_backbone_forward(ctx, m->encoder, x, training));
+gs_tensor *gs_finetune_model_forward(gs_context *ctx, gs_finetune_model *m, gs_tensor *x, bool training) {
+    /* A frozen encoder runs as at inference, outside the tape: its batchnorm
+     * reads (and keeps) its running statistics, and no gradient reaches it. */
+    bool encoder_training = training && !m->frozen;
+    bool recording = m->frozen ? gs_set_grad_enabled(ctx, false) : ctx->grad_enabled;
+    gs_tensor *stages[5] = {0}, *features = NULL;
+    if (m->segmentation)
+        gs_resnet_forward_stages(ctx, &m->encoder->resnet, x, encoder_training, stages);
+    else
+        features = gs_backbone_forward(ctx, m->encoder, x, encoder_training);
+    if (m->frozen) gs_set_grad_enabled(ctx, recording);
+    if (gs_failed(ctx)) return NULL;
+    if (!m->segmentation) return gs_linear_layer_forward(ctx, &m->head, features);
+    if (m->decoder == GS_SEGMENT_DECODER_FPN)
+        return gs_decoder_forward(ctx, &m->fpn, stages, x->shape[2], x->shape[3], training);
+    return gs_deeplab_forward(ctx, &m->deeplab, stages[1], stages[4], x->shape[2], x->shape[3], training, NULL);
 }
 
 static gs_tensor *batch_loss(gs_context *ctx, const gs_dataset *ds, const gs_batch *b, gs_tensor *logits) {
+    if (!logits) return NULL;
     if (ds->task == GS_TASK_SEGMENTATION) return gs_cross_entropy(ctx, logits, b->views[0].masks, GS_IGNORE_LABEL);
     if (ds->task == GS_TASK_MULTILABEL) {
         /* The loader's targets, read in place (valid until its next batch). */
@@ -51,29 +54,82 @@ static gs_tensor *batch_loss(gs_context *ctx, const gs_dataset *ds, const gs_bat
     return gs_cross_entropy(ctx, logits, b->labels, GS_IGNORE_LABEL);
 }
 
-static gs_status build(gs_context *ctx, model *m, gs_backbone *encoder, const gs_dataset *ds, gs_error *err) {
+/* The DeepLabv3+ head at the encoder's output stride; the ASPP from the
+ * checkpoint's "heads" group when one is given (other tensors there, a
+ * pretraining decoder or projection heads, are left unread). */
+static gs_status build_deeplab(gs_context *ctx, gs_finetune_model *m, const gs_dataset *ds,
+                               const gs_finetune_config *cfg, gs_error *err) {
+    const gs_resnet *r = &m->encoder->resnet;
+    int os = r->config.output_stride;
+    if (os != 16 && os != 8)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "the DeepLabv3+ head needs an encoder at output stride 16 or 8 "
+                            "(gs_backbone_config.output_stride); this %s is at %d", m->encoder->arch,
+                            os ? os : 32);
+    gs_deeplab_config dc = gs_deeplab_default_config(r->stage_channels[3], r->stage_channels[0], os, ds->n_classes);
+    dc.decoder_dropout[0] = 0.5f; /* GLCNet's fine-tuning decoder (decoder_ft) */
+    dc.decoder_dropout[1] = 0.1f;
+    if (gs_deeplab_init(ctx, &m->aspp_params, &m->head_params, &m->deeplab, &dc) != GS_OK)
+        return gs_error_set(err, ctx->status, "DeepLabv3+ head: %s", ctx->error);
+    if (!cfg->aspp_checkpoint) return GS_OK;
+    gs_checkpoint_group heads = {"heads", &m->aspp_params};
+    gs_checkpoint_load_options options = {.architecture = NULL, .allow_unused = true};
+    if (gs_checkpoint_load(ctx, cfg->aspp_checkpoint, &heads, 1, NULL, &options) != GS_OK)
+        return gs_error_set(err, ctx->status, "the ASPP from %s: %s", cfg->aspp_checkpoint, ctx->error);
+    m->aspp_from_checkpoint = true;
+    return GS_OK;
+}
+
+gs_status gs_finetune_model_init(gs_context *ctx, gs_finetune_model *m, gs_backbone *encoder, const gs_dataset *ds,
+                                 const gs_finetune_config *cfg, gs_error *err) {
     memset(m, 0, sizeof *m);
     m->encoder = encoder;
     m->segmentation = ds->task == GS_TASK_SEGMENTATION;
+    m->frozen = cfg->freeze_encoder;
+    m->decoder = cfg->decoder;
     if (ds->task == GS_TASK_UNLABELED || ds->n_classes < 2)
         return gs_error_set(err, GS_ERR_ARGUMENT, "fine-tuning needs labels: %s has none", ds->root);
+    if (cfg->decoder != GS_SEGMENT_DECODER_FPN && cfg->decoder != GS_SEGMENT_DECODER_DEEPLABV3PLUS)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "segmentation decoder %d is not one of fpn, deeplabv3plus",
+                            (int)cfg->decoder);
+    if (!m->segmentation && cfg->decoder != GS_SEGMENT_DECODER_FPN)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "the %s decoder is for segmentation; %s has one label per image",
+                            GS_SEGMENT_DECODER_NAMES[cfg->decoder], ds->root);
+    if (cfg->aspp_checkpoint && cfg->decoder != GS_SEGMENT_DECODER_DEEPLABV3PLUS)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "a pretrained ASPP (from %s) needs the deeplabv3plus decoder",
+                            cfg->aspp_checkpoint);
     if (m->segmentation) {
         if (encoder->kind != GS_BACKBONE_RESNET)
-            return gs_error_set(err, GS_ERR_ARGUMENT, "segmentation uses the ResNet decoder: %s is not a ResNet",
-                                encoder->arch);
-        gs_decoder_init(ctx, &m->head_params, &m->decoder, encoder->resnet.stage_channels, 64, ds->n_classes);
+            return gs_error_set(err, GS_ERR_ARGUMENT, "segmentation decoders take a ResNet's stages: %s is not a "
+                                "ResNet", encoder->arch);
+        if (cfg->decoder == GS_SEGMENT_DECODER_DEEPLABV3PLUS) {
+            if (build_deeplab(ctx, m, ds, cfg, err) != GS_OK) return err->status;
+        } else {
+            int os = encoder->resnet.config.output_stride;
+            if (os && os != 32)
+                return gs_error_set(err, GS_ERR_ARGUMENT, "the fpn decoder takes an encoder at output stride 32; "
+                                    "this %s is at %d (use deeplabv3plus)", encoder->arch, os);
+            gs_decoder_init(ctx, &m->head_params, &m->fpn, encoder->resnet.stage_channels, 64, ds->n_classes);
+        }
     } else {
         gs_linear_layer_init(ctx, &m->head_params, "head", &m->head, encoder->feature_dim, ds->n_classes, true);
     }
-    for (int i = 0; i < encoder->params->count; i++)
-        gs_param_add_existing(ctx, &m->all, encoder->params->items[i]);
-    for (int i = 0; i < m->head_params.count; i++) gs_param_add_existing(ctx, &m->all, m->head_params.items[i]);
+    for (int i = 0; !m->frozen && i < encoder->params->count; i++)
+        gs_param_add_existing(ctx, &m->trained, encoder->params->items[i]);
+    for (int i = 0; i < m->aspp_params.count; i++) gs_param_add_existing(ctx, &m->trained, m->aspp_params.items[i]);
+    for (int i = 0; i < m->head_params.count; i++) gs_param_add_existing(ctx, &m->trained, m->head_params.items[i]);
     if (gs_failed(ctx)) return gs_error_set(err, ctx->status, "fine-tuning: %s", ctx->error);
     return GS_OK;
 }
 
-static gs_status evaluate(gs_context *ctx, model *m, const gs_dataset *ds, const int64_t *test, int64_t n_test,
-                          const gs_band_stats *stats, int workers, gs_finetune_result *out, gs_error *err) {
+void gs_finetune_model_free(gs_finetune_model *m) {
+    gs_param_list_free(&m->trained);
+    gs_param_list_free(&m->head_params);
+    gs_param_list_free(&m->aspp_params);
+}
+
+static gs_status evaluate(gs_context *ctx, gs_finetune_model *m, const gs_dataset *ds, const int64_t *test,
+                          int64_t n_test, const gs_band_stats *stats, int workers, gs_finetune_result *out,
+                          gs_error *err) {
     gs_loader_config lc = {.dataset = ds, .indices = test, .n_indices = n_test, .batch_size = 32, .workers = workers,
                            .epochs = 1, .normalize = stats};
     gs_loader *loader;
@@ -83,11 +139,16 @@ static gs_status evaluate(gs_context *ctx, model *m, const gs_dataset *ds, const
     uint8_t *targets = multilabel ? malloc((size_t)(n_test * ds->n_classes)) : NULL;
     int32_t *predicted = NULL;
     int64_t predicted_cap = 0, row = 0;
+    gs_tile_miou tiles = {0};
+    if (m->segmentation && gs_tile_miou_init(&tiles, ds->n_classes, GS_IGNORE_LABEL, err) != GS_OK) {
+        gs_loader_destroy(loader);
+        return err->status;
+    }
     bool previous = gs_set_grad_enabled(ctx, false);
     const gs_batch *b;
     while (gs_loader_next(loader, &b, err) == GS_OK && b) {
         gs_step_begin(ctx);
-        gs_tensor *logits = model_forward(ctx, m, gs_batch_view_tensor(ctx, b, 0), false);
+        gs_tensor *logits = gs_finetune_model_forward(ctx, m, gs_batch_view_tensor(ctx, b, 0), false);
         if (!logits) break;
         int64_t c = ds->n_classes, per = logits->numel / ((int64_t)b->n * c); /* pixels per sample */
         if (multilabel) {
@@ -108,6 +169,9 @@ static gs_status evaluate(gs_context *ctx, model *m, const gs_dataset *ds, const
                 }
             const int32_t *truth = m->segmentation ? b->views[0].masks : b->labels;
             if (gs_confusion_add(&out->confusion, truth, predicted, b->n * per, err) != GS_OK) break;
+            for (int64_t s = 0; m->segmentation && s < b->n; s++) /* each test sample is one tile */
+                if (gs_tile_miou_add(&tiles, truth + s * per, predicted + s * per, per, err) != GS_OK) break;
+            if (err->status != GS_OK) break;
         }
         row += b->n;
     }
@@ -116,6 +180,11 @@ static gs_status evaluate(gs_context *ctx, model *m, const gs_dataset *ds, const
     if (gs_failed(ctx) && err->status == GS_OK) gs_error_set(err, ctx->status, "evaluation: %s", ctx->error);
     if (err->status == GS_OK && multilabel)
         gs_multilabel_map(scores, targets, row, ds->n_classes, NULL, &out->map, err);
+    if (m->segmentation) {
+        out->miou_tile_mean = gs_tile_miou_mean(&tiles);
+        out->miou_tile_present = gs_tile_miou_present_mean(&tiles);
+    }
+    gs_tile_miou_free(&tiles);
     free(scores);
     free(targets);
     free(predicted);
@@ -125,6 +194,7 @@ static gs_status evaluate(gs_context *ctx, model *m, const gs_dataset *ds, const
 gs_finetune_config gs_finetune_resolve(const gs_finetune_config *in, int64_t n_train) {
     gs_finetune_config cfg = *in;
     if (cfg.epochs <= 0) cfg.epochs = 10;
+    if (cfg.iterations < 0) cfg.iterations = 0;
     if (cfg.batch <= 0) cfg.batch = 32;
     if (cfg.lr <= 0) cfg.lr = 0.01f;
     if (cfg.weight_decay <= 0) cfg.weight_decay = 1e-4f;
@@ -133,10 +203,11 @@ gs_finetune_config gs_finetune_resolve(const gs_finetune_config *in, int64_t n_t
     return cfg;
 }
 
-gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *ds, const int64_t *train,
-                      int64_t n_train, const int64_t *test, int64_t n_test, const gs_band_stats *stats,
-                      const gs_finetune_config *cfg_in, gs_finetune_result *out, gs_error *err) {
+gs_status gs_finetune_model_train(gs_context *ctx, gs_finetune_model *m, const gs_dataset *ds, const int64_t *train,
+                                  int64_t n_train, const int64_t *test, int64_t n_test, const gs_band_stats *stats,
+                                  const gs_finetune_config *cfg_in, gs_finetune_result *out, gs_error *err) {
     memset(out, 0, sizeof *out);
+    out->miou_tile_mean = out->miou_tile_present = NAN;
     gs_finetune_config cfg = gs_finetune_resolve(cfg_in, INT64_MAX);
     /* Checked before any work: batchnorm needs two samples per step, so a
      * step of one would be skipped and a model that never trained would be
@@ -144,6 +215,9 @@ gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *d
     if (cfg.batch < 2)
         return gs_error_set(err, GS_ERR_ARGUMENT, "fine-tuning: a batch of %d; batchnorm needs at least 2 samples "
                             "per step (use --batch 2 or more)", cfg.batch);
+    if (cfg_in->iterations < 0)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "fine-tuning: %d iterations; give a count of 1 or more, or 0 for "
+                            "epochs", cfg_in->iterations);
     if (n_train < 2)
         return gs_error_set(err, GS_ERR_ARGUMENT, "fine-tuning on %s: the training split has %lld sample%s; at least 2 "
                             "are needed (batchnorm statistics), so nothing could be trained", ds->root,
@@ -157,38 +231,46 @@ gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *d
                 (long long)n_train, cfg.batch, (long long)n_train);
         cfg.batch = (int)n_train;
     }
-    model m;
-    if (build(ctx, &m, encoder, ds, err) != GS_OK) goto done;
+    gs_optimizer opt = {0};
+    bool opt_ready = false;
+    if (m->aspp_from_checkpoint && cfg.progress)
+        fprintf(cfg.progress, "segment: the ASPP starts from %s (heads/aspp.*), the decoder fresh\n",
+                cfg.aspp_checkpoint);
     if (ds->task != GS_TASK_MULTILABEL &&
         gs_confusion_init(&out->confusion, ds->n_classes, GS_IGNORE_LABEL, err) != GS_OK)
         goto done;
-    gs_optimizer opt;
     gs_optimizer_config oc = gs_optimizer_defaults(GS_OPTIM_SGD);
     oc.lr = cfg.lr;
     oc.momentum = 0.9f;
     oc.weight_decay = cfg.weight_decay;
-    if (gs_optimizer_init(ctx, &opt, &m.all, &oc) != GS_OK) {
+    if (gs_optimizer_init(ctx, &opt, &m->trained, &oc) != GS_OK) {
         gs_error_set(err, ctx->status, "fine-tuning: %s", ctx->error);
         goto done;
     }
-    out->epochs = cfg.epochs;
+    opt_ready = true;
+    out->epochs = cfg.iterations ? 0 : cfg.epochs;
+    out->iterations = cfg.iterations;
     out->batch = cfg.batch;
     out->lr = cfg.lr;
     out->weight_decay = cfg.weight_decay;
+    out->freeze_encoder = cfg.freeze_encoder;
+    out->aspp_from_checkpoint = m->aspp_from_checkpoint;
+    /* With iterations the loader runs without an epoch limit (0) and the
+     * loop stops after exactly that many steps, mid-epoch if need be. */
     gs_loader_config lc = {.dataset = ds, .indices = train, .n_indices = n_train, .batch_size = cfg.batch,
                            .workers = cfg.workers, .shuffle = true, .seed = cfg.seed, .drop_last = true,
-                           .epochs = cfg.epochs, .n_views = 1, .normalize = stats};
+                           .epochs = cfg.iterations ? 0 : cfg.epochs, .n_views = 1, .normalize = stats};
     lc.views[0] = finetune_augment();
     gs_loader *loader;
     if (gs_loader_create(&lc, &loader, err) == GS_OK) {
         int64_t per_epoch = gs_loader_batches_per_epoch(loader), step = 0;
-        gs_cosine_schedule schedule = {.base = cfg.lr, .final = 0.0, .warmup_steps = 0,
-                                       .total_steps = per_epoch * cfg.epochs};
+        int64_t total = cfg.iterations ? cfg.iterations : per_epoch * cfg.epochs;
+        gs_cosine_schedule schedule = {.base = cfg.lr, .final = 0.0, .warmup_steps = 0, .total_steps = total};
         double epoch_loss = 0.0;
         int64_t epoch_batches = 0;
         int epoch = 0;
         const gs_batch *b;
-        while (gs_loader_next(loader, &b, err) == GS_OK && b) {
+        while (step < total && gs_loader_next(loader, &b, err) == GS_OK && b) {
             if (b->epoch != epoch) {
                 if (cfg.progress) fprintf(cfg.progress, "fine-tune epoch %d: loss %.4f\n", epoch + 1,
                                           epoch_loss / (double)(epoch_batches ? epoch_batches : 1));
@@ -198,25 +280,39 @@ gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *d
             }
             gs_step_begin(ctx);
             gs_optimizer_zero_grad(&opt);
-            gs_tensor *loss = batch_loss(ctx, ds, b, model_forward(ctx, &m, gs_batch_view_tensor(ctx, b, 0), true));
-            if (gs_backward(ctx, loss) != GS_OK ||
-                gs_optimizer_step(ctx, &opt, (float)gs_cosine_lr(&schedule, step++)) != GS_OK) {
+            gs_tensor *loss =
+                batch_loss(ctx, ds, b, gs_finetune_model_forward(ctx, m, gs_batch_view_tensor(ctx, b, 0), true));
+            if (!loss || gs_backward(ctx, loss) != GS_OK ||
+                gs_optimizer_step(ctx, &opt, (float)gs_cosine_lr(&schedule, step)) != GS_OK) {
                 gs_error_set(err, ctx->status, "fine-tuning: %s", ctx->error);
                 break;
             }
+            if (step == 0) out->first_loss = loss->data[0];
+            step++;
             epoch_loss += loss->data[0];
             epoch_batches++;
         }
+        out->steps = step;
         out->final_loss = epoch_loss / (double)(epoch_batches ? epoch_batches : 1);
         if (cfg.progress && err->status == GS_OK)
-            fprintf(cfg.progress, "fine-tune epoch %d: loss %.4f\n", epoch + 1, out->final_loss);
+            fprintf(cfg.progress, "fine-tune epoch %d: loss %.4f (%lld steps in all)\n", epoch + 1, out->final_loss,
+                    (long long)step);
         gs_loader_destroy(loader);
     }
-    gs_optimizer_free(&opt);
-    if (err->status == GS_OK) evaluate(ctx, &m, ds, test, n_test, stats, cfg.workers, out, err);
+    if (err->status == GS_OK) evaluate(ctx, m, ds, test, n_test, stats, cfg.workers, out, err);
 done:
-    gs_param_list_free(&m.all);
-    gs_param_list_free(&m.head_params);
+    if (opt_ready) gs_optimizer_free(&opt);
     if (err->status != GS_OK) gs_confusion_free(&out->confusion);
+    return err->status;
+}
+
+gs_status gs_finetune(gs_context *ctx, gs_backbone *encoder, const gs_dataset *ds, const int64_t *train,
+                      int64_t n_train, const int64_t *test, int64_t n_test, const gs_band_stats *stats,
+                      const gs_finetune_config *cfg, gs_finetune_result *out, gs_error *err) {
+    memset(out, 0, sizeof *out);
+    gs_finetune_model m;
+    if (gs_finetune_model_init(ctx, &m, encoder, ds, cfg, err) == GS_OK)
+        gs_finetune_model_train(ctx, &m, ds, train, n_train, test, n_test, stats, cfg, out, err);
+    gs_finetune_model_free(&m);
     return err->status;
 }

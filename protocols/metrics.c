@@ -171,6 +171,67 @@ double gs_confusion_kappa(const gs_confusion *cm) {
     return (observed - expected) / (1.0 - expected);
 }
 
+/* ---- tile-averaged IoU ---- */
+
+gs_status gs_tile_miou_init(gs_tile_miou *t, int n_classes, int32_t ignore_index, gs_error *err) {
+    memset(t, 0, sizeof *t);
+    if (n_classes <= 0)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "tile mIoU: %d classes; pass the dataset's class count (> 0)",
+                            n_classes);
+    if (ignore_index >= 0 && ignore_index < n_classes)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "tile mIoU: ignore index %d is one of the %d classes",
+                            (int)ignore_index, n_classes);
+    t->counts = calloc((size_t)n_classes * 3, sizeof *t->counts);
+    if (!t->counts) return gs_error_set(err, GS_ERR_MEMORY, "tile mIoU: cannot allocate %d class counts", n_classes);
+    t->n_classes = n_classes;
+    t->ignore_index = ignore_index;
+    return GS_OK;
+}
+
+void gs_tile_miou_free(gs_tile_miou *t) {
+    free(t->counts);
+    memset(t, 0, sizeof *t);
+}
+
+gs_status gs_tile_miou_add(gs_tile_miou *t, const int32_t *truth, const int32_t *predicted, int64_t n,
+                           gs_error *err) {
+    if (!t->counts || n < 0 || (n > 0 && (!truth || !predicted)))
+        return gs_error_set(err, GS_ERR_ARGUMENT, "tile mIoU: add needs an initialized metric and n >= 0 pixels");
+    const int c = t->n_classes;
+    int64_t *both = t->counts, *in_truth = t->counts + c, *in_pred = t->counts + 2 * c;
+    memset(t->counts, 0, (size_t)c * 3 * sizeof *t->counts);
+    int64_t scored = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (truth[i] == t->ignore_index) continue;
+        if (truth[i] < 0 || truth[i] >= c || predicted[i] < 0 || predicted[i] >= c)
+            return gs_error_set(err, GS_ERR_ARGUMENT, "tile mIoU: pixel %lld has truth %d and prediction %d; both "
+                                "must be in 0..%d", (long long)i, (int)truth[i], (int)predicted[i], c - 1);
+        in_truth[truth[i]]++;
+        in_pred[predicted[i]]++;
+        both[truth[i]] += truth[i] == predicted[i];
+        scored++;
+    }
+    if (scored == 0) return GS_OK;
+    double sum = 0.0;
+    int present = 0;
+    for (int k = 0; k < c; k++) {
+        const int64_t union_count = in_truth[k] + in_pred[k] - both[k];
+        if (union_count == 0) continue; /* absent from both: 0 in GLCNet's mean, left out of the other */
+        sum += (double)both[k] / (double)union_count;
+        present++;
+    }
+    t->sum_all += sum / c;
+    t->sum_present += sum / present;
+    t->tiles++;
+    return GS_OK;
+}
+
+double gs_tile_miou_mean(const gs_tile_miou *t) { return t->tiles ? t->sum_all / (double)t->tiles : NAN; }
+
+double gs_tile_miou_present_mean(const gs_tile_miou *t) {
+    return t->tiles ? t->sum_present / (double)t->tiles : NAN;
+}
+
 /* ---- average precision ---- */
 
 typedef struct scored {

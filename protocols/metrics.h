@@ -60,6 +60,43 @@ double gs_confusion_miou(const gs_confusion *cm);
  * marginals; NaN when p_e is 1 (one class only, in truth and predictions). */
 double gs_confusion_kappa(const gs_confusion *cm);
 
+/* Tile-averaged IoU, as GLCNet's evaluation computes it
+ * (../shared/specs/glcnet.md, section 7 "Evaluation" and section 9 item 7):
+ * for each tile (one test sample) and every class k,
+ *   IoU_k = |pred = k and truth = k| / |pred = k or truth = k|,
+ * 0 when k is in neither; averaged over the tiles, then over all classes
+ * (the two means commute, so it is also the mean over tiles of each tile's
+ * mean over all classes).  The authors add 1e-8 to the denominator to avoid
+ * 0/0; here an empty union is 0 directly, which differs from theirs by less
+ * than 1e-8 relative.  Pixels whose truth is ignore_index count for neither
+ * (GLCNet's labels have no ignored value); a tile with no scored pixel is
+ * left out.
+ *
+ * Because absent classes count 0, a tile holding two classes cannot score
+ * more than 2 / n_classes: the number is not comparable with the dataset-level
+ * mIoU.  The variant that leaves the absent classes out (the mean over tiles
+ * of each tile's mIoU over the classes present in its truth or prediction)
+ * is kept beside it. */
+typedef struct gs_tile_miou {
+    int n_classes;
+    int32_t ignore_index;
+    int64_t tiles;      /* tiles with at least one scored pixel */
+    double sum_all;     /* sum over tiles of the mean IoU over all classes (absent: 0) */
+    double sum_present; /* sum over tiles of the mean IoU over the classes present */
+    int64_t *counts;    /* per-tile scratch: intersection, truth and prediction counts per class */
+} gs_tile_miou;
+
+gs_status gs_tile_miou_init(gs_tile_miou *t, int n_classes, int32_t ignore_index, gs_error *err);
+void gs_tile_miou_free(gs_tile_miou *t);
+/* Adds one tile of n pixels.  Labels are checked as gs_confusion_add checks
+ * them; on error nothing is added. */
+gs_status gs_tile_miou_add(gs_tile_miou *t, const int32_t *truth, const int32_t *predicted, int64_t n,
+                           gs_error *err);
+/* GLCNet's figure: NaN when no tile was added. */
+double gs_tile_miou_mean(const gs_tile_miou *t);
+/* The mean over tiles of each tile's mIoU over its present classes. */
+double gs_tile_miou_present_mean(const gs_tile_miou *t);
+
 /* Average precision of one class, scikit-learn's average_precision_score:
  * samples sorted by decreasing score, one threshold per distinct score (tied
  * scores enter together), AP = sum_n (R_n - R_{n-1}) P_n.  scores[i * stride]
