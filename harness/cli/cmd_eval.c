@@ -15,9 +15,9 @@
 
 typedef struct eval_args {
     const char *checkpoint, *weights, *backbone, *protocol, *labels, *data, *results, *method, *pretrain, *stem,
-        *splits;
-    bool random_init, force;
-    long long seeds, seed, threads, epochs, batch, workers, patch, width, k;
+        *splits, *decoder;
+    bool random_init, force, freeze_encoder;
+    long long seeds, seed, threads, epochs, iterations, batch, workers, patch, width, k, tile;
     double knn_temperature;
 } eval_args;
 
@@ -62,7 +62,7 @@ int gs_cmd_eval(int argc, char **argv) {
     /* epochs and batch start unset: the protocol's defaults (gs_cli_eval_job reads 0 as those). */
     /* The encoder's settings start unset: a checkpoint supplies them, else the defaults in --help apply. */
     eval_args a = {.backbone = NULL, .protocol = "knn", .labels = "100%", .method = NULL, .pretrain = NULL,
-                   .stem = NULL, .seeds = 1, .seed = 0, .threads = 0, .epochs = GS_UNSET_INT,
+                   .stem = NULL, .seeds = 1, .seed = 0, .threads = 0, .epochs = GS_UNSET_INT, .iterations = GS_UNSET_INT, .tile = GS_UNSET_INT,
                    .batch = GS_UNSET_INT, .workers = 2, .patch = GS_UNSET_INT, .width = GS_UNSET_INT,
                    .k = 20, .knn_temperature = 0.07};
     const gs_option options[] = {
@@ -84,6 +84,18 @@ int gs_cmd_eval(int argc, char **argv) {
          GS_RANGE(1, 1000)},
         {"seed", GS_OPT_INT, &a.seed, "N", "first seed [0]", GS_SEED_RANGE},
         {"epochs", GS_OPT_INT, &a.epochs, "N", "fine-tuning epochs [10]", GS_EPOCHS_RANGE},
+        {"iterations", GS_OPT_INT, &a.iterations, "N",
+         "fine-tuning: exactly N optimizer steps, cycling over the training batches, instead of --epochs [epochs]",
+         GS_RANGE(1, 100000000)},
+        {"freeze-encoder", GS_OPT_FLAG, &a.freeze_encoder, "",
+         "fine-tuning: train the head only; the encoder stays as loaded, batchnorm on its running statistics "
+         "(FALSE's protocol)", GS_NO_VALUE},
+        {"decoder", GS_OPT_STRING, &a.decoder, "NAME",
+         "segment: the head; deeplabv3plus runs the encoder at output stride 16 and takes the ASPP from a "
+         "checkpoint holding one (GLCNet's) [fpn]", GS_CHOICES(GS_SEGMENT_DECODER_NAMES)},
+        {"tile", GS_OPT_INT, &a.tile, "PX",
+         "tiled data (potsdam, geotiff): cut into PX x PX tiles, each one sample [the format's: 256 for potsdam]",
+         GS_RANGE(16, 65536)},
         {"batch", GS_OPT_INT, &a.batch, "N", "batch size [64 features, 32 fine-tuning]", GS_BATCH_RANGE},
         {"workers", GS_OPT_INT, &a.workers, "N", "loader threads [2]", GS_WORKERS_RANGE},
         {"threads", GS_OPT_INT, &a.threads, "N", "compute threads (0: all cores) [0]", GS_THREADS_RANGE},
@@ -120,6 +132,24 @@ int gs_cmd_eval(int argc, char **argv) {
         return 2;
     }
     gs_protocol_parse(a.protocol, &protocol); /* one of the choices: the parser checked */
+    bool trains = protocol == GS_PROTOCOL_FINETUNE || protocol == GS_PROTOCOL_SEGMENT;
+    if (a.decoder && protocol != GS_PROTOCOL_SEGMENT) {
+        fprintf(stderr, "geossl eval: --decoder %s is the head of --protocol segment; --protocol %s has none (leave "
+                        "--decoder out, or use --protocol segment)\n", a.decoder, a.protocol);
+        return 2;
+    }
+    if ((a.freeze_encoder || a.iterations != GS_UNSET_INT) && !trains) {
+        fprintf(stderr, "geossl eval: %s is for the protocols that train (finetune, segment); --protocol %s trains "
+                        "nothing\n", a.freeze_encoder ? "--freeze-encoder" : "--iterations", a.protocol);
+        return 2;
+    }
+    if (a.iterations != GS_UNSET_INT && a.epochs != GS_UNSET_INT) {
+        fprintf(stderr, "geossl eval: --iterations %lld and --epochs %lld both say how long to train: give one\n",
+                a.iterations, a.epochs);
+        return 2;
+    }
+    gs_segment_decoder decoder = a.decoder ? (gs_segment_decoder)gs_option_choice(GS_SEGMENT_DECODER_NAMES, a.decoder)
+                                           : GS_SEGMENT_DECODER_FPN;
     if (!gs_cli_parse_fraction(a.labels, &fraction)) {
         fprintf(stderr, "geossl eval: --labels %s is out of range (allowed: a fraction in (0, 1] such as 1%%, 10%%, "
                         "100%% or 0.5)\n", a.labels);
@@ -136,12 +166,26 @@ int gs_cmd_eval(int argc, char **argv) {
     if (a.checkpoint && !gs_cli_checkpoint_read("eval", a.checkpoint, &ckpt)) return 2;
     if (a.checkpoint && !take_checkpoint_settings(&a, &ckpt)) return 2;
     const char *backbone = a.backbone ? a.backbone : "resnet18", *stem = a.stem ? a.stem : "imagenet";
+    if (protocol == GS_PROTOCOL_SEGMENT && strncmp(backbone, "resnet", 6)) {
+        fprintf(stderr, "geossl eval: --protocol segment takes a ResNet's stages; %s is not a ResNet\n", backbone);
+        return 2;
+    }
+    /* GLCNet pretrains backbone + ASPP: its checkpoint's ASPP starts the head, the decoder starts fresh. */
+    const char *aspp_checkpoint = decoder == GS_SEGMENT_DECODER_DEEPLABV3PLUS && a.checkpoint && ckpt.has_aspp
+                                      ? ckpt.path : NULL;
     int width = (int)gs_option_int_or(a.width, 0), patch = (int)gs_option_int_or(a.patch, 8);
     gs_dataset ds;
     gs_error err = {0};
-    if (gs_dataset_open(a.data, NULL, &ds, &err) != GS_OK) {
+    gs_dataset_options dopt = {.patch_size = (int)gs_option_int_or(a.tile, 0)};
+    if (gs_dataset_open(a.data, &dopt, &ds, &err) != GS_OK) {
         fprintf(stderr, "geossl eval: %s\n", err.message);
         return 1;
+    }
+    if (a.tile != GS_UNSET_INT && strcmp(ds.format->name, "potsdam") && strcmp(ds.format->name, "geotiff")) {
+        fprintf(stderr, "geossl eval: --tile cuts tiled data (potsdam, geotiff); %s samples are whole images\n",
+                ds.format->name);
+        gs_dataset_close(&ds);
+        return 2;
     }
     if (a.checkpoint && ckpt.bands > 0 && ckpt.bands != ds.bands) {
         fprintf(stderr, "geossl eval: this checkpoint is %s with %d bands, and %s has %d: evaluate it on data with "
@@ -168,7 +212,8 @@ int gs_cmd_eval(int argc, char **argv) {
         .id = {.method = method, .backbone = backbone_name, .pretrain_data = a.pretrain, .eval_data = ds.format->name,
                .protocol = protocol, .label_fraction = fraction},
         .threads = (int)a.threads, .batch = (int)gs_option_int_or(a.batch, 0), .workers = (int)a.workers,
-        .finetune_epochs = (int)gs_option_int_or(a.epochs, 0), .knn_k = (int)a.k,
+        .finetune_epochs = (int)gs_option_int_or(a.epochs, 0), .iterations = (int)gs_option_int_or(a.iterations, 0),
+        .freeze_encoder = a.freeze_encoder, .decoder = decoder, .aspp_checkpoint = aspp_checkpoint, .knn_k = (int)a.k,
         .knn_temperature = (float)a.knn_temperature, .results = a.results, .replace = a.force, .progress = stderr};
     /* A measurement already in the results file is found before any work. */
     for (long long s = 0; a.results && s < a.seeds; s++) {
@@ -185,6 +230,9 @@ int gs_cmd_eval(int argc, char **argv) {
             return 2;
         }
     }
+    if (decoder == GS_SEGMENT_DECODER_DEEPLABV3PLUS && !aspp_checkpoint)
+        fprintf(stderr, "geossl eval: deeplabv3plus: the ASPP starts fresh, as the decoder does (%s)\n",
+                a.checkpoint ? "the checkpoint's heads group holds no aspp.*" : "no checkpoint");
     char labels[32];
     gs_cli_format_fraction(fraction, labels, sizeof labels);
     int exit_code = 0;

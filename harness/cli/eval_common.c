@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <hdf5.h>
+
 #include "cache.h"
 #include "core/clock.h"
 #include "io/checkpoint.h"
@@ -28,6 +30,33 @@ gs_status gs_cli_load_encoder(gs_context *ctx, gs_backbone *bb, const gs_backbon
         return gs_weights_import(ctx, weights, bb->params, NULL, &report);
     }
     return GS_OK;
+}
+
+/* Whether the checkpoint's "heads" group holds a tensor named "aspp.*".
+ * Read from the file's index: gs_checkpoint_load can only fetch tensors it is
+ * given by name and shape, and the ASPP's shape depends on the encoder. */
+static bool heads_hold_aspp(const char *path) {
+    H5E_auto2_t report;
+    void *report_data;
+    H5Eget_auto2(H5E_DEFAULT, &report, &report_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* a missing group is an answer, not an error to print */
+    bool found = false;
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file >= 0) {
+        hid_t heads = H5Lexists(file, "heads", H5P_DEFAULT) > 0 ? H5Gopen2(file, "heads", H5P_DEFAULT) : -1;
+        H5G_info_t info;
+        if (heads >= 0 && H5Gget_info(heads, &info) >= 0)
+            for (hsize_t i = 0; i < info.nlinks && !found; i++) {
+                char name[256];
+                ssize_t n = H5Lget_name_by_idx(heads, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
+                                               H5P_DEFAULT);
+                found = n > 5 && (size_t)n < sizeof name && strncmp(name, "aspp.", 5) == 0;
+            }
+        if (heads >= 0) H5Gclose(heads);
+        H5Fclose(file);
+    }
+    H5Eset_auto2(H5E_DEFAULT, report, report_data);
+    return found;
 }
 
 bool gs_cli_checkpoint_read(const char *command, const char *path, gs_cli_checkpoint *out) {
@@ -57,6 +86,7 @@ bool gs_cli_checkpoint_read(const char *command, const char *path, gs_cli_checkp
     out->patch = gs_run_config_get(info.config, "patch", number, sizeof number) ? atoi(number) : 0;
     out->bands = gs_run_config_get(info.config, "bands", number, sizeof number) ? atoi(number) : 0;
     gs_checkpoint_info_free(&info);
+    out->has_aspp = heads_hold_aspp(out->path);
     return true;
 }
 
@@ -157,7 +187,9 @@ gs_eval_config gs_cli_eval_config(const gs_cli_eval_job *job) {
     return (gs_eval_config){.protocol = job->id.protocol, .label_fraction = job->id.label_fraction,
                             .seed = job->id.seed, .batch = job->batch, .workers = job->workers,
                             .knn_k = job->knn_k, .knn_temperature = job->knn_temperature, .progress = job->progress,
-                            .finetune = {.epochs = job->finetune_epochs, .batch = job->batch}};
+                            .finetune = {.epochs = job->finetune_epochs, .iterations = job->iterations,
+                                         .batch = job->batch, .freeze_encoder = job->freeze_encoder,
+                                         .decoder = job->decoder, .aspp_checkpoint = job->aspp_checkpoint}};
 }
 
 gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double *wall_s, gs_error *err) {
@@ -170,6 +202,10 @@ gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double 
     gs_backbone_config bc = job->backbone;
     bc.bands = job->ds->bands;
     bc.img_size = (int)job->ds->height;
+    /* DeepLabv3+ runs on the encoder at output stride 16, as GLCNet and
+     * FALSE's heads expect: the same weights, the last stage dilated. */
+    if (job->id.protocol == GS_PROTOCOL_SEGMENT && job->decoder == GS_SEGMENT_DECODER_DEEPLABV3PLUS)
+        bc.output_stride = 16;
     gs_backbone bb;
     if (gs_cli_load_encoder(&ctx, &bb, &bc, job->checkpoint, job->weights) != GS_OK) {
         gs_error_set(err, ctx.status, "%s: %s", gs_status_name(ctx.status), ctx.error);

@@ -26,6 +26,7 @@ typedef struct gs_cli_checkpoint {
     char method[64], backbone[32], stem[16], pretrain_data[64];
     int width, patch, bands;
     bool has_backbone; /* false for checkpoints written before geossl recorded it */
+    bool has_aspp;     /* its "heads" group holds a DeepLab ASPP ("aspp.*", e.g. GLCNet's pretraining) */
 } gs_cli_checkpoint;
 
 /* Reads `path` (a checkpoint file or the run folder holding checkpoint.h5).
@@ -62,6 +63,10 @@ typedef struct gs_cli_eval_job {
     const char *checkpoint, *weights; /* neither: random init */
     gs_eval_identity id;         /* protocol, label fraction and seed of the run; names for the results */
     int threads, batch, workers, finetune_epochs; /* 0: defaults */
+    int iterations;              /* fine-tuning / segmentation: optimizer steps instead of epochs; 0: epochs */
+    bool freeze_encoder;         /* fine-tuning / segmentation: train the head only (FALSE's protocol) */
+    gs_segment_decoder decoder;  /* segmentation: fpn, or deeplabv3plus on an encoder at output stride 16 */
+    const char *aspp_checkpoint; /* deeplabv3plus: the checkpoint whose heads/aspp.* start the ASPP; NULL: fresh */
     int knn_k;                   /* 0: 20 */
     float knn_temperature;       /* 0: 0.07 */
     const char *results;         /* NULL: print only */
