@@ -384,6 +384,40 @@ gs_status gs_tiff_band_names(const char *path, int max_bands, char (*names)[16],
     return GS_OK;
 }
 
+gs_status gs_tiff_epsg(const char *path, int *epsg, gs_error *err) {
+    enum { GEO_KEY_DIRECTORY = 34735, PROJECTED_CRS = 3072, GEOGRAPHIC_CRS = 2048 };
+    *epsg = 0;
+    tiff_messages m;
+    TIFF *tif = tiff_open(path, "r", &m, err);
+    if (!tif) return err->status;
+    /* libtiff does not know the GeoTIFF tags: read as an anonymous SHORT
+     * array, whose value comes with a count. */
+    const TIFFField *field = TIFFFindField(tif, GEO_KEY_DIRECTORY, TIFF_ANY);
+    const uint16_t *keys = NULL;
+    uint32_t n = 0;
+    if (field && TIFFFieldDataType(field) == TIFF_SHORT && TIFFFieldPassCount(field)) {
+        if (TIFFFieldReadCount(field) == TIFF_VARIABLE2) {
+            if (!TIFFGetField(tif, GEO_KEY_DIRECTORY, &n, &keys)) keys = NULL;
+        } else {
+            uint16_t n16 = 0;
+            if (!TIFFGetField(tif, GEO_KEY_DIRECTORY, &n16, &keys)) keys = NULL;
+            n = n16;
+        }
+    }
+    /* Header (version, revision, minor, number of keys), then 4 shorts per
+     * key: id, tag holding the value (0: the value is inline), count, value. */
+    int projected = 0, geographic = 0;
+    for (uint32_t k = 0; keys && n >= 4 && k < keys[3] && 4 + 4 * k + 3 < n; k++) {
+        const uint16_t *key = keys + 4 + 4 * k;
+        if (key[1] != 0) continue;
+        if (key[0] == PROJECTED_CRS) projected = key[3];
+        if (key[0] == GEOGRAPHIC_CRS) geographic = key[3];
+    }
+    TIFFClose(tif);
+    *epsg = projected ? projected : geographic;
+    return GS_OK;
+}
+
 /* The GDAL_METADATA text naming each band, as gs_tiff_band_names reads it;
  * NULL when no band has a name. */
 static char *gdal_metadata_text(const char *const *band_names, int bands) {

@@ -44,6 +44,10 @@ gs_status gs_tiff_probe(const char *path, int64_t *width, int64_t *height, int *
  * names longer than 15 bytes are cut.  *named: how many bands got a name (0
  * when the file has no such tag, which is not an error). */
 gs_status gs_tiff_band_names(const char *path, int max_bands, char (*names)[16], int *named, gs_error *err);
+/* The EPSG code of a GeoTIFF's coordinate system, from its GeoKeyDirectory
+ * (tag 34735): ProjectedCSTypeGeoKey (3072), else GeographicTypeGeoKey
+ * (2048); 0 when the file has neither (not an error). */
+gs_status gs_tiff_epsg(const char *path, int *epsg, gs_error *err);
 /* Writes r with samples of `type` (values are rounded and clamped to the
  * type's range), contiguous planes, LZW compressed when asked.  RGB
  * photometric for 3 or 4 8-bit bands (the 4th tagged as alpha, as ISPRS

@@ -89,6 +89,9 @@ Test(datasets_s2_timeseries, float64_tiff_round_trip) {
     cr_assert_eq(gs_tiff_probe(path, &w, &h, &bands, &type, &err), GS_OK, "%s", err.message);
     cr_expect_eq(type, GS_PIXEL_F64);
     cr_expect_eq(bands, 3);
+    int epsg = -1;
+    cr_assert_eq(gs_tiff_epsg(path, &epsg, &err), GS_OK, "%s", err.message);
+    cr_expect_eq(epsg, 0, "no GeoKeys, no coordinate system");
     gs_raster back;
     cr_assert_eq(gs_tiff_read(path, &back, &err), GS_OK, "%s", err.message);
     cr_expect_eq(back.type, GS_PIXEL_F64);
@@ -142,7 +145,7 @@ Test(datasets_s2_timeseries, real_sen2dwater_sample) {
     cr_expect_eq(ds.bands, 16);
     cr_expect_eq(ds.height, 64);
     cr_expect_eq(ds.width, 64);
-    cr_expect_eq(ds.n_warnings, 0);
+    cr_expect_eq(ds.n_warnings, 2, "both locations mix UTM zones 32N and 33N (EPSG:32632, 32633)");
     /* Names from GDAL_METADATA, canonical for the S2 bands. */
     const char *want[16] = {"B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08",
                             "B8A", "B09", "B10", "B11", "B12", "QA10", "QA20", "QA60"};
@@ -200,6 +203,9 @@ Test(datasets_s2_timeseries, real_sen2dwater_sample) {
     cr_expect(strstr(text, "Bracciano_Lat_42.08059_Lon_12.2343: 12 dates, 316 x 315 px") != NULL, "%s", text);
     cr_expect(strstr(text, "2018-12-27") != NULL, "Tevere's last date: %s", text);
     cr_expect(strstr(text, "GDAL_METADATA") != NULL, "%s", text);
+    cr_expect(strstr(text, "not co-registered: dates in EPSG:32632, 2017-04-04 in EPSG:32633, 2018-04-21 in "
+                           "EPSG:32633\n") != NULL,
+              "Bracciano's two 33N dates (tiffinfo: tag 34737 'WGS 84 / UTM zone 33N'): %s", text);
     cr_expect(strstr(text, " B8A B09 B10 B11 B12 QA10 QA20 QA60") != NULL, "%s", text);
     free(text);
     gs_dataset_close(&ds);

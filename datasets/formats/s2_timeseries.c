@@ -20,9 +20,13 @@
  * 32N and 33N, each export on its own zone's grid).  Each location is cut
  * to the smallest width and height among its dates, centred in each date
  * (offset (size - common) / 2), since the exports cover the same region
- * around the same centre: centring halves the worst misalignment that
- * anchoring at the top-left corner would leave.  A difference of more than
- * 16 px warns: that is no longer the same export region.
+ * around the same centre.  A difference of more than 16 px warns: that is no
+ * longer the same export region.  Cropping does not co-register dates whose
+ * grids differ: two UTM zones' grids are rotated against each other (in
+ * SEN2DWATER by about 4 degrees: a 32N date matches a 33N one best after
+ * rotating it by 4 degrees about the centre, by correlation of B11), so
+ * dates in different coordinate systems (the GeoKeys' EPSG code) warn and
+ * `data check` lists them; reprojecting is left to GDAL.
  *
  * Samples: the common extent is cut into patch_size x patch_size tiles
  * (default 64) every `stride` pixels (default patch_size); tiles that would
@@ -53,6 +57,7 @@ typedef struct date_file {
     int year, month, day;
     int64_t width, height;  /* of the file */
     int64_t x0, y0;         /* where the location's common extent starts in it */
+    int epsg;               /* its coordinate system (GeoKeys); 0: not given */
 } date_file;
 
 typedef struct location {
@@ -61,6 +66,7 @@ typedef struct location {
     int n_dates;
     int64_t width, height;  /* common extent */
     int64_t tiles;
+    int other_epsg_date;    /* a date in another coordinate system than date 0; -1: none */
 } location;
 
 typedef struct s2ts_state {
@@ -228,6 +234,7 @@ static gs_status measure_location(gs_dataset *ds, s2ts_state *st, location *l, c
         int bands;
         gs_pixel_type type;
         gs_status status = gs_tiff_probe(path, &f->width, &f->height, &bands, &type, err);
+        if (status == GS_OK) status = gs_tiff_epsg(path, &f->epsg, err);
         if (status == GS_OK && !first_path[0]) {
             if (bands > GS_MAX_BANDS)
                 status = gs_error_set(err, GS_ERR_FORMAT, "%s has %d bands; geossl reads at most %d", path, bands,
@@ -267,6 +274,20 @@ static gs_status measure_location(gs_dataset *ds, s2ts_state *st, location *l, c
         f->y0 = (f->height - l->height) / 2;
         if (f->width > widest) widest = f->width;
         if (f->height > tallest) tallest = f->height;
+    }
+    l->other_epsg_date = -1;
+    for (int d = 1; d < ds->dates && l->other_epsg_date < 0; d++)
+        if (l->dates[d].epsg && l->dates[0].epsg && l->dates[d].epsg != l->dates[0].epsg) l->other_epsg_date = d;
+    if (l->other_epsg_date >= 0) {
+        const date_file *a = &l->dates[0], *b = &l->dates[l->other_epsg_date];
+        fprintf(stderr,
+                "warning: %s: its dates are in different coordinate systems (%s in EPSG:%d, %s in EPSG:%d): each "
+                "export is on its own grid, and the grids of neighbouring UTM zones are rotated by a few degrees "
+                "against each other, so away from the centre the same pixel of two dates is not the same ground; "
+                "reproject the exports to one system "
+                "(e.g. gdalwarp -t_srs EPSG:%d) for co-registered dates\n",
+                l->folder, a->name, a->epsg, b->name, b->epsg, a->epsg);
+        ds->n_warnings++;
     }
     if (widest - l->width > SIZE_WARNING_PX || tallest - l->height > SIZE_WARNING_PX) {
         fprintf(stderr,
@@ -412,6 +433,14 @@ void gs_s2_timeseries_describe(const gs_dataset *ds, FILE *out) {
         for (int d = 0; d < l->n_dates; d++)
             fprintf(out, "%04d-%02d-%02d%s%s", l->dates[d].year, l->dates[d].month, l->dates[d].day,
                     d >= ds->dates ? " (left out)" : "", d + 1 < l->n_dates ? (d % 6 == 5 ? "\n    " : " ") : "\n");
+        if (l->other_epsg_date >= 0) {
+            fprintf(out, "    not co-registered: dates in EPSG:%d", l->dates[0].epsg);
+            for (int d = 0; d < ds->dates; d++)
+                if (l->dates[d].epsg != l->dates[0].epsg)
+                    fprintf(out, ", %04d-%02d-%02d in EPSG:%d", l->dates[d].year, l->dates[d].month, l->dates[d].day,
+                            l->dates[d].epsg);
+            fputc('\n', out);
+        }
     }
     fprintf(out, "bands (named by %s):", st->bands_from);
     for (int b = 0; b < ds->bands; b++) fprintf(out, " %s", ds->band_info[b].name);
