@@ -10,7 +10,8 @@
  *    and gs_evaluate reports OA, kappa, mIoU, miou_tile_mean and the
  *    settings; it refuses an encoder at stride 32 as fpn refuses one at 16;
  *  - aspp_checkpoint: the ASPP takes the checkpoint's heads/aspp.* values, the
- *    decoder does not take the checkpoint's decoder.* ones. */
+ *    decoder does not take the checkpoint's decoder.* ones;
+ *  - freeze_encoder in classification fine-tuning too. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -298,4 +299,48 @@ Test(protocols_segment_options, the_aspp_comes_from_the_checkpoint_and_the_decod
     cr_expect(strstr(err.message, "aspp.") != NULL, "%s", err.message);
     gs_finetune_model_free(&m);
     teardown(&r);
+}
+
+/* --freeze-encoder is also the classification fine-tuning's: there too the
+ * encoder comes out bit-identical and the linear head moves. */
+Test(protocols_segment_options, a_frozen_encoder_in_classification_fine_tuning) {
+    char dir[256], data[300], spec[320];
+    test_temp_dir(dir, sizeof dir);
+    snprintf(data, sizeof data, "%s/eurosat", dir);
+    gs_error err = {0};
+    gs_synth_options opt = {.seed = 5, .count = 2};
+    cr_assert_eq(gs_synth_write("eurosat-rgb", data, &opt, &err), GS_OK, "%s", err.message);
+    snprintf(spec, sizeof spec, "eurosat-rgb:%s", data);
+    gs_dataset ds;
+    gs_band_stats stats;
+    cr_assert_eq(gs_dataset_open(spec, NULL, &ds, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(gs_stats_get_in(&ds, dir, 1, NULL, &stats, &err), GS_OK, "%s", err.message);
+    gs_context ctx;
+    gradcheck_context(&ctx, 8);
+    gs_backbone bb;
+    gs_backbone_config bc = {.name = "resnet18", .bands = 3, .img_size = 64, .width = 8};
+    cr_assert_eq(gs_backbone_init(&ctx, &bb, &bc), GS_OK, "%s", ctx.error);
+    int64_t train[10], test[10];
+    for (int64_t i = 0; i < 10; i++) train[i] = i, test[i] = 10 + i;
+    gs_finetune_config fc = {.iterations = 2, .batch = 5, .seed = 1, .workers = 1, .freeze_encoder = true};
+    float **encoder_before = snapshot(bb.params);
+    gs_finetune_model m;
+    cr_assert_eq(gs_finetune_model_init(&ctx, &m, &bb, &ds, &fc, &err), GS_OK, "%s", err.message);
+    float **head_before = snapshot(&m.head_params);
+    int n_head = m.head_params.count, considered;
+    gs_finetune_result out;
+    cr_assert_eq(gs_finetune_model_train(&ctx, &m, &ds, train, 10, test, 10, &stats, &fc, &out, &err), GS_OK, "%s",
+                 err.message);
+    cr_expect_eq(changed(bb.params, encoder_before, false, &considered), 0, "the frozen encoder changed");
+    int moved = changed(&m.head_params, head_before, true, &considered);
+    cr_expect_eq(moved, considered, "%d of the linear head's %d tensors moved", moved, considered);
+    cr_expect_eq(out.steps, 2);
+    gs_confusion_free(&out.confusion);
+    gs_finetune_model_free(&m);
+    free_snapshot(encoder_before, bb.params->count);
+    free_snapshot(head_before, n_head);
+    gs_backbone_free(&bb);
+    gs_context_free(&ctx);
+    gs_dataset_close(&ds);
+    test_remove_tree(dir);
 }
