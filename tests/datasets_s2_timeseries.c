@@ -414,3 +414,15 @@ Test(datasets_s2_timeseries, generator_writes_what_the_format_reads) {
     cr_expect_gt(shifted, 0, "some date is larger than the common extent by 2 px");
     gs_dataset_close(&ds);
 }
+
+Test(datasets_s2_timeseries, a_location_folder_given_as_root_says_so) {
+    char dir[256], location[400];
+    test_temp_dir(dir, sizeof dir);
+    write_export(dir, "loc", "2020-01-01.tif", 0, 13, 64, 64, GS_PIXEL_U16, NULL);
+    snprintf(location, sizeof location, "%s/loc", dir);
+    gs_dataset ds;
+    gs_error err;
+    cr_assert_neq(open_series(location, 0, 0, &ds, &err), GS_OK);
+    cr_expect(strstr(err.message, "no location folders") != NULL, "%s", err.message);
+    cr_expect(strstr(err.message, "2020-01-01.tif") != NULL, "%s", err.message);
+}

@@ -319,7 +319,7 @@ static gs_status choose_date_count(gs_dataset *ds, s2ts_state *st, gs_error *err
         if (l->n_dates == ds->dates) continue;
         fprintf(stderr,
                 "warning: %s has %d dates but the location with the fewest has %d: every sample needs as many, so "
-                "its %d latest (from %s on) are left out; pass the number of dates to use to choose\n",
+                "its %d latest (from %s on) are left out (options.dates picks the count)\n",
                 l->folder, l->n_dates, ds->dates, l->n_dates - ds->dates, l->dates[ds->dates].name);
         ds->n_warnings++;
     }
@@ -341,6 +341,19 @@ static gs_status s2ts_open(gs_dataset *ds, gs_error *err) {
     int64_t n_names;
     if (gs_list_subfolders(ds->root, &names, &n_names, err) != GS_OK) return err->status;
     gs_status status = GS_OK;
+    if (n_names == 0) { /* a location folder itself? */
+        location probe = {.folder = ds->root};
+        gs_error ignored = {0};
+        int64_t warnings = ds->n_warnings;
+        if (list_dates(ds, &probe, &ignored) == GS_OK)
+            status = gs_error_set(err, GS_ERR_FORMAT,
+                                  "%s holds date files (%s, ...) but no location folders: s2-timeseries reads "
+                                  "<root>/<location>/<YYYY-MM-DD>.tif, so name the folder above it",
+                                  ds->root, probe.dates[0].name);
+        ds->n_warnings = warnings;
+        probe.folder = NULL;
+        free_location(&probe);
+    }
     st->locations = calloc((size_t)(n_names > 0 ? n_names : 1), sizeof *st->locations);
     if (!st->locations) status = gs_error_set(err, GS_ERR_MEMORY, "out of memory opening %s", ds->root);
     for (int64_t i = 0; i < n_names && status == GS_OK; i++) {
