@@ -106,6 +106,12 @@ void gs_dataset_print_formats(FILE *out);
 /* Prints what a format found beyond the fields above, for `data check`: the
  * dates of each location of a time series.  Nothing for most formats. */
 void gs_dataset_describe(const gs_dataset *ds, FILE *out);
+/* The acquisition date of each of sample `index`'s ds->dates images, in the
+ * order read() returns them, as year, month (1-12), day triples: ymd holds
+ * 3 * ds->dates values.  For SatMAE's temporal encoding.  False (ymd
+ * untouched) where the format does not know dates (s2-timeseries does, from
+ * its file names). */
+bool gs_dataset_sample_dates(const gs_dataset *ds, int64_t index, int32_t *ymd);
 
 /* Helpers for formats. */
 gs_sample *gs_dataset_add_sample(gs_dataset *ds, const char *path, const char *stem, gs_error *err);

@@ -21,3 +21,8 @@ void gs_dataset_print_formats(FILE *out) {
 void gs_dataset_describe(const gs_dataset *ds, FILE *out) {
     if (ds->format == &gs_format_s2_timeseries) gs_s2_timeseries_describe(ds, out);
 }
+
+bool gs_dataset_sample_dates(const gs_dataset *ds, int64_t index, int32_t *ymd) {
+    if (ds->format == &gs_format_s2_timeseries) return gs_s2_timeseries_sample_dates(ds, index, ymd);
+    return false;
+}

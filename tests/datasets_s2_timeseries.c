@@ -189,6 +189,18 @@ Test(datasets_s2_timeseries, real_sen2dwater_sample) {
      * (200, 10): 2017-01-01.tif (317 x 315, offset 0) row 200, column 10,
      * tifffile B2 = 1380.0; date 2, 2017-05-31.tif (318 x 317, offset (0, 1)
      * in x, y) row 201, column 10, B2 = 1247.0. */
+    /* The dates of a sample, for SatMAE's temporal encoding. */
+    int32_t ymd[3 * 12];
+    cr_assert(gs_dataset_sample_dates(&ds, 28, ymd));
+    cr_expect_eq(ymd[0], 2017);
+    cr_expect_eq(ymd[1], 1);
+    cr_expect_eq(ymd[2], 1);
+    cr_expect_eq(ymd[3 * 11], 2018, "Tevere's last date, 2018-12-27");
+    cr_expect_eq(ymd[3 * 11 + 1], 12);
+    cr_expect_eq(ymd[3 * 11 + 2], 27);
+    cr_assert(gs_dataset_sample_dates(&ds, 7, ymd));
+    cr_expect_eq(ymd[3 * 1 + 1], 4, "Bracciano's second date, 2017-04-04");
+    cr_expect_eq(ymd[3 * 1 + 2], 4);
     pixels = read_sample(&ds, 28);
     cr_expect_eq(at(&ds, pixels, 0, 1, 8, 10), 1380.0f);
     cr_expect_eq(at(&ds, pixels, 2, 1, 8, 10), 1247.0f);
@@ -244,6 +256,12 @@ Test(datasets_s2_timeseries, sample_types_and_names_by_band_count) {
         free(pixels);
     }
     gs_dataset_close(&ds);
+    /* The same files as plain scenes: that format knows no dates. */
+    cr_assert_eq(test_open_dataset("geotiff", dir, &ds, &err), GS_OK, "%s", err.message);
+    int32_t ymd[3] = {-1, -1, -1};
+    cr_expect(!gs_dataset_sample_dates(&ds, 0, ymd));
+    cr_expect_eq(ymd[0], -1);
+    gs_dataset_close(&ds);
 }
 
 Test(datasets_s2_timeseries, gdal_names_and_sizes_cropped_to_the_common_extent) {
@@ -290,6 +308,10 @@ Test(datasets_s2_timeseries, locations_with_different_date_counts) {
     cr_assert_eq(open_series(dir, 0, 0, &ds, &err), GS_OK, "%s", err.message);
     cr_expect_eq(ds.dates, 2, "the smallest count");
     cr_expect_eq(ds.n_warnings, 1, "one warning for the location that loses a date");
+    int32_t ymd[3 * 2];
+    cr_assert(gs_dataset_sample_dates(&ds, 1, ymd)); /* "short" */
+    cr_expect_eq(ymd[3 + 1], 2);
+    cr_expect_eq(ymd[3 + 2], 5, "2020-02-05");
     cr_expect_str_eq(ds.band_info[10].name, "B11", "12 bands: no B10");
     float *pixels = read_sample(&ds, 0); /* "long": its two earliest dates */
     cr_expect_eq(at(&ds, pixels, 1, 0, 5, 5), (float)export_value(1, 0, 5, 5, GS_PIXEL_U16));

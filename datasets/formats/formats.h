@@ -19,6 +19,8 @@ extern const gs_dataset_format gs_format_s2_timeseries; /* s2_timeseries.c */
 /* Dates per location and where the band names came from (s2_timeseries.c),
  * for gs_dataset_describe. */
 void gs_s2_timeseries_describe(const gs_dataset *ds, FILE *out);
+/* gs_dataset_sample_dates for s2-timeseries. */
+bool gs_s2_timeseries_sample_dates(const gs_dataset *ds, int64_t index, int32_t *ymd);
 
 /* The 43 BigEarthNet v1.0 label names in CLC code order (bigearthnet.c):
  * the generator and the tests name labels from this one list. */

@@ -432,6 +432,18 @@ static gs_status s2ts_read(const gs_dataset *ds, int64_t index, gs_sample_data *
     return GS_OK;
 }
 
+bool gs_s2_timeseries_sample_dates(const gs_dataset *ds, int64_t index, int32_t *ymd) {
+    const s2ts_state *st = ds->state;
+    if (!st || index < 0 || index >= ds->n_samples) return false;
+    const location *l = &st->locations[ds->samples[index].group];
+    for (int d = 0; d < ds->dates; d++) {
+        ymd[3 * d] = l->dates[d].year;
+        ymd[3 * d + 1] = l->dates[d].month;
+        ymd[3 * d + 2] = l->dates[d].day;
+    }
+    return true;
+}
+
 void gs_s2_timeseries_describe(const gs_dataset *ds, FILE *out) {
     const s2ts_state *st = ds->state;
     if (!st) return;
