@@ -12,6 +12,7 @@
 #include "loader.h"
 #include "ops/ops.h"
 #include "optim/schedule.h"
+#include "run_record.h"
 #include "stats.h"
 
 /* What evaluation needs to rebuild the encoder and label its rows, as
@@ -52,6 +53,20 @@ static gs_status save(gs_context *ctx, const gs_pretrain_config *cfg, gs_method 
     if (gs_checkpoint_save(ctx, cfg->checkpoint, groups, m->state.count ? 4 : 3, &meta) != GS_OK)
         return gs_error_set(err, ctx->status, "%s", ctx->error);
     return GS_OK;
+}
+
+/* checkpoint.h5's snapshot of this epoch kept beside it as
+ * checkpoint-epochNNN.h5 (--keep-every): the same contents, another name. */
+static gs_status keep_epoch(gs_context *ctx, const gs_pretrain_config *cfg, gs_method *m, gs_optimizer *opt,
+                            const char *description, int64_t step, int64_t epoch, gs_error *err) {
+    char path[4200], stem[4096];
+    snprintf(stem, sizeof stem, "%s", cfg->checkpoint);
+    char *dot = strrchr(stem, '.'), *slash = strrchr(stem, '/');
+    if (dot && (!slash || dot > slash)) *dot = '\0';
+    snprintf(path, sizeof path, "%s-epoch%03lld.h5", stem, (long long)epoch);
+    gs_pretrain_config kept = *cfg;
+    kept.checkpoint = path;
+    return save(ctx, &kept, m, opt, description, step, err);
 }
 
 static gs_status resume(gs_context *ctx, const gs_pretrain_config *cfg, gs_method *m, gs_optimizer *opt,
@@ -224,6 +239,12 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
     if (gs_pretrain_views(&cfg, ds->bands, size, lc.views, &lc.n_views, err) != GS_OK) goto done;
     if (cfg.log_csv && !(log = open_log(cfg.log_csv, step, err))) goto done;
     if (gs_loader_create(&lc, &loader, err) != GS_OK) goto done;
+    if (cfg.config_json) {
+        gs_run_record record = {.cfg = &cfg, .method = &m, .optimizer = &oc, .data = ds, .views = lc.views,
+                                .n_views = lc.n_views, .train_samples = n_train, .steps_per_epoch = per_epoch,
+                                .start_step = step, .threads = ctx->n_threads};
+        if (gs_run_record_write(cfg.config_json, &record, err) != GS_OK) goto done;
+    }
     gs_cosine_schedule schedule = {.base = oc.lr, .final = 0.0, .warmup_steps = per_epoch * cfg.epochs / 10,
                                    .total_steps = per_epoch * cfg.epochs};
     double t_start = gs_now_s();
@@ -259,6 +280,10 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
             /* The log reaches the disk before the checkpoint that covers it. */
             if (log) fflush(log);
             if (save(ctx, &cfg, &m, &opt, description, step, err) != GS_OK) break;
+            int64_t epoch = step / per_epoch;
+            if (cfg.keep_every > 0 && epoch % cfg.keep_every == 0 && keep_epoch(ctx, &cfg, &m, &opt, description, step,
+                                                                              epoch, err) != GS_OK)
+                break;
         }
         if (cfg.stop_after > 0 && step >= cfg.stop_after) break;
     }

@@ -32,6 +32,9 @@ typedef struct gs_pretrain_config {
     const char *log_csv;     /* step,epoch,loss,lr,embedding_std,img_per_s per step; NULL: none.
                               * Truncated on a fresh start; on resume, rows past the checkpoint's
                               * step are dropped and new ones appended. */
+    const char *config_json; /* the resolved configuration (run_record.h), written at start and resume; NULL: none */
+    int keep_every;          /* > 0: also keep the checkpoint of every N-th epoch as checkpoint-epochNNN.h5 */
+    const char *git_commit, *version; /* recorded in config_json */
     FILE *progress;          /* progress lines; NULL: quiet */
 } gs_pretrain_config;
 

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli_capture.h"
 #include "commands.h"
 #include "results_store.h"
@@ -113,5 +115,57 @@ Test(cli_eval_checkpoint, resuming_with_another_method_names_both) {
                                                  "--size", "32", "--threads", "1", "--workers", "1", "--resume", NULL});
     cr_expect_neq(c.rc, 0);
     cr_expect(strstr(c.err, "simclr") && strstr(c.err, "byol"), "%s", c.err);
+    test_remove_tree(w.dir);
+}
+
+static char *slurp_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = calloc((size_t)n + 1, 1);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) buf[0] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* The run folder keeps config.json (the resolved configuration: defaults
+ * filled in, the data, the split, the views) and, with --keep-every, the
+ * checkpoint of every N-th epoch besides the latest. */
+Test(cli_eval_checkpoint, the_run_folder_keeps_the_resolved_config_and_kept_epochs) {
+    run_dir w;
+    pretrain_once(&w);
+    char path[600];
+    snprintf(path, sizeof path, "%s/config.json", w.run);
+    char *text = slurp_text(path);
+    cr_assert_not_null(text, "no %s", path);
+    cJSON *root = cJSON_Parse(text);
+    cr_assert_not_null(root, "config.json does not parse: %s", text);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(root, "method")), "simclr");
+    cJSON *opt = cJSON_GetObjectItem(root, "optimizer"), *data = cJSON_GetObjectItem(root, "data");
+    cr_assert(opt && data);
+    /* SimCLR's paper lr 0.3 (LARS) x batch 8 / 256, written resolved, not as "default". */
+    cr_expect_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(opt, "lr")), 0.3 * 8 / 256, 1e-6);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(data, "split")), "official");
+    cr_expect_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(data, "train_samples")), 30);
+    cr_expect_gt(cJSON_GetArraySize(cJSON_GetObjectItem(root, "views")), 1);
+    cJSON_Delete(root);
+    free(text);
+
+    char out[400];
+    snprintf(out, sizeof out, "%s/kept", w.dir);
+    captured c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "simclr", "--data", w.spec, "--out", out,
+                                                 "--epochs", "3", "--batch", "8", "--width", "8", "--stem", "small",
+                                                 "--size", "32", "--threads", "1", "--workers", "1", "--keep-every",
+                                                 "2", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    const char *present[] = {"checkpoint.h5", "checkpoint-epoch002.h5", "config.json", "log.csv"};
+    for (size_t i = 0; i < sizeof present / sizeof *present; i++) {
+        snprintf(path, sizeof path, "%s/%s", out, present[i]);
+        cr_expect_eq(access(path, F_OK), 0, "%s missing", path);
+    }
+    snprintf(path, sizeof path, "%s/checkpoint-epoch001.h5", out);
+    cr_expect_neq(access(path, F_OK), 0, "epoch 1 is not a multiple of 2");
     test_remove_tree(w.dir);
 }

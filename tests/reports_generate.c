@@ -19,6 +19,7 @@
 #include "gnuplot.h"
 #include "kernel_regression.h"
 #include "leaderboard.h"
+#include "loss_log.h"
 #include "paper_delta.h"
 #include "report.h"
 #include "results_store.h"
@@ -501,4 +502,26 @@ Test(reports, escaping_and_base64_helpers) {
     gs_gnuplot_quote_tic(&t, "10% it's");
     cr_expect_str_eq(gs_text_str(&t), "'10%% it''s'");
     gs_text_free(&t);
+}
+
+/* A pretraining run folder's log.csv is a loss log too: its run id is the
+ * folder's name; the old run_id,step,loss layout still reads. */
+Test(reports, a_run_folders_log_is_a_loss_log) {
+    char dir[512], run[600], log[700];
+    cr_assert(test_temp_dir(dir, sizeof dir)[0]);
+    snprintf(run, sizeof run, "%s/simclr-seed0", dir);
+    cr_assert_eq(mkdir(run, 0755), 0);
+    snprintf(log, sizeof log, "%s/log.csv", run);
+    spit(log, "step,epoch,loss,lr,embedding_std,img_per_s\n1,0,5.5,0.01,0.08,100\n2,0,5.25,0.02,0.08,101\n");
+    gs_loss_log l;
+    gs_error err = {0};
+    cr_assert_eq(gs_loss_log_load(log, &l, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(l.n, 2);
+    cr_expect_str_eq(l.points[0].run_id, "simclr-seed0");
+    cr_expect_eq(l.points[1].step, 2.0);
+    cr_expect_eq(l.points[1].loss, 5.25);
+    gs_loss_log_free(&l);
+    spit(log, "step,epoch,loss\n1,0,5.5\n");
+    cr_expect_eq(gs_loss_log_load(log, &l, &err), GS_ERR_FORMAT, "a truncated header is not a run log");
+    test_remove_tree(dir);
 }

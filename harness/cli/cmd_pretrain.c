@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "options.h"
+#include "provenance.h"
 #include "evaluate.h"
 #include "pretrain.h"
 #include "loader.h"
@@ -53,7 +54,8 @@ static int print_recipe(const gs_pretrain_config *pc, const gs_dataset *ds, gs_e
 int gs_cmd_pretrain(int argc, char **argv) {
     const char *method = NULL, *backbone = "resnet18", *data = NULL, *out = NULL, *optimizer = NULL,
                *stem = "imagenet", *augment = NULL, *method_options = NULL;
-    long long epochs = 20, batch = 64, size = 0, seed = 0, threads = 0, workers = 2, width = 0, patch = 8;
+    long long epochs = 20, batch = 64, size = 0, seed = 0, threads = 0, workers = 2, width = 0, patch = 8,
+              keep_every = 0;
     /* Unset: the method decides (gs_pretrain_config reads 0, or < 0 for weight decay, as "the method's"). */
     long long head_hidden = GS_UNSET_INT, head_dim = GS_UNSET_INT, queue = GS_UNSET_INT, local_crops = GS_UNSET_INT;
     double lr = GS_UNSET_FLOAT, temperature = GS_UNSET_FLOAT, weight_decay = GS_UNSET_FLOAT;
@@ -95,6 +97,9 @@ int gs_cmd_pretrain(int argc, char **argv) {
         {"workers", GS_OPT_INT, &workers, "N", "loader threads [2]", GS_WORKERS_RANGE},
         {"augment", GS_OPT_STRING, &augment, "K=V,...",
          "override the views' recipe, e.g. blur_sigma=0.1:2,crop_scale=0.2:1 (keys: --print-config)", GS_ANY_TEXT},
+        {"keep-every", GS_OPT_INT, &keep_every, "N",
+         "also keep every N-th epoch's checkpoint as checkpoint-epochNNN.h5 (0: only the latest) [0]",
+         GS_RANGE(0, 1000000)},
         {"print-config", GS_OPT_FLAG, &print_config, "", "print the resolved recipe (views included) and exit",
          GS_NO_VALUE},
         {"resume", GS_OPT_FLAG, &resume, "", "continue from DIR/checkpoint.h5 on the same batches", GS_NO_VALUE},
@@ -113,8 +118,10 @@ int gs_cmd_pretrain(int argc, char **argv) {
         return 2;
     }
     int kind = optimizer ? gs_option_choice(GS_OPTIMIZER_NAMES, optimizer) : -1; /* -1: the method's */
-    char checkpoint[4096], log_csv[4096];
+    char checkpoint[4096], log_csv[4096], config_json[4096], commit[64];
     snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint.h5", out ? out : ".");
+    snprintf(config_json, sizeof config_json, "%s/config.json", out ? out : ".");
+    gs_provenance_git_commit(commit, sizeof commit);
     snprintf(log_csv, sizeof log_csv, "%s/log.csv", out ? out : ".");
     if (!print_config) {
         if (resume && access(checkpoint, R_OK)) {
@@ -131,6 +138,7 @@ int gs_cmd_pretrain(int argc, char **argv) {
             fprintf(stderr, "geossl pretrain: --force: replacing the run in %s\n", out);
             remove(checkpoint);
             remove(log_csv);
+            remove(config_json);
         }
     }
     gs_dataset ds;
@@ -154,7 +162,8 @@ int gs_cmd_pretrain(int argc, char **argv) {
         .head_hidden = (int)gs_option_int_or(head_hidden, 0), .head_dim = (int)gs_option_int_or(head_dim, 0),
         .queue_size = (int)gs_option_int_or(queue, 0), .local_crops = (int)gs_option_int_or(local_crops, 0),
         .method_options = method_options, .seed = (uint64_t)seed, .workers = (int)workers, .checkpoint = checkpoint, .resume = resume,
-        .augment = augment, .log_csv = log_csv, .progress = stderr};
+        .augment = augment, .log_csv = log_csv, .config_json = config_json, .keep_every = (int)keep_every,
+        .git_commit = commit, .version = GEOSSL_VERSION, .progress = stderr};
     if (print_config) {
         int code = print_recipe(&pc, &ds, &err);
         if (code) fprintf(stderr, "geossl pretrain: %s\n", err.message);
@@ -188,6 +197,7 @@ int gs_cmd_pretrain(int argc, char **argv) {
         } else {
             /* Nothing was trained: leave no half-made run folder behind. */
             remove(log_csv);
+            remove(config_json);
             if (made_folder) rmdir(out);
         }
         code = 1;
