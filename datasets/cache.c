@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cache_h5.h"
-#include "loader.h"
+#include "stats.h"
 
 /* What an open cache keeps; ds->state.  Its format struct is the dataset's
  * format: same name as the source's, read() served from the file. */
@@ -80,37 +80,6 @@ bool gs_cache_hdf5_threadsafe(void) {
 
 void gs_cache_path(const gs_dataset *src, const char *dir, char *buf, size_t size) {
     snprintf(buf, size, "%s/%s-%016" PRIx64 ".h5", dir, src->format->name, gs_dataset_key(src));
-}
-
-void gs_cache_default_dir(char *buf, size_t size) {
-    const char *env = getenv("GEOSSL_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (env && *env)
-        snprintf(buf, size, "%s", env);
-    else if (xdg && *xdg)
-        snprintf(buf, size, "%s/geossl", xdg);
-    else if (home && *home)
-        snprintf(buf, size, "%s/.cache/geossl", home);
-    else
-        snprintf(buf, size, ".geossl-cache");
-}
-
-gs_status gs_cache_make_dir(const char *dir, gs_error *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1;; p++) {
-        bool end = *p == '\0';
-        if (*p == '/' || end) {
-            *p = '\0';
-            struct stat st;
-            if (mkdir(path, 0755) != 0 && errno != EEXIST)
-                return gs_error_set(err, GS_ERR_IO, "cannot create cache folder %s: %s", path, strerror(errno));
-            if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-                return gs_error_set(err, GS_ERR_IO, "cache folder %s is not a folder", path);
-            if (end) break;
-            *p = '/';
-        }
-    }
-    return GS_OK;
 }
 
 /* ---- reading ---------------------------------------------------------- */
@@ -331,6 +300,8 @@ gs_status gs_cache_open(const char *path, gs_dataset *out, gs_error *err) {
     c->format.summary = "HDF5 cache of this format";
     c->format.read = cache_read;
     c->format.close = cache_close;
+    c->format.stored_stats = gs_cache_stats;
+    c->format.stored_fingerprint = gs_cache_source_fingerprint;
     out->format = &c->format;
     out->state = c;
 
@@ -408,15 +379,4 @@ gs_status gs_cache_use(const gs_dataset *src, const char *path, const gs_cache_o
     st = gs_cache_build(src, path, opt, report, err);
     if (st == GS_OK) st = gs_cache_open(path, out, err);
     return st;
-}
-
-gs_status gs_stats_get_in(const gs_dataset *ds, const char *dir, int workers, FILE *progress, gs_band_stats *out,
-                          gs_error *err) {
-    char buf[4000];
-    if (dir)
-        snprintf(buf, sizeof buf, "%s", dir);
-    else
-        gs_cache_default_dir(buf, sizeof buf);
-    if (gs_cache_make_dir(buf, err) != GS_OK) return err->status;
-    return gs_stats_get(ds, buf, workers, progress, out, err);
 }

@@ -30,17 +30,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "band_stats.h"
+#include "cache_dtype.h"
 #include "dataset.h"
-#include "stats.h"
 
 #define GS_CACHE_FORMAT_VERSION 1
-
-typedef enum gs_cache_dtype {
-    GS_CACHE_AUTO = 0, /* the narrowest of uint8, uint16, float32 that holds every value exactly */
-    GS_CACHE_UINT8,
-    GS_CACHE_UINT16,
-    GS_CACHE_FLOAT32,
-} gs_cache_dtype;
 
 typedef struct gs_cache_options {
     gs_cache_dtype dtype;
@@ -70,18 +64,9 @@ gs_status gs_cache_use(const gs_dataset *src, const char *path, const gs_cache_o
 
 /* <dir>/<format>-<gs_dataset_key>.h5 */
 void gs_cache_path(const gs_dataset *src, const char *dir, char *buf, size_t size);
-/* $GEOSSL_CACHE_DIR, else $XDG_CACHE_HOME/geossl, else $HOME/.cache/geossl,
- * else ./.geossl-cache. */
-void gs_cache_default_dir(char *buf, size_t size);
-/* mkdir -p. */
-gs_status gs_cache_make_dir(const char *dir, gs_error *err);
 
-/* gs_stats_get with the statistics stored in `dir`, or in the default
- * cache directory when dir is NULL (created when missing). */
-gs_status gs_stats_get_in(const gs_dataset *ds, const char *dir, int workers, FILE *progress, gs_band_stats *out,
-                          gs_error *err);
-
-/* On a dataset from gs_cache_open: */
+/* On a dataset from gs_cache_open (its format's stored_stats and
+ * stored_fingerprint give the same to stats.c): */
 bool gs_cache_is(const gs_dataset *ds);
 bool gs_cache_stats(const gs_dataset *ds, gs_band_stats *out);
 bool gs_cache_source_fingerprint(const gs_dataset *ds, gs_source_fingerprint *out);

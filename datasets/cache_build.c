@@ -13,8 +13,10 @@
 
 #include "cache.h"
 #include "io/durable_file.h"
+#include "cache_dir.h"
 #include "cache_h5.h"
 #include "loader.h"
+#include "stats.h"
 
 typedef struct packer {
     const gs_dataset *src;

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "cache.h"
-#include "stats.h"
+#include "band_stats.h"
+#include "cache_dtype.h"
 
 /* HDF5 prints its error stack by default; geossl reports through gs_error,
  * so printing is off around each use (per thread in thread-safe builds). */

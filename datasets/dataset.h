@@ -53,6 +53,10 @@ typedef struct gs_dataset_options {
 } gs_dataset_options;
 
 typedef struct gs_dataset_format gs_dataset_format;
+/* band_stats.h; named here only by pointer, so dataset.h includes nothing of
+ * the statistics or the cache. */
+struct gs_band_stats;
+struct gs_source_fingerprint;
 
 typedef struct gs_dataset {
     const gs_dataset_format *format;
@@ -95,6 +99,13 @@ struct gs_dataset_format {
     /* The published split lists' prefix: "<prefix>-train.txt", "-val.txt",
      * "-test.txt" in the data folder (EuroSAT's, RESISC45's); NULL: none. */
     const char *split_lists;
+    /* What a packed copy of a dataset (the HDF5 cache) stores about its
+     * source, so stats.c takes it from there instead of recomputing it,
+     * without knowing the cache: the training band statistics (false when
+     * none are stored) and the source's fingerprint.  NULL for formats that
+     * read the source files themselves. */
+    bool (*stored_stats)(const gs_dataset *ds, struct gs_band_stats *out);
+    bool (*stored_fingerprint)(const gs_dataset *ds, struct gs_source_fingerprint *out);
 };
 
 /* Parses "FORMAT:PATH", finds the format and opens it.  options may be NULL. */

@@ -19,9 +19,9 @@
 #include <stdint.h>
 
 #include "augment.h"
+#include "band_stats.h"
 #include "dataset.h"
 #include "core/tensor.h"
-#include "stats.h"
 
 #define GS_LOADER_MAX_VIEWS 12
 

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "cache_dir.h"
 #include "loader.h"
 
 #define STATS_HEADER "geossl band statistics 1"
@@ -67,7 +67,7 @@ static gs_status add_tree(gs_source_fingerprint *fp, const char *dir, int depth,
 
 gs_status gs_source_fingerprint_compute(const gs_dataset *ds, gs_source_fingerprint *out, gs_error *err) {
     memset(out, 0, sizeof *out);
-    if (gs_cache_source_fingerprint(ds, out)) return GS_OK;
+    if (ds->format && ds->format->stored_fingerprint && ds->format->stored_fingerprint(ds, out)) return GS_OK;
     /* Patches of one tile share a path: each file counts once. */
     const char **paths = malloc((size_t)(ds->n_samples > 0 ? ds->n_samples : 1) * sizeof *paths);
     if (!paths) return gs_error_set(err, GS_ERR_MEMORY, "out of memory fingerprinting %s", ds->root);
@@ -175,13 +175,6 @@ gs_status gs_stats_compute(const gs_dataset *ds, const int64_t *indices, int64_t
     return st;
 }
 
-void gs_stats_to_float(const gs_band_stats *s, float *mean, float *std) {
-    for (int b = 0; b < s->bands; b++) {
-        mean[b] = (float)s->mean[b];
-        std[b] = s->std[b] > 0 ? (float)s->std[b] : 1.0f;
-    }
-}
-
 /* ---- the text file --------------------------------------------------- */
 
 gs_status gs_stats_save(const char *path, const gs_dataset *ds, const gs_source_fingerprint *fp,
@@ -260,7 +253,8 @@ gs_status gs_stats_get(const gs_dataset *ds, const char *cache_dir, int workers,
     if (st != GS_OK) return st;
     uint64_t hash = gs_stats_selection_hash(ds, indices, n);
     gs_band_stats stored;
-    if (gs_cache_stats(ds, &stored) && stored.bands == ds->bands && stored.samples == n && stored.samples_hash == hash) {
+    bool has_stored = ds->format && ds->format->stored_stats && ds->format->stored_stats(ds, &stored);
+    if (has_stored && stored.bands == ds->bands && stored.samples == n && stored.samples_hash == hash) {
         free(indices);
         *out = stored;
         return GS_OK;
@@ -283,4 +277,15 @@ gs_status gs_stats_get(const gs_dataset *ds, const char *cache_dir, int workers,
     if (st == GS_OK) st = gs_cache_make_dir(cache_dir, err);
     if (st == GS_OK) st = gs_stats_save(path, ds, &fp, out, err);
     return st;
+}
+
+gs_status gs_stats_get_in(const gs_dataset *ds, const char *dir, int workers, FILE *progress, gs_band_stats *out,
+                          gs_error *err) {
+    char buf[4000];
+    if (dir)
+        snprintf(buf, sizeof buf, "%s", dir);
+    else
+        gs_cache_default_dir(buf, sizeof buf);
+    if (gs_cache_make_dir(buf, err) != GS_OK) return err->status;
+    return gs_stats_get(ds, buf, workers, progress, out, err);
 }

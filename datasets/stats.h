@@ -9,31 +9,21 @@
  * index: each sample's path, and every file below it when the path is a
  * folder (BigEarthNet patches, seasonal locations).  It misses files the
  * samples do not name (Potsdam label tiles, split lists) and an edit that
- * keeps both size and mtime. */
+ * keeps both size and mtime.  The types are in band_stats.h. */
 #ifndef GS_DATASETS_STATS_H
 #define GS_DATASETS_STATS_H
 
 #include <stdint.h>
 #include <stdio.h>
 
+#include "band_stats.h"
 #include "dataset.h"
 
-typedef struct gs_source_fingerprint {
-    int64_t files, bytes, newest_mtime_ns;
-} gs_source_fingerprint;
-
+/* The fingerprint of ds's source files; a dataset whose format stores its
+ * source's (the HDF5 cache: stored_fingerprint) gives that one. */
 gs_status gs_source_fingerprint_compute(const gs_dataset *ds, gs_source_fingerprint *out, gs_error *err);
 /* A hash of the format, root and options: names the dataset's cache files. */
 uint64_t gs_dataset_key(const gs_dataset *ds);
-
-typedef struct gs_band_stats {
-    int bands;
-    int64_t samples;       /* the samples they cover */
-    uint64_t samples_hash; /* of those samples' stems, in order: which samples */
-    int64_t values;        /* per band: samples * dates * height * width */
-    double mean[GS_MAX_BANDS];
-    double std[GS_MAX_BANDS]; /* population (divides by values) */
-} gs_band_stats;
 
 /* Streaming accumulation, one sample at a time (Chan et al.'s pairwise
  * update of per-sample two-pass moments: no catastrophic cancellation on
@@ -73,9 +63,9 @@ gs_status gs_stats_load(const char *path, gs_band_stats *out, gs_source_fingerpr
  * stats file is an error naming it (delete it to recompute). */
 gs_status gs_stats_get(const gs_dataset *ds, const char *cache_dir, int workers, FILE *progress, gs_band_stats *out,
                        gs_error *err);
-
-/* Float copies for the loader; a zero std becomes 1 (constant bands are
- * centred, not divided by zero). */
-void gs_stats_to_float(const gs_band_stats *s, float *mean, float *std);
+/* gs_stats_get with the statistics stored in `dir`, or in the default
+ * cache directory (cache_dir.h) when dir is NULL (created when missing). */
+gs_status gs_stats_get_in(const gs_dataset *ds, const char *dir, int workers, FILE *progress, gs_band_stats *out,
+                          gs_error *err);
 
 #endif

@@ -51,7 +51,8 @@ static gs_status mem_read(const gs_dataset *ds, int64_t index, gs_sample_data *o
     return GS_OK;
 }
 
-static const gs_dataset_format mem_format = {"mem", "in-test samples", mem_open, mem_read, NULL, NULL};
+static const gs_dataset_format mem_format = {.name = "mem", .summary = "in-test samples", .open = mem_open,
+                                             .read = mem_read};
 
 static void open_mem(gs_dataset *ds, mem_state *st, gs_task task, int dates) {
     memset(ds, 0, sizeof *ds);

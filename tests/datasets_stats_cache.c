@@ -94,7 +94,8 @@ static gs_status tiny_read(const gs_dataset *ds, int64_t index, gs_sample_data *
     return GS_OK;
 }
 
-static const gs_dataset_format tiny_format = {"tiny", "in-test uint16 GeoTIFFs", tiny_open, tiny_read, NULL, NULL};
+static const gs_dataset_format tiny_format = {.name = "tiny", .summary = "in-test uint16 GeoTIFFs", .open = tiny_open,
+                                              .read = tiny_read};
 
 static void open_tiny(gs_dataset *ds, const char *root, bool segmentation) {
     memset(ds, 0, sizeof *ds);

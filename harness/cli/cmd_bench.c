@@ -4,6 +4,7 @@
 
 #include "bench/kernel_bench.h"
 #include "bench/train_bench.h"
+#include "cache_dir.h"
 #include "commands.h"
 #include "core/context.h"
 #include "dataset.h"

@@ -9,6 +9,7 @@
 #include "evaluate.h"
 #include "options.h"
 #include "cache.h"
+#include "cache_dir.h"
 #include "splits.h"
 
 static const char *task_name(gs_task t) {

@@ -8,6 +8,7 @@
 #include <hdf5.h>
 
 #include "cache.h"
+#include "cache_dir.h"
 #include "core/clock.h"
 #include "io/checkpoint.h"
 #include "io/run_config.h"
