@@ -12,9 +12,11 @@ extern const gs_method_ops gs_method_dino;   /* dino.c */
 extern const gs_method_ops gs_method_false;  /* false.c */
 extern const gs_method_ops gs_method_satmae; /* satmae.c */
 extern const gs_method_ops gs_method_seco;   /* seco.c */
+extern const gs_method_ops gs_method_glcnet; /* glcnet.c */
 
 static const gs_method_ops *const METHODS[] = {&gs_method_simclr, &gs_method_moco, &gs_method_byol, &gs_method_dino,
-                                             &gs_method_seco, &gs_method_satmae, &gs_method_false};
+                                             &gs_method_seco, &gs_method_satmae, &gs_method_false,
+                                             &gs_method_glcnet};
 
 /* Older names still accepted on input; results, checkpoints and reports
  * always carry the canonical name (the one results/reference.csv uses). */
