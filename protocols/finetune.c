@@ -66,6 +66,18 @@ static gs_status build_deeplab(gs_context *ctx, gs_finetune_model *m, const gs_d
                             "(gs_backbone_config.output_stride); this %s is at %d", m->encoder->arch,
                             os ? os : 32);
     gs_deeplab_config dc = gs_deeplab_default_config(r->stage_channels[3], r->stage_channels[0], os, ds->n_classes);
+    /* The head's widths scale with the encoder's, as GLCNet's pretraining
+     * builds them (256 and 48 at the standard width 64), so a narrow run's
+     * pretrained ASPP loads into the head that evaluates it. */
+    int width = r->config.width > 0 ? r->config.width : 64;
+    int head = 256 * width / 64 > 0 ? 256 * width / 64 : 1, low = (head * 48 + 128) / 256;
+    dc.aspp_channels = dc.decoder_channels = head;
+    dc.low_level_channels = low > 0 ? low : 1;
+    /* A pretrained ASPP keeps the width it was trained at. */
+    int64_t aspp_shape[4];
+    if (cfg->aspp_checkpoint &&
+        gs_checkpoint_tensor_shape(cfg->aspp_checkpoint, "heads/aspp.conv1x1.conv.weight", aspp_shape, 4) == 4)
+        dc.aspp_channels = (int)aspp_shape[0];
     dc.decoder_dropout[0] = 0.5f; /* GLCNet's fine-tuning decoder (decoder_ft) */
     dc.decoder_dropout[1] = 0.1f;
     if (gs_deeplab_init(ctx, &m->aspp_params, &m->head_params, &m->deeplab, &dc) != GS_OK)

@@ -125,3 +125,23 @@ Test(cli_segment, a_checkpoints_aspp_starts_the_deeplab_head) {
     cr_expect(strstr(c.err, "the ASPP starts from") == NULL, "stderr: %s", c.err);
     test_remove_tree(w.dir);
 }
+
+/* GLCNet's pretraining builds its ASPP at 256 x width / 64 channels: a
+ * narrow run's checkpoint still starts the DeepLabv3+ head that evaluates
+ * it (the ASPP keeps the checkpoint's width). */
+Test(cli_segment, a_narrow_glcnet_run_is_evaluated_with_its_aspp) {
+    cli_run w;
+    setup(&w);
+    char run_dir[400];
+    snprintf(run_dir, sizeof run_dir, "%s/glcnet", w.dir);
+    captured c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "glcnet", "--data", w.spec, "--out", run_dir,
+                                                 "--size", "64", "--width", "8", "--batch", "2", "--epochs", "1",
+                                                 "--threads", "1", "--workers", "1", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", run_dir, "--data", w.spec, "--protocol", "segment",
+                                    "--decoder", "deeplabv3plus", "--iterations", "2", "--batch", "2", "--tile", "64",
+                                    "--threads", "1", "--workers", "1", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.err, "ASPP starts from"), "%s", c.err);
+    test_remove_tree(w.dir);
+}

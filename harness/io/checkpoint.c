@@ -512,3 +512,27 @@ void gs_checkpoint_info_free(gs_checkpoint_info *info) {
     free(info->config);
     memset(info, 0, sizeof *info);
 }
+
+int gs_checkpoint_tensor_shape(const char *path, const char *name, int64_t *dims, int max_dims) {
+    H5E_auto2_t report;
+    void *report_data;
+    H5Eget_auto2(H5E_DEFAULT, &report, &report_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* absent is an answer, not an error to print */
+    int rank = 0;
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t dset = file >= 0 && H5Lexists(file, name, H5P_DEFAULT) > 0 ? H5Dopen2(file, name, H5P_DEFAULT) : -1;
+    if (dset >= 0) {
+        hid_t space = H5Dget_space(dset);
+        hsize_t h[16];
+        int n = space >= 0 ? H5Sget_simple_extent_dims(space, h, NULL) : -1;
+        if (n > 0 && n <= 16) {
+            rank = n;
+            for (int i = 0; i < n && i < max_dims; i++) dims[i] = (int64_t)h[i];
+        }
+        if (space >= 0) H5Sclose(space);
+        H5Dclose(dset);
+    }
+    if (file >= 0) H5Fclose(file);
+    H5Eset_auto2(H5E_DEFAULT, report, report_data);
+    return rank;
+}

@@ -77,4 +77,10 @@ gs_status gs_checkpoint_read_info(gs_context *ctx, const char *path, gs_checkpoi
 
 void gs_checkpoint_info_free(gs_checkpoint_info *info);
 
+/* The shape of one stored tensor ("heads/aspp.conv1x1.conv.weight"): its
+ * rank, or 0 when the file or the tensor is not there (no error printed),
+ * with up to max_dims dimensions in dims.  For heads whose width the
+ * checkpoint decides (a pretrained ASPP built for a narrow encoder). */
+int gs_checkpoint_tensor_shape(const char *path, const char *name, int64_t *dims, int max_dims);
+
 #endif
