@@ -217,6 +217,11 @@ Test(cli_options, eval_refuses_zero_epochs_and_batch_before_any_work) {
         cr_expect_not(exists(w.results), "%s %s: the results file was written", bad[i][0], bad[i][1]);
         cr_expect_not(exists(w.out), "nothing else either");
     }
+    /* A training protocol with steps of one sample would train nothing: refused before any work. */
+    captured one = run(gs_cmd_eval, (char *[]){"eval", "--random-init", "--protocol", "finetune", "--data", w.spec,
+                                                "--results", w.results, "--batch", "1", NULL});
+    REFUSED(one, "--batch 1", "batchnorm");
+    cr_expect_not(exists(w.results), "--batch 1: the results file was written");
     captured c = run(gs_cmd_eval, (char *[]){"eval", "--random-init", "--data", w.spec, "--labels", "0%", NULL});
     REFUSED(c, "--labels 0% is out of range", "(0, 1]");
     char cache[300];

@@ -133,6 +133,12 @@ int gs_cmd_eval(int argc, char **argv) {
     }
     gs_protocol_parse(a.protocol, &protocol); /* one of the choices: the parser checked */
     bool trains = protocol == GS_PROTOCOL_FINETUNE || protocol == GS_PROTOCOL_SEGMENT;
+    if (trains && a.batch == 1) {
+        /* batchnorm needs two samples per step: a step of one would train nothing */
+        fprintf(stderr, "geossl eval: --batch 1 cannot train --protocol %s (batchnorm needs at least 2 samples per "
+                        "step; allowed: 2 to 65536)\n", a.protocol);
+        return 2;
+    }
     if (a.decoder && protocol != GS_PROTOCOL_SEGMENT) {
         fprintf(stderr, "geossl eval: --decoder %s is the head of --protocol segment; --protocol %s has none (leave "
                         "--decoder out, or use --protocol segment)\n", a.decoder, a.protocol);
