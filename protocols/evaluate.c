@@ -109,6 +109,27 @@ static gs_status training_samples(const gs_dataset *ds, const gs_eval_config *cf
     return gs_evaluate_training_samples(ds, cfg->label_fraction, cfg->seed, train, n_train, err);
 }
 
+/* With a label fraction below 1: how many classes got one labelled image
+ * because the fraction rounded to none of theirs (1% of a small set).
+ * Classification only; segmentation counts tiles as one stratum. */
+static int classes_raised(const gs_dataset *ds, double fraction) {
+    if (fraction >= 1.0) return 0;
+    if (ds->task != GS_TASK_CLASSIFICATION) {
+        int64_t n = 0;
+        for (int64_t i = 0; i < ds->n_samples; i++) n += ds->samples[i].split == GS_SPLIT_TRAIN;
+        return n > 0 && floor(fraction * (double)n + 0.5) < 1 && ds->task == GS_TASK_SEGMENTATION;
+    }
+    int64_t *count = calloc((size_t)(ds->n_classes > 0 ? ds->n_classes : 1), sizeof *count);
+    if (!count) return 0;
+    for (int64_t i = 0; i < ds->n_samples; i++)
+        if (ds->samples[i].split == GS_SPLIT_TRAIN && ds->samples[i].label >= 0 && ds->samples[i].label < ds->n_classes)
+            count[ds->samples[i].label]++;
+    int raised = 0;
+    for (int c = 0; c < ds->n_classes; c++) raised += count[c] > 0 && floor(fraction * (double)count[c] + 0.5) < 1;
+    free(count);
+    return raised;
+}
+
 /* The settings column: every protocol setting that changes a number, as
  * used (defaults resolved, k capped by the training samples, the batch
  * shrunk to a small training split), and where the split came from. */
@@ -139,6 +160,14 @@ static void format_settings(const gs_dataset *ds, const gs_eval_config *cfg, int
     } else {
         snprintf(out, size, "validation=%s;splits=%s", has_split(ds, GS_SPLIT_VAL) ? "val-split" : "10%-of-train",
                  ds->split_source);
+    }
+    /* A labelled subset says how many samples it holds, and when rounding
+     * gave some class none, that each such class got one anyway. */
+    if (cfg->label_fraction < 1.0) {
+        size_t used = strlen(out);
+        int raised = classes_raised(ds, cfg->label_fraction);
+        snprintf(out + used, size - used, ";labelled=%lld%s", (long long)n_train,
+                 raised ? ";raised=one-per-class" : "");
     }
 }
 
@@ -231,6 +260,12 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
                 100.0 * cfg.label_fraction, (long long)n_all, (long long)n_train, n_train == 1 ? "" : "s");
     }
     format_settings(ds, &cfg, n_train, out->settings, sizeof out->settings);
+    int raised = classes_raised(ds, cfg.label_fraction);
+    if (raised)
+        fprintf(cfg.progress ? cfg.progress : stderr,
+                "labels: %g%% of the training split rounds to no image for %d class%s; each gets one (%lld labelled "
+                "in all, recorded as raised=one-per-class)\n",
+                100.0 * cfg.label_fraction, raised, raised == 1 ? "" : "es", (long long)n_train);
     collect(ds, GS_SPLIT_TEST, &test, &n_test);
     if (n_test == 0) { /* e.g. the Potsdam crops: train and val only */
         free(test);

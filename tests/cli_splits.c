@@ -89,3 +89,18 @@ Test(cli_splits, lists_elsewhere_come_with_splits_dir) {
     REFUSED(c, "--splits", "eurosat-train.txt");
     test_remove_tree(w.dir);
 }
+
+/* 10% of 3 training images per class rounds to none: each class still gets
+ * one, and both stderr and the row's settings say so. */
+Test(cli_splits, a_subset_raised_to_one_per_class_says_so) {
+    split_dir w;
+    make_data(&w, false);
+    captured c = run(gs_cmd_eval, (char *[]){"eval", "--random-init", "--width", "8", "--threads", "1", "--data", w.spec,
+                                             "--labels", "10%", "--results", w.results, NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.err, "each gets one"), "%s", c.err);
+    char settings[400];
+    settings_of_first_row(w.results, settings, sizeof settings);
+    cr_expect(strstr(settings, "labelled=10;raised=one-per-class"), "%s", settings);
+    test_remove_tree(w.dir);
+}
