@@ -107,3 +107,10 @@ float gs_embedding_std(const gs_tensor *z) {
     free(sum);
     return (float)(total / (double)d);
 }
+
+int64_t gs_method_queue_default(const gs_method_config *cfg, int64_t paper) {
+    if (cfg->dataset_size <= 0 || cfg->batch <= 0) return paper;
+    int64_t half_epoch = cfg->dataset_size / 2 / cfg->batch * cfg->batch;
+    if (half_epoch < cfg->batch) half_epoch = cfg->batch;
+    return half_epoch < paper ? half_epoch : paper;
+}

@@ -97,6 +97,11 @@ struct gs_method {
 
 /* By canonical name or an accepted alias ("moco" finds "mocov2"). */
 const gs_method_ops *gs_method_find(const char *name);
+/* The default length of a queue of keys (MoCo v2, SeCo): the paper's
+ * `paper` keys, capped on a small dataset at half an epoch in whole batches
+ * so the queue does not hold several of an image's own older keys. */
+int64_t gs_method_queue_default(const gs_method_config *cfg, int64_t paper);
+
 /* The i-th registered method, NULL past the last: for listings. */
 const gs_method_ops *gs_method_at(int i);
 /* "simclr, mocov2, ..." (every canonical name) into buf, for messages; returns buf. */

@@ -34,19 +34,9 @@ static gs_status moco_views(const gs_method_config *cfg, gs_augment_config *view
     return GS_OK;
 }
 
-/* The paper's 65,536 keys are 5% of an ImageNet epoch.  On a small dataset
- * that many keys would hold several of each image's own older keys as
- * negatives, so the default queue is capped at half an epoch (a whole number
- * of batches). */
-static int64_t default_queue_size(const gs_method_config *c) {
-    int64_t k = MOCO_PAPER_QUEUE;
-    if (c->dataset_size > 0 && c->batch > 0) {
-        int64_t half_epoch = c->dataset_size / 2 / c->batch * c->batch;
-        if (half_epoch < c->batch) half_epoch = c->batch;
-        if (half_epoch < k) k = half_epoch;
-    }
-    return k;
-}
+/* The paper's 65,536 keys are 5% of an ImageNet epoch; on a small dataset
+ * the default is capped at half an epoch (gs_method_queue_default). */
+static int64_t default_queue_size(const gs_method_config *c) { return gs_method_queue_default(c, MOCO_PAPER_QUEUE); }
 
 static gs_status moco_init(gs_context *ctx, gs_method *m) {
     moco *mo = calloc(1, sizeof *mo);

@@ -130,17 +130,8 @@ static gs_status seco_views(const gs_method_config *cfg, gs_augment_config *view
     return GS_OK;
 }
 
-/* As MoCo v2's cap: the paper's queue, or half an epoch of locations in
- * whole batches when the data is smaller (moco.c). */
-static int64_t default_queue_size(const gs_method_config *c) {
-    int64_t k = SECO_PAPER_QUEUE;
-    if (c->dataset_size > 0 && c->batch > 0) {
-        int64_t half_epoch = c->dataset_size / 2 / c->batch * c->batch;
-        if (half_epoch < c->batch) half_epoch = c->batch;
-        if (half_epoch < k) k = half_epoch;
-    }
-    return k;
-}
+/* As MoCo v2's cap (gs_method_queue_default), per head. */
+static int64_t default_queue_size(const gs_method_config *c) { return gs_method_queue_default(c, SECO_PAPER_QUEUE); }
 
 /* "I:J:K" into three band indices below `bands`. */
 static gs_status parse_rgb_bands(gs_context *ctx, const char *text, int bands, int out[3]) {

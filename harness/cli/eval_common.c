@@ -5,7 +5,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <hdf5.h>
 
 #include "cache.h"
 #include "cache_dir.h"
@@ -33,31 +32,12 @@ gs_status gs_cli_load_encoder(gs_context *ctx, gs_backbone *bb, const gs_backbon
     return GS_OK;
 }
 
-/* Whether the checkpoint's "heads" group holds a tensor named "aspp.*".
- * Read from the file's index: gs_checkpoint_load can only fetch tensors it is
- * given by name and shape, and the ASPP's shape depends on the encoder. */
+/* Whether the checkpoint's "heads" group holds a pretrained ASPP (GLCNet's
+ * "aspp.*" tensors); read from the file's index, as their shape depends on
+ * the encoder that made them. */
 static bool heads_hold_aspp(const char *path) {
-    H5E_auto2_t report;
-    void *report_data;
-    H5Eget_auto2(H5E_DEFAULT, &report, &report_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* a missing group is an answer, not an error to print */
-    bool found = false;
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file >= 0) {
-        hid_t heads = H5Lexists(file, "heads", H5P_DEFAULT) > 0 ? H5Gopen2(file, "heads", H5P_DEFAULT) : -1;
-        H5G_info_t info;
-        if (heads >= 0 && H5Gget_info(heads, &info) >= 0)
-            for (hsize_t i = 0; i < info.nlinks && !found; i++) {
-                char name[256];
-                ssize_t n = H5Lget_name_by_idx(heads, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
-                                               H5P_DEFAULT);
-                found = n > 5 && (size_t)n < sizeof name && strncmp(name, "aspp.", 5) == 0;
-            }
-        if (heads >= 0) H5Gclose(heads);
-        H5Fclose(file);
-    }
-    H5Eset_auto2(H5E_DEFAULT, report, report_data);
-    return found;
+    int64_t dims[4];
+    return gs_checkpoint_tensor_shape(path, "heads/aspp.conv1x1.conv.weight", dims, 4) == 4;
 }
 
 bool gs_cli_checkpoint_read(const char *command, const char *path, gs_cli_checkpoint *out) {

@@ -21,7 +21,6 @@
 
 #include "optimizer.h"
 
-#define LARC_CHUNKS 64
 
 void gs_larc_update(gs_context *ctx, const gs_optimizer *opt, gs_tensor *param, bool decay, gs_tensor *const *slots,
                     float lr) {
@@ -30,26 +29,8 @@ void gs_larc_update(gs_context *ctx, const gs_optimizer *opt, gs_tensor *param, 
     const float m = opt->config.momentum;
     const int64_t n = param->numel;
     const float wd = decay ? opt->config.weight_decay : 0.0f;
-    double pp[LARC_CHUNKS], gg[LARC_CHUNKS];
-    const int64_t chunk = (n + LARC_CHUNKS - 1) / LARC_CHUNKS;
-#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n > 32768)
-    for (int k = 0; k < LARC_CHUNKS; k++) {
-        double sp = 0.0, sg = 0.0;
-        int64_t end = (k + 1) * chunk < n ? (k + 1) * chunk : n;
-        for (int64_t i = k * chunk; i < end; i++) {
-            sp += (double)p[i] * (double)p[i];
-            sg += (double)g[i] * (double)g[i];
-        }
-        pp[k] = sp;
-        gg[k] = sg;
-    }
-    double p_norm = 0.0, g_norm = 0.0;
-    for (int k = 0; k < LARC_CHUNKS; k++) {
-        p_norm += pp[k];
-        g_norm += gg[k];
-    }
-    p_norm = sqrt(p_norm);
-    g_norm = sqrt(g_norm);
+    double p_norm, g_norm;
+    gs_trust_norms(ctx, p, g, 0.0f, n, &p_norm, &g_norm);
     const bool adapt = p_norm != 0.0 && g_norm != 0.0;
     const float scale = adapt ? (float)((double)opt->config.lars_eta * p_norm /
                                         (g_norm + (double)wd * p_norm + (double)opt->config.eps))

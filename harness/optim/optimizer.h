@@ -86,5 +86,10 @@ void gs_adamw_update(gs_context *ctx, const gs_optimizer *opt, gs_tensor *param,
                      gs_tensor *const *slots, float lr);
 void gs_larc_update(gs_context *ctx, const gs_optimizer *opt, gs_tensor *param, bool decay, gs_tensor *const *slots,
                     float lr);
+/* The two norms trust-ratio rules need: ||p|| and ||g + wd p|| (wd 0: ||g||),
+ * summed in a fixed number of chunks so the result does not depend on the
+ * thread count (lars.c). */
+void gs_trust_norms(gs_context *ctx, const float *p, const float *g, float wd, int64_t n, double *p_norm,
+                    double *d_norm);
 
 #endif
