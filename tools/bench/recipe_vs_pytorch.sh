@@ -8,11 +8,16 @@
 # and the median wall time.  A benchmark, not a test: it takes minutes per run.
 #
 #   tools/bench/recipe_vs_pytorch.sh [options] [-- extra args for both sides]
-#     --method NAME      simclr (the one with a PyTorch script so far) [simclr]
+#     --method NAME      simclr, mocov2, byol or dino [simclr]
 #     --data SPEC        eurosat-rgb:DIR [eurosat-rgb:../shared/data/eurosat-rgb]
 #     --epochs N         [10]     --batch N   [256]
 #     --seeds "0 1 2"    seeds    [0 1 2]
-#     --lr X --temperature X  [0.3, 0.2]
+#     --lr X --temperature X --weight-decay X   [the method's paper recipe below]
+#   Recipes at batch 256 (the papers'; optimizer on both sides):
+#     simclr  SGD   lr 0.3    T 0.2   wd 1e-6    (Chen et al. 2020, the issue's recipe)
+#     mocov2  SGD   lr 0.03   T 0.2   wd 1e-4    (Chen et al. 2020, arXiv:2003.04297)
+#     byol    SGD   lr 0.2            wd 1.5e-6  (Grill et al. 2020; LARS there, SGD on both sides here)
+#     dino    AdamW lr 5e-4   T 0.1   wd 0.04    (Caron et al. 2021; wd cosine to 0.4 on both sides)
 #     --blur-sigma "LO HI"    blur sigma range in px on both sides [geossl's default]
 #     --out DIR          where runs and logs go [runs/recipe-vs-pytorch]
 #     --only geossl|pytorch   run one side
@@ -20,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 method=simclr data=eurosat-rgb:../shared/data/eurosat-rgb epochs=10 batch=256 seeds="0 1 2"
-lr=0.3 temperature=0.2 blur="" out=runs/recipe-vs-pytorch only=""
+lr="" temperature="" weight_decay="" blur="" out=runs/recipe-vs-pytorch only=""
 while (($#)); do
     case "$1" in
     --method) method=$2; shift 2 ;;
@@ -30,14 +35,25 @@ while (($#)); do
     --seeds) seeds=$2; shift 2 ;;
     --lr) lr=$2; shift 2 ;;
     --temperature) temperature=$2; shift 2 ;;
+    --weight-decay) weight_decay=$2; shift 2 ;;
     --blur-sigma) blur=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
     --) shift; break ;;
     *) echo "recipe_vs_pytorch: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
+case "$method" in
+simclr) optimizer=sgd; : "${lr:=0.3}" "${temperature:=0.2}" "${weight_decay:=1e-6}" ;;
+mocov2) optimizer=sgd; : "${lr:=0.03}" "${temperature:=0.2}" "${weight_decay:=1e-4}" ;;
+byol) optimizer=sgd; : "${lr:=0.2}" "${weight_decay:=1.5e-6}" ;;
+dino) optimizer=adamw; : "${lr:=5e-4}" "${temperature:=0.1}" "${weight_decay:=0.04}" ;;
+*) echo "recipe_vs_pytorch: no recipe for method '$method' (simclr, mocov2, byol, dino)" >&2; exit 2 ;;
+esac
+# BYOL has no temperature: neither side is given one.
+recipe=(--lr "$lr" --weight-decay "$weight_decay")
+[ -n "$temperature" ] && recipe+=(--temperature "$temperature")
 script=tools/reference/${method}_recipe.py
 [ -f "$script" ] || { echo "recipe_vs_pytorch: no PyTorch script $script" >&2; exit 2; }
 geossl=${GEOSSL:-build/geossl}
@@ -64,7 +80,7 @@ for seed in $seeds; do
     if [ "$only" != pytorch ]; then
         run=$out/geossl-$method-s$seed
         start=$(date +%s.%N)
-        "$geossl" pretrain --method "$method" --optimizer sgd --lr "$lr" --temperature "$temperature" \
+        "$geossl" pretrain --method "$method" --optimizer "$optimizer" "${recipe[@]}" \
             --batch "$batch" --epochs "$epochs" --seed "$seed" --data "$data" --out "$run" --force \
             "${gs_blur[@]}" "$@" >"$run.log" 2>&1
         wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
@@ -72,8 +88,8 @@ for seed in $seeds; do
     fi
     if [ "$only" != geossl ]; then
         run=$out/pytorch-$method-s$seed
-        /usr/bin/python3 "$script" --data "$data" --epochs "$epochs" --batch "$batch" --lr "$lr" \
-            --temperature "$temperature" --seed "$seed" --out "$run" "${pt_blur[@]}" "$@" >"$run.log" 2>&1
+        /usr/bin/python3 "$script" --data "$data" --epochs "$epochs" --batch "$batch" "${recipe[@]}" \
+            --seed "$seed" --out "$run" "${pt_blur[@]}" "$@" >"$run.log" 2>&1
         wall=$(/usr/bin/python3 -c "import json; print(json.load(open('$run/result.json'))['wall_s'])")
         echo "pytorch seed $seed knn $(knn --weights "$run/backbone.safetensors") wall $wall" | tee -a "$out/summary.txt"
     fi
