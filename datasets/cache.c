@@ -284,6 +284,28 @@ static bool load_metadata(hid_t f, cache_state *c, gs_dataset *ds, const char **
 #undef NEED
 }
 
+/* Labels index per-class arrays (protocols, metrics, splits): a value the
+ * class count does not cover, as a damaged or hand-edited cache can hold,
+ * would be read out of bounds there, so it is refused here, naming the
+ * sample.  Classification samples hold 0..n_classes-1 (or the ignore
+ * label); multi-label samples no bit at or above n_classes.  The other
+ * tasks do not read these fields, so whatever they hold is left alone. */
+static gs_status check_cache_labels(const gs_dataset *ds, const char *path, gs_error *err) {
+    for (int64_t i = 0; i < ds->n_samples; i++) {
+        const gs_sample *s = &ds->samples[i];
+        bool label_ok = ds->task != GS_TASK_CLASSIFICATION || s->label == GS_IGNORE_LABEL ||
+                        (s->label >= 0 && s->label < ds->n_classes);
+        bool bits_ok = ds->task != GS_TASK_MULTILABEL || ds->n_classes >= 64 || (s->labels >> ds->n_classes) == 0;
+        if (!label_ok || !bits_ok)
+            return gs_error_set(err, GS_ERR_FORMAT,
+                                "cache %s is corrupt: sample %lld (%s) has label %ld (label bits 0x%llx) but the "
+                                "dataset has %d classes; delete it to rebuild",
+                                path, (long long)i, s->stem ? s->stem : "?", (long)s->label,
+                                (unsigned long long)s->labels, ds->n_classes);
+    }
+    return GS_OK;
+}
+
 gs_status gs_cache_open(const char *path, gs_dataset *out, gs_error *err) {
     memset(out, 0, sizeof *out);
     struct stat st;
@@ -323,6 +345,8 @@ gs_status gs_cache_open(const char *path, gs_dataset *out, gs_error *err) {
                               path, (long long)version, GS_CACHE_FORMAT_VERSION);
     } else if (!load_metadata(c->file, c, out, &bad)) {
         status = gs_error_set(err, GS_ERR_FORMAT, "cache %s is corrupt: %s; delete it to rebuild", path, bad);
+    } else if (check_cache_labels(out, path, err) != GS_OK) {
+        status = err->status;
     } else {
         hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
         /* Each chunk is read once per epoch: no chunk cache, reads go
