@@ -1,6 +1,7 @@
 #include "augment.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,44 +25,68 @@ gs_augment_config gs_augment_identity(void) {
     return c;
 }
 
+/* One row per named recipe (augment.h cites the papers). */
+typedef struct augment_preset {
+    const char *name;
+    float crop_min, crop_max; /* 0, 0: no crop */
+    float saturation;         /* RGB colour jitter's saturation (SimCLR 0.4, BYOL and DINO 0.2) */
+    float blur_p, solarize_p;
+} augment_preset;
+
+static const augment_preset PRESETS[] = {
+    {"none", 0, 0, 0, 0, 0},
+    {"simclr", 0.08f, 1, 0.4f, 0.5f, 0},
+    {"mocov2", 0.2f, 1, 0.4f, 0.5f, 0},
+    {"byol-1", 0.08f, 1, 0.2f, 1.0f, 0},
+    {"byol-2", 0.08f, 1, 0.2f, 0.1f, 0.2f},
+    {"dino-global-1", 0.4f, 1, 0.2f, 1.0f, 0},
+    {"dino-global-2", 0.4f, 1, 0.2f, 0.1f, 0.2f},
+    {"dino-local", 0.05f, 0.4f, 0.2f, 0.5f, 0},
+};
+enum { N_PRESETS = sizeof PRESETS / sizeof *PRESETS };
+
+const char *gs_augment_preset_name(int i) { return i >= 0 && i < N_PRESETS ? PRESETS[i].name : NULL; }
+
 gs_status gs_augment_preset(const char *name, int bands, int size, gs_augment_config *out, gs_error *err) {
+    const augment_preset *p = NULL;
+    for (int i = 0; i < N_PRESETS; i++)
+        if (!strcmp(name, PRESETS[i].name)) p = &PRESETS[i];
+    if (!p) {
+        char names[256];
+        size_t used = 0;
+        names[0] = '\0';
+        for (int i = 0; i < N_PRESETS && used < sizeof names; i++)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", PRESETS[i].name);
+        return gs_error_set(err, GS_ERR_ARGUMENT, "unknown augmentation '%s' (%s)", name, names);
+    }
     gs_augment_config c = gs_augment_identity();
     c.out_height = c.out_width = size;
-    bool known = true;
-    if (!strcmp(name, "none")) {
-        *out = c;
-        return GS_OK;
-    }
-    /* SimCLR's recipe (Chen et al. 2020, appendix A); DINO's crop scales
-     * (Caron et al. 2021: global 0.4-1, local 0.05-0.4). */
-    if (!strcmp(name, "simclr") || !strcmp(name, "dino-global") || !strcmp(name, "dino-local")) {
+    if (p->crop_max > 0) {
         c.crop = true;
-        if (!strcmp(name, "dino-global")) c.crop_scale[0] = 0.4f;
-        if (!strcmp(name, "dino-local")) {
-            c.crop_scale[0] = 0.05f;
-            c.crop_scale[1] = 0.4f;
-        }
+        c.crop_scale[0] = p->crop_min;
+        c.crop_scale[1] = p->crop_max;
         c.hflip_p = 0.5f;
         if (bands == 3) {
             c.color_jitter_p = 0.8f;
-            c.brightness = c.contrast = c.saturation = 0.4f;
+            c.brightness = c.contrast = 0.4f;
+            c.saturation = p->saturation;
             c.hue = 0.1f;
             c.grayscale_p = 0.2f;
         } else {
             c.band_jitter_p = 0.8f;
             c.band_brightness = c.band_contrast = 0.4f;
         }
-        c.blur_p = 0.5f;
-        /* The paper's 0.1-2.0 px at 224 px, as a fraction of the view (augment.h). */
+        c.blur_p = p->blur_p;
+        /* The papers' 0.1-2.0 px at 224 px, as a fraction of the view (augment.h). */
         float relative = size > 0 ? (float)size / 224.0f : 1.0f;
         c.blur_sigma[0] = 0.1f * relative;
         c.blur_sigma[1] = 2.0f * relative;
-    } else {
-        known = false;
+        c.solarize_p = p->solarize_p;
+        if (bands == 3) {
+            c.solarize_raw = true;
+            c.solarize_threshold = 0.5f;
+        }
     }
-    if (!known)
-        return gs_error_set(err, GS_ERR_ARGUMENT,
-                            "unknown augmentation '%s' (none, simclr, dino-global, dino-local)", name);
     *out = c;
     return GS_OK;
 }
@@ -84,7 +109,17 @@ gs_status gs_augment_check(const gs_augment_config *c, int bands, int height, in
                             "augmentation: colour jitter and grayscale need 3 (RGB) bands, the data has %d; use "
                             "per-band brightness/contrast jitter instead",
                             bands);
-    if (rgb_ops && !(c->rgb_max > 0))
+    if (c->solarize_raw && c->solarize_p > 0 && bands != 3)
+        return gs_error_set(err, GS_ERR_ARGUMENT,
+                            "augmentation: solarize_raw (a threshold on raw RGB values) needs 3 bands, the data has "
+                            "%d; use solarize_raw=0 (threshold in normalized units)",
+                            bands);
+    if (c->solarize_raw && c->solarize_p > 0 && !(c->solarize_threshold <= 1))
+        return gs_error_set(err, GS_ERR_ARGUMENT,
+                            "augmentation: with solarize_raw the threshold is a fraction of rgb_max, at most 1 "
+                            "(got %g)",
+                            c->solarize_threshold);
+    if ((rgb_ops || (c->solarize_raw && c->solarize_p > 0)) && !(c->rgb_max > 0))
         return gs_error_set(err, GS_ERR_ARGUMENT, "augmentation: rgb_max must be positive (255 for 8-bit)");
     if (c->brightness < 0 || c->contrast < 0 || c->saturation < 0 || c->hue < 0 || c->hue > 0.5f ||
         c->band_brightness < 0 || c->band_contrast < 0)
@@ -475,6 +510,23 @@ gs_status gs_augment_apply(const gs_augment_config *c, const gs_augment_input *i
         gs_augment_blur(dst, in->dates * in->bands, out_h, out_w, rec->blur_sigma, scratch);
     }
     rec->solarized = chance(rng, c->solarize_p);
-    if (rec->solarized) gs_augment_solarize(dst, n, c->solarize_threshold);
+    if (rec->solarized && !c->solarize_raw) gs_augment_solarize(dst, n, c->solarize_threshold);
+    if (rec->solarized && c->solarize_raw) {
+        /* PIL: raw >= t * rgb_max becomes rgb_max - raw.  Normalization is
+         * affine per band, so in band b's units the test is against
+         * (t * rgb_max - mean_b) / std_b and the result is the reflection
+         * about (rgb_max / 2 - mean_b) / std_b. */
+        for (int b = 0; b < in->bands; b++) {
+            bool normalized = in->mean && in->std;
+            float mean = normalized ? in->mean[b] : 0, inv = normalized && in->std[b] > 0 ? 1 / in->std[b] : 1;
+            float threshold = (c->solarize_threshold * c->rgb_max - mean) * inv;
+            float centre = (0.5f * c->rgb_max - mean) * inv;
+            for (int d = 0; d < in->dates; d++) {
+                float *x = dst + ((int64_t)d * in->bands + b) * plane;
+                for (int64_t i = 0; i < plane; i++)
+                    if (x[i] >= threshold) x[i] = 2 * centre - x[i];
+            }
+        }
+    }
     return GS_OK;
 }

@@ -47,8 +47,13 @@ typedef struct gs_augment_config {
     float blur_sigma[2]; /* sigma uniform in this range; kernel radius ceil(3 sigma) */
     /* Values >= t become 2t - x.  In normalized units, t = 0 reflects the
      * brighter-than-mean half of each band below its mean, the analogue of
-     * 1 - x above 0.5 on [0, 1] images, for any bit depth. */
+     * 1 - x above 0.5 on [0, 1] images, for any bit depth.  With
+     * solarize_raw (3-band RGB), t is a fraction of rgb_max on the raw
+     * values, as torchvision's solarize on [0, 1] images and PIL's on 8-bit
+     * ones (BYOL, DINO: t = 0.5, i.e. 128 of 255 -> 255 - x); it is turned
+     * into each band's normalized units, where the reflection is the same. */
     float solarize_p, solarize_threshold;
+    bool solarize_raw;
 } gs_augment_config;
 
 /* The crop box in source pixels. */
@@ -82,11 +87,23 @@ void gs_augment_workspace_free(gs_augment_workspace *ws);
 
 /* Everything off, output = input. */
 gs_augment_config gs_augment_identity(void);
-/* Named recipes for `size` x `size` views: "none", "simclr" (crop 0.08-1,
- * hflip, colour jitter 0.4/0.4/0.4/0.1 at 0.8 and grayscale 0.2 for RGB,
- * per-band jitter 0.4/0.4 at 0.8 otherwise, blur at 0.5 with sigma
- * 0.1-2.0 px x size / 224), "dino-global" (crop 0.4-1), "dino-local" (crop
- * 0.05-0.4).  GS_ERR_ARGUMENT for others.
+/* Named recipes for `size` x `size` views, each its paper's:
+ *   "none";
+ *   "simclr" (Chen et al. 2020, appendix A): crop 0.08-1, hflip, colour
+ *     jitter 0.4/0.4/0.4/0.1 at 0.8 and grayscale 0.2 for RGB (per-band
+ *     jitter 0.4/0.4 at 0.8 otherwise), blur at 0.5 with sigma
+ *     0.1-2.0 px x size / 224;
+ *   "mocov2" (Chen et al. 2020, arXiv:2003.04297): simclr with crop 0.2-1;
+ *   "byol-1", "byol-2" (Grill et al. 2020, table 6): the two asymmetric
+ *     views, crop 0.08-1, hflip, jitter 0.4/0.4/0.2/0.1 at 0.8, grayscale
+ *     0.2, blur at 1.0 / 0.1, solarize at 0 / 0.2;
+ *   "dino-global-1", "dino-global-2", "dino-local" (Caron et al. 2021,
+ *     DataAugmentationDINO): BYOL's photometric pair on crops of 0.4-1, and
+ *     local crops of 0.05-0.4 blurred at 0.5.
+ * Solarize on RGB is PIL's (threshold half of rgb_max on the raw values);
+ * on other band counts it reflects each band about its mean.  Non-RGB data
+ * get per-band jitter 0.4/0.4 at 0.8 in place of colour jitter and
+ * grayscale.  GS_ERR_ARGUMENT for other names.
  *
  * The blur's sigma scales with the view: SimCLR (Chen et al. 2020, appendix
  * A) draws sigma in [0.1, 2.0] px for 224 px views with a kernel of 10% of
@@ -94,6 +111,8 @@ gs_augment_config gs_augment_identity(void);
  * [0.029, 0.57] px.  A fixed 0.1-2 px would blur a 64 px view 3.5 times
  * harder than the paper does. */
 gs_status gs_augment_preset(const char *name, int bands, int size, gs_augment_config *out, gs_error *err);
+/* The i-th preset's name, NULL past the last (for listings). */
+const char *gs_augment_preset_name(int i);
 /* Overrides from "KEY=VALUE[,KEY=VALUE...]" (NULL or "": none): crop=0|1,
  * crop_scale=LO:HI, crop_ratio=LO:HI, the probabilities (hflip_p, vflip_p,
  * rot90_p, color_jitter_p, grayscale_p, band_jitter_p, blur_p, solarize_p),

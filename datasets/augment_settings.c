@@ -40,7 +40,9 @@ static const setting SETTINGS[] = {
     {"blur_p", SETTING_PROB, AT(blur_p), "probability"},
     {"blur_sigma", SETTING_RANGE, AT(blur_sigma), "px of the view, uniform; kernel radius ceil(3 sigma)"},
     {"solarize_p", SETTING_PROB, AT(solarize_p), "probability"},
-    {"solarize_threshold", SETTING_NONNEG, AT(solarize_threshold), "normalized units"},
+    {"solarize_threshold", SETTING_NONNEG, AT(solarize_threshold),
+     "fraction of rgb_max with solarize_raw, else normalized units"},
+    {"solarize_raw", SETTING_BOOL, AT(solarize_raw), "1: threshold on raw RGB values as PIL's solarize"},
 };
 enum { N_SETTINGS = sizeof SETTINGS / sizeof *SETTINGS };
 

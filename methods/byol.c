@@ -19,8 +19,10 @@ typedef struct byol {
 
 static gs_status byol_views(const gs_method_config *cfg, gs_augment_config *views, int *n_views, gs_error *err) {
     *n_views = 2;
-    if (gs_augment_preset("simclr", cfg->bands, cfg->image_size, &views[0], err) != GS_OK) return err->status;
-    views[1] = views[0];
+    /* The paper's asymmetric pair: one view always blurred, the other rarely
+     * blurred and sometimes solarized (datasets/augment.h). */
+    if (gs_augment_preset("byol-1", cfg->bands, cfg->image_size, &views[0], err) != GS_OK) return err->status;
+    if (gs_augment_preset("byol-2", cfg->bands, cfg->image_size, &views[1], err) != GS_OK) return err->status;
     return GS_OK;
 }
 

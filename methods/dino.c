@@ -62,8 +62,9 @@ static gs_status dino_views(const gs_method_config *cfg, gs_augment_config *view
         return gs_error_set(err, GS_ERR_ARGUMENT, "DINO: %d local crops exceed the %d views a step can take", locals,
                             GS_METHOD_MAX_VIEWS - 2);
     *n_views = 2 + locals;
-    if (gs_augment_preset("dino-global", cfg->bands, cfg->image_size, &views[0], err) != GS_OK) return err->status;
-    views[1] = views[0];
+    /* BYOL's asymmetric photometric pair on the global crops (datasets/augment.h). */
+    if (gs_augment_preset("dino-global-1", cfg->bands, cfg->image_size, &views[0], err) != GS_OK) return err->status;
+    if (gs_augment_preset("dino-global-2", cfg->bands, cfg->image_size, &views[1], err) != GS_OK) return err->status;
     if (gs_augment_preset("dino-local", cfg->bands, local_size(cfg), &views[2], err) != GS_OK) return err->status;
     for (int v = 3; v < *n_views; v++) views[v] = views[2];
     return GS_OK;

@@ -29,7 +29,8 @@ typedef struct moco {
 
 static gs_status moco_views(const gs_method_config *cfg, gs_augment_config *views, int *n_views, gs_error *err) {
     *n_views = 2;
-    if (gs_augment_preset("simclr", cfg->bands, cfg->image_size, &views[0], err) != GS_OK) return err->status;
+    /* MoCo v2's views: SimCLR's on crops of 0.2-1 (datasets/augment.h). */
+    if (gs_augment_preset("mocov2", cfg->bands, cfg->image_size, &views[0], err) != GS_OK) return err->status;
     views[1] = views[0];
     return GS_OK;
 }

@@ -265,8 +265,8 @@ Test(cli_options, other_commands_refuse_bad_values) {
     REFUSED(c, "--lr 0 is out of range");
     c = run(gs_cmd_bench, (char *[]){"bench", "train", "--batch", "0", NULL});
     REFUSED(c, "geossl bench train: --batch 0 is out of range");
-    c = run(gs_cmd_bench, (char *[]){"bench", "loader", "eurosat-rgb:x", "--augment", "mocov2", NULL});
-    REFUSED(c, "--augment mocov2", "none, simclr, dino-global, dino-local");
+    c = run(gs_cmd_bench, (char *[]){"bench", "loader", "eurosat-rgb:x", "--augment", "moco-v9", NULL});
+    REFUSED(c, "--augment moco-v9", "none, simclr, mocov2, byol-1, byol-2, dino-global-1, dino-global-2, dino-local");
     c = run(gs_cmd_bench, (char *[]){"bench", "kernels", "--repeats", "-1", NULL});
     REFUSED(c, "--repeats -1 is out of range");
     c = run(gs_cmd_report, (char *[]){"report", "--threshold", "nan", NULL});

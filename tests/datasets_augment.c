@@ -322,6 +322,38 @@ Test(datasets_augment, simclr_blur_sigma_scales_with_the_view) {
     cr_expect_float_eq(c.blur_sigma[1], 2.0f * 64 / 224, 1e-6, "64 px views: sigma up to %g px", c.blur_sigma[1]);
 }
 
+/* Each method's views are its paper's: MoCo v2 crops from 20% of the area,
+ * BYOL's and DINO's two views are asymmetric (blur always / rarely,
+ * solarize never / at 0.2, saturation 0.2), DINO's local crops small. */
+Test(datasets_augment, presets_follow_the_papers) {
+    gs_augment_config c[8];
+    gs_error err = {0};
+    const char *names[] = {"simclr", "mocov2", "byol-1", "byol-2", "dino-global-1", "dino-global-2", "dino-local"};
+    for (int i = 0; i < 7; i++) {
+        cr_assert_eq(gs_augment_preset(names[i], 3, 64, &c[i], &err), GS_OK, "%s: %s", names[i], err.message);
+        cr_assert_str_eq(gs_augment_preset_name(i + 1), names[i], "listing order");
+        cr_expect(c[i].crop && c[i].hflip_p == 0.5f && c[i].color_jitter_p == 0.8f && c[i].grayscale_p == 0.2f,
+                  "%s", names[i]);
+        cr_expect_eq(gs_augment_check(&c[i], 3, 64, 64, &err), GS_OK, "%s: %s", names[i], err.message);
+    }
+    cr_expect_null(gs_augment_preset_name(8));
+    cr_expect(c[0].crop_scale[0] == 0.08f && c[0].saturation == 0.4f && c[0].blur_p == 0.5f && c[0].solarize_p == 0);
+    cr_expect(c[1].crop_scale[0] == 0.2f && c[1].saturation == 0.4f && c[1].blur_p == 0.5f);
+    cr_expect(c[2].blur_p == 1.0f && c[2].solarize_p == 0 && c[2].saturation == 0.2f);
+    cr_expect(c[3].blur_p == 0.1f && c[3].solarize_p == 0.2f && c[3].solarize_raw && c[3].solarize_threshold == 0.5f);
+    cr_expect(c[4].crop_scale[0] == 0.4f && c[4].blur_p == 1.0f && c[4].solarize_p == 0);
+    cr_expect(c[5].crop_scale[0] == 0.4f && c[5].blur_p == 0.1f && c[5].solarize_p == 0.2f);
+    cr_expect(c[6].crop_scale[0] == 0.05f && c[6].crop_scale[1] == 0.4f && c[6].blur_p == 0.5f);
+    /* 13 bands: per-band jitter, solarize about each band's mean. */
+    gs_augment_config ms;
+    cr_assert_eq(gs_augment_preset("byol-2", 13, 64, &ms, &err), GS_OK);
+    cr_expect(ms.color_jitter_p == 0 && ms.band_jitter_p == 0.8f && !ms.solarize_raw && ms.solarize_threshold == 0);
+    cr_expect_eq(gs_augment_check(&ms, 13, 64, 64, &err), GS_OK, "%s", err.message);
+    ms.solarize_raw = true;
+    cr_expect_eq(gs_augment_check(&ms, 13, 64, 64, &err), GS_ERR_ARGUMENT, "solarize_raw on 13 bands");
+    cr_expect(strstr(err.message, "solarize_raw"), "%s", err.message);
+}
+
 Test(datasets_augment, settings_override_by_key_and_refuse_bad_values) {
     gs_augment_config c, base;
     gs_error err = {0};

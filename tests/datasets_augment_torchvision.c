@@ -163,3 +163,45 @@ Test(datasets_augment_torchvision, crop_distribution_matches_random_resized_crop
     free(area);
     free(ratio);
 }
+
+/* BYOL's and DINO's solarization through the whole view pipeline: the image
+ * as 8-bit raw values, normalized with per-band statistics, solarized in
+ * normalized units (solarize_raw), then mapped back to [0, 1].  The float
+ * image must match torchvision's F.solarize at 0.5, the 8-bit one PIL's
+ * ImageOps.solarize at 128 exactly up to float rounding: a reflection about
+ * the normalized zero (solarize_raw off) or a threshold taken in the wrong
+ * units fails both. */
+static void solarize_view(const float *image01, float *out01) {
+    static const float mean[3] = {120.0f, 90.5f, 140.25f}, std[3] = {50.0f, 61.0f, 33.5f};
+    float raw[N];
+    for (int i = 0; i < N; i++) raw[i] = image01[i] * 255.0f;
+    gs_augment_config c = gs_augment_identity();
+    c.solarize_p = 1;
+    c.solarize_raw = true;
+    c.solarize_threshold = 0.5f;
+    gs_error err = {0};
+    cr_assert_eq(gs_augment_check(&c, 3, H, W, &err), GS_OK, "%s", err.message);
+    gs_augment_input in = {.pixels = raw, .dates = 1, .bands = 3, .height = H, .width = W, .mean = mean, .std = std};
+    gs_augment_workspace ws = {0};
+    gs_augment_record rec;
+    gs_rng rng;
+    gs_rng_seed(&rng, 1);
+    cr_assert_eq(gs_augment_apply(&c, &in, &rng, &ws, out01, NULL, &rec, &err), GS_OK, "%s", err.message);
+    gs_augment_workspace_free(&ws);
+    cr_assert(rec.solarized);
+    for (int b = 0; b < 3; b++)
+        for (int i = 0; i < PLANE; i++) out01[b * PLANE + i] = (out01[b * PLANE + i] * std[b] + mean[b]) / 255.0f;
+}
+
+Test(datasets_augment_torchvision, solarize_matches_torchvision_and_pil) {
+    float got[N];
+    int64_t worst;
+    solarize_view(tensor("image", N), got);
+    double e = max_abs(got, tensor("solarize", N), N, &worst);
+    cr_expect_leq(e, 1e-5, "solarize off torchvision by %g at %lld (%.5f vs %.5f)", e, (long long)worst, got[worst],
+                  tensor("solarize", N)[worst]);
+    solarize_view(tensor("image_u8", N), got);
+    e = max_abs(got, tensor("pil_solarize", N), N, &worst);
+    cr_expect_leq(e, 1e-5, "solarize off PIL by %g at %lld (%.5f vs %.5f)", e, (long long)worst, got[worst],
+                  tensor("pil_solarize", N)[worst]);
+}

@@ -188,8 +188,8 @@ Test(datasets_loader, a_subset_of_indices) {
 static void ssl_views(gs_loader_config *cfg, int bands) {
     gs_error err = {0};
     cfg->n_views = 3;
-    cr_assert_eq(gs_augment_preset("dino-global", bands, 6, &cfg->views[0], &err), GS_OK);
-    cr_assert_eq(gs_augment_preset("dino-global", bands, 6, &cfg->views[1], &err), GS_OK);
+    cr_assert_eq(gs_augment_preset("dino-global-1", bands, 6, &cfg->views[0], &err), GS_OK);
+    cr_assert_eq(gs_augment_preset("dino-global-2", bands, 6, &cfg->views[1], &err), GS_OK);
     cr_assert_eq(gs_augment_preset("dino-local", bands, 4, &cfg->views[2], &err), GS_OK);
     for (int v = 0; v < 3; v++) cfg->views[v].rgb_max = 60000;
     cfg->views[1].solarize_p = 0.2f;

@@ -83,20 +83,25 @@ static int bench_kernels(int argc, char **argv) {
     return status == GS_OK ? 0 : 1;
 }
 
-/* The names gs_augment_preset knows (datasets/augment.h). */
-static const char *const AUGMENT_PRESETS[] = {"none", "simclr", "dino-global", "dino-local", NULL};
-
 static int bench_loader(int argc, char **argv) {
     long long batches = 50, batch = 256, workers = 2, views = 2, size = 0, seed = 0;
     const char *augment = "simclr";
     bool skip_bad = false, cache = false;
+    /* The names gs_augment_preset knows, NULL-terminated for GS_CHOICES. */
+    const char *presets[32];
+    int n_presets = 0;
+    while (n_presets < 31 && gs_augment_preset_name(n_presets)) {
+        presets[n_presets] = gs_augment_preset_name(n_presets);
+        n_presets++;
+    }
+    presets[n_presets] = NULL;
     const gs_option options[] = {
         {"batches", GS_OPT_INT, &batches, "N", "timed batches [50]", GS_RANGE(1, 1000000)},
         {"batch", GS_OPT_INT, &batch, "N", "batch size [256]", GS_BATCH_RANGE},
         {"workers", GS_OPT_INT, &workers, "N", "loader threads [2]", GS_WORKERS_RANGE},
         {"views", GS_OPT_INT, &views, "N", "augmented views per sample [2]", GS_RANGE(1, GS_LOADER_MAX_VIEWS)},
         {"size", GS_OPT_INT, &size, "PX", "view size (0: the dataset's) [0]", GS_SIZE_RANGE},
-        {"augment", GS_OPT_STRING, &augment, "NAME", "augmentation preset [simclr]", GS_CHOICES(AUGMENT_PRESETS)},
+        {"augment", GS_OPT_STRING, &augment, "NAME", "augmentation preset [simclr]", GS_CHOICES(presets)},
         {"cache", GS_OPT_FLAG, &cache, "", "read through the HDF5 cache (built or reused first)", GS_NO_VALUE},
         {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "skip unreadable samples", GS_NO_VALUE},
         {"seed", GS_OPT_INT, &seed, "N", "random seed [0]", GS_SEED_RANGE},

@@ -10,6 +10,9 @@ Writes tests/fixtures/augment_torchvision.gsfx:
                             of ColorJitter and RandomGrayscale)
   blur_<sigma>              F.gaussian_blur with kernel 2 * ceil(3 sigma) + 1,
                             the radius geossl uses
+  solarize                  F.solarize at 0.5 on the float image (BYOL's and
+                            DINO's solarization: x >= 0.5 becomes 1 - x)
+  pil_solarize              PIL.ImageOps.solarize at 128 on the 8-bit image
   resized_crop              F.resized_crop(top 5, left 3, 13 x 19) to 32 x 32,
                             bilinear, no antialiasing (upsampling)
   pil_<op>                  the same ops through PIL on the image rounded to
@@ -31,7 +34,7 @@ import numpy as np
 import torch
 import torchvision.transforms as T
 import torchvision.transforms.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 
 sys.path.insert(0, os.path.dirname(__file__))
 import gsfx  # noqa: E402
@@ -93,6 +96,8 @@ def main():
         k = 2 * math.ceil(3 * s) + 1
         tensors.append(("blur_" + tag(s), F.gaussian_blur(t, [k, k], [s, s])))
         tensors.append(("pil_blur_" + tag(s), pil_op(u8, lambda x, k=k, s=s: F.gaussian_blur(x, [k, k], [s, s]))))
+    tensors.append(("solarize", F.solarize(t, 0.5)))
+    tensors.append(("pil_solarize", pil_op(u8, lambda x: ImageOps.solarize(x, 128))))
     crop = F.resized_crop(t, 5, 3, 13, 19, [32, 32], interpolation=T.InterpolationMode.BILINEAR, antialias=False)
     tensors.append(("resized_crop", crop))
 

@@ -1,7 +1,8 @@
 """BYOL end to end in plain PyTorch, the recipe `geossl pretrain --method byol
 --optimizer sgd` runs (Grill et al. 2020): an online network (ResNet-18,
 ImageNet stem; projector 512 -> 1024 -> 128 and predictor 128 -> 1024 -> 128,
-each Linear-BN-ReLU-Linear) predicts a target network that is its momentum
+each Linear-BN-ReLU-Linear; views asymmetric as in the paper's table 6)
+predicts a target network that is its momentum
 average (tau from 0.996 to 1 on a cosine over all steps, parameters only);
 both views through both networks as one batch of 2N; loss 2 - 2 cos(p, z')
 for each view against the other's target projection, summed.  SGD (geossl's
@@ -39,7 +40,9 @@ class Online(nn.Module):
 def main():
     p = rc.add_common_arguments(rc.parser(__doc__.split("\n")[0]), lr=0.2)
     p.add_argument("--momentum-target", type=float, default=0.996)
-    p.set_defaults(weight_decay=1.5e-6)
+    # The paper's views (table 6): saturation 0.2; view 1 always blurred,
+    # view 2 blurred at 0.1 and solarized at 0.2 (geossl's byol-1 / byol-2).
+    p.set_defaults(weight_decay=1.5e-6, saturation=0.2)
     args = p.parse_args()
     torch.manual_seed(args.seed)
     online = Online()
@@ -48,8 +51,8 @@ def main():
         q.requires_grad = False
 
     def transforms(mean, std):
-        t = rc.view_transform(args, mean, std)
-        return [t, t]
+        return [rc.view_transform(args, mean, std, blur_p=1.0),
+                rc.view_transform(args, mean, std, blur_p=0.1, solarize_p=0.2)]
 
     def loss2(p, z):
         return 2 - 2 * F.cosine_similarity(p, z, dim=1, eps=1e-12).mean()

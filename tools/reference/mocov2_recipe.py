@@ -38,7 +38,8 @@ def main():
     p = rc.add_common_arguments(rc.parser(__doc__.split("\n")[0]), lr=0.03, temperature=0.2)
     p.add_argument("--momentum-target", type=float, default=0.999)
     p.add_argument("--queue", type=int, default=0)
-    p.set_defaults(weight_decay=1e-4)
+    # MoCo v2's crops cover 20-100% of the image (geossl's mocov2 views).
+    p.set_defaults(weight_decay=1e-4, crop_min=0.2)
     args = p.parse_args()
     torch.manual_seed(args.seed)
     query = Encoder()

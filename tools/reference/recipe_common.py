@@ -81,20 +81,26 @@ class GaussianBlurPerSigma:
         return T.functional.gaussian_blur(img, [k, k], [s, s])
 
 
-def view_transform(args, mean, std, scale=None, size=None):
+def view_transform(args, mean, std, scale=None, size=None, blur_p=None, solarize_p=0.0):
+    """torchvision's pipeline in the papers' order: crop, flip, colour
+    jitter, grayscale, blur, solarize (PIL's at 128, as BYOL and DINO),
+    normalize.  blur_p None: args.blur_p."""
     size = size or args.size
+    blur_p = args.blur_p if blur_p is None else blur_p
     ops = [T.RandomResizedCrop(size, scale=scale or (args.crop_min, 1.0)), T.RandomHorizontalFlip()]
     if args.jitter_p > 0:
         ops.append(T.RandomApply([T.ColorJitter(args.brightness, args.contrast, args.saturation, args.hue)],
                                  p=args.jitter_p))
     if args.gray_p > 0:
         ops.append(T.RandomGrayscale(p=args.gray_p))
-    if args.blur_p > 0:
+    if blur_p > 0:
         # 0: the paper's 0.1-2.0 px at 224 px scaled to the view, geossl's default.
         hi = args.blur_sigma_max if args.blur_sigma_max > 0 else 2.0 * size / 224.0
         lo = args.blur_sigma_min if args.blur_sigma_min > 0 else 0.1 * size / 224.0
         lo = min(lo, hi)
-        ops.append(T.RandomApply([GaussianBlurPerSigma((lo, hi), args.blur_kernel)], p=args.blur_p))
+        ops.append(T.RandomApply([GaussianBlurPerSigma((lo, hi), args.blur_kernel)], p=blur_p))
+    if solarize_p > 0:
+        ops.append(T.RandomSolarize(128, p=solarize_p))
     ops += [T.ToTensor(), T.Normalize(mean, std)]
     return T.Compose(ops)
 
@@ -213,9 +219,12 @@ def save_safetensors(path, state):
     os.replace(tmp, path)
 
 
-def run(args, name, model, step_fn, transforms, after_step=None, optimizer="sgd", momentum=0.9):
+def run(args, name, model, step_fn, transforms, after_step=None, optimizer="sgd", momentum=0.9,
+        before_update=None):
     """Trains `model` (an nn.Module whose .backbone is the encoder) with
-    step_fn(views, step) -> loss, logging every args.log_every steps."""
+    step_fn(views, step, total) -> loss, logging every args.log_every steps;
+    before_update(opt, step, total) runs between backward and the update
+    (clipping, weight-decay schedules)."""
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -256,6 +265,8 @@ def run(args, name, model, step_fn, transforms, after_step=None, optimizer="sgd"
             loss = step_fn(views, step, total)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if before_update:
+                before_update(opt, step, total)
             opt.step()
             if after_step:
                 after_step(step, total)
