@@ -31,4 +31,13 @@ typedef struct gs_band_stats {
  * centred, not divided by zero). */
 void gs_stats_to_float(const gs_band_stats *s, float *mean, float *std);
 
+/* NaN or infinity in the input (a float GeoTIFF's nodata, a broken
+ * export) turns the band statistics into NaN (printed as "nan", std 0) and
+ * makes training diverge without a word, so it is refused where samples are
+ * read: GS_OK when every value of sample `index` (pixels: dates x bands x
+ * height x width, as read() returns them) is finite; otherwise GS_ERR_FORMAT
+ * (a bad file, which --skip-bad may skip) naming the sample's file, each
+ * band holding such values, how many and where the first one is. */
+gs_status gs_sample_check_finite(const gs_dataset *ds, int64_t index, const float *pixels, gs_error *err);
+
 #endif

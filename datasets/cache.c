@@ -186,7 +186,8 @@ static bool load_metadata(hid_t f, cache_state *c, gs_dataset *ds, const char **
     free(text);
     NEED((ds->root = gs_h5_read_string_attr(f, "source_root")), "no source_root");
     NEED(gs_h5_read_i64_attr(f, "options", 5, v), "no options");
-    ds->options = (gs_dataset_options){(int)v[0], (int)v[1], v[2] != 0, v[3] != 0, (int)v[4]};
+    ds->options = (gs_dataset_options){.patch_size = (int)v[0], .stride = (int)v[1], .eroded_labels = v[2] != 0,
+                                       .bigearthnet19 = v[3] != 0, .dates = (int)v[4]};
     NEED(gs_h5_read_i64_attr(f, "shape", 6, v), "no shape");
     ds->task = (gs_task)v[0];
     ds->n_classes = (int)v[1];

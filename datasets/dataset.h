@@ -50,6 +50,13 @@ typedef struct gs_dataset_options {
     bool eroded_labels; /* Potsdam: use the *_noBoundary label files */
     bool bigearthnet19; /* BigEarthNet: the 19-class nomenclature instead of 43 */
     int dates;          /* seasonal formats: dates per sample; 0: format default */
+    /* The largest scene a format accepts while indexing (GeoTIFF folders,
+     * Potsdam tiles, time-series dates, the first band file that sets a
+     * format's sample size), in bytes of samples as stored: width x height x
+     * bands x bytes per sample.  0: 10^9 (GS_IMAGE_MAX_BYTES).  A header
+     * can declare any size, and the index (one sample per patch) and each
+     * strip decoded grow with it. */
+    int64_t max_scene_bytes;
 } gs_dataset_options;
 
 typedef struct gs_dataset_format gs_dataset_format;

@@ -1,6 +1,7 @@
 #include "image_io.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdbool.h>
@@ -188,11 +189,145 @@ static gs_status check_complete(TIFF *tif, const char *path, gs_error *err) {
     return GS_OK;
 }
 
+/* a * b for sizes, saturating at INT64_MAX: a header's dimensions multiply
+ * past 64 bits (two 2^32 sides, 65535 samples) and must compare as huge,
+ * not wrap to small. */
+static int64_t size_mul(int64_t a, int64_t b) {
+    if (a <= 0 || b <= 0) return 0;
+    return a > INT64_MAX / b ? INT64_MAX : a * b;
+}
+
+int gs_pixel_type_bytes(gs_pixel_type type) {
+    switch (type) {
+    case GS_PIXEL_U8: return 1;
+    case GS_PIXEL_U16:
+    case GS_PIXEL_I16: return 2;
+    case GS_PIXEL_F32: return 4;
+    case GS_PIXEL_F64: return 8;
+    }
+    return 8;
+}
+
+static int64_t limit_bytes(const gs_image_limits *limits) {
+    return limits && limits->max_bytes > 0 ? limits->max_bytes : GS_IMAGE_MAX_BYTES;
+}
+
+gs_status gs_image_check_limits(const char *path, int64_t width, int64_t height, int bands, gs_pixel_type type,
+                                const gs_image_limits *limits, gs_error *err) {
+    if (limits && ((limits->max_width > 0 && width > limits->max_width) ||
+                   (limits->max_height > 0 && height > limits->max_height))) {
+        char w[32] = "any", h[32] = "any";
+        if (limits->max_width > 0) snprintf(w, sizeof w, "%lld", (long long)limits->max_width);
+        if (limits->max_height > 0) snprintf(h, sizeof h, "%lld", (long long)limits->max_height);
+        return gs_error_set(err, GS_ERR_FORMAT,
+                            "%s declares %lld x %lld pixels (width x height); the limit is %s x %s: refused before "
+                            "decoding",
+                            path, (long long)width, (long long)height, w, h);
+    }
+    int64_t bytes = size_mul(size_mul(size_mul(width, height), bands), gs_pixel_type_bytes(type));
+    if (bytes > limit_bytes(limits))
+        return gs_error_set(err, GS_ERR_FORMAT,
+                            "%s declares %lld x %lld pixels x %d bands of %d bytes (%lld bytes uncompressed); the "
+                            "limit is %lld bytes: refused before decoding",
+                            path, (long long)width, (long long)height, bands, gs_pixel_type_bytes(type),
+                            (long long)bytes, (long long)limit_bytes(limits));
+    return GS_OK;
+}
+
+/* The size of what one strip or tile decodes to is the header's to claim:
+ * it is allocated, so it is capped like a whole image. */
+static gs_status check_block_size(const char *path, bool tiled, tmsize_t block, const gs_image_limits *limits,
+                                  gs_error *err) {
+    if (block <= 0)
+        return gs_error_set(err, GS_ERR_FORMAT, "%s: invalid %s size (libtiff reports %lld bytes)", path,
+                            tiled ? "tile" : "strip", (long long)block);
+    if ((int64_t)block > limit_bytes(limits))
+        return gs_error_set(err, GS_ERR_FORMAT,
+                            "%s declares %s of %lld bytes each; the limit is %lld bytes: refused before decoding", path,
+                            tiled ? "tiles" : "strips", (long long)block, (long long)limit_bytes(limits));
+    return GS_OK;
+}
+
+/* YCbCr (photometric 6) stores luma and chroma, and with chroma
+ * subsampling (2 x 2 unless the file says otherwise) packs each block of
+ * pixels as its lumas then one Cb and one Cr: a strip is smaller than
+ * width x rows x 3 and not pixel-interleaved, so it cannot be read as
+ * samples.  libtiff's RGBA interface converts it.  It decodes whole rows:
+ * from the strip or tile row where the window starts (subsampled blocks
+ * are aligned there) to the window's last row, the full width (its column
+ * offset is not block-aware); rows come in the order the file stores them,
+ * as the sample reader returns them.  out is allocated (3 bands). */
+static gs_status read_ycbcr_window(TIFF *tif, const char *path, int64_t width, int64_t height, int64_t x0,
+                                   int64_t y0, const gs_image_limits *limits, gs_raster *out, gs_error *err) {
+    char emsg[1024] = "";
+    if (out->bands != 3 || out->type != GS_PIXEL_U8 || !TIFFRGBAImageOK(tif, emsg))
+        return gs_error_set(err, GS_ERR_FORMAT,
+                            "%s: photometric interpretation YCbCr (6) with %d samples of %d bits cannot be converted "
+                            "to RGB%s%s; convert the file to RGB (gdal_translate -co PHOTOMETRIC=RGB)",
+                            path, out->bands, 8 * gs_pixel_type_bytes(out->type), emsg[0] ? ": " : "", emsg);
+    uint32_t block_rows = 0;
+    if (TIFFIsTiled(tif))
+        TIFFGetField(tif, TIFFTAG_TILELENGTH, &block_rows);
+    else
+        TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &block_rows);
+    if (block_rows == 0 || block_rows > height) block_rows = (uint32_t)height;
+    int64_t first = y0 / block_rows * block_rows, rows = y0 + out->height - first;
+    int64_t bytes = size_mul(size_mul(width, rows), 4);
+    if (first > INT_MAX) /* libtiff's row offset is an int */
+        return gs_error_set(err, GS_ERR_FORMAT, "%s: YCbCr rows from %lld on cannot be converted to RGB", path,
+                            (long long)first);
+    if (bytes > limit_bytes(limits))
+        return gs_error_set(err, GS_ERR_FORMAT,
+                            "%s: converting YCbCr rows %lld..%lld to RGB takes %lld bytes; the limit is %lld bytes", path,
+                            (long long)first, (long long)(first + rows - 1), (long long)bytes,
+                            (long long)limit_bytes(limits));
+    uint32_t *raster = malloc((size_t)bytes);
+    if (!raster) return gs_error_set(err, GS_ERR_MEMORY, "%s: out of memory converting YCbCr to RGB", path);
+    TIFFRGBAImage img;
+    if (!TIFFRGBAImageBegin(&img, tif, 1, emsg)) {
+        free(raster);
+        return gs_error_set(err, GS_ERR_FORMAT, "%s: cannot convert YCbCr (photometric 6) to RGB: %s", path, emsg);
+    }
+    img.req_orientation = img.orientation;
+    img.row_offset = (int)first;
+    img.col_offset = 0;
+    int ok = TIFFRGBAImageGet(&img, raster, (uint32_t)width, (uint32_t)rows);
+    TIFFRGBAImageEnd(&img);
+    if (ok) {
+        int64_t plane = out->height * out->width;
+        for (int64_t r = 0; r < out->height; r++)
+            for (int64_t c = 0; c < out->width; c++) {
+                uint32_t v = raster[(y0 - first + r) * width + x0 + c];
+                out->data[r * out->width + c] = (float)TIFFGetR(v);
+                out->data[plane + r * out->width + c] = (float)TIFFGetG(v);
+                out->data[2 * plane + r * out->width + c] = (float)TIFFGetB(v);
+            }
+    }
+    free(raster);
+    return ok ? GS_OK : gs_error_set(err, GS_ERR_FORMAT, "%s: cannot decode the YCbCr pixels, truncated or corrupt?", path);
+}
+
+/* Before sample_at indexes a decoded strip or tile, what libtiff says it
+ * holds must cover every sample the layout implies: rows x cols x planes
+ * samples.  A layout libtiff packs differently (subsampled chroma, a codec
+ * that decodes to another size) would otherwise be read out of bounds. */
+static gs_status check_block_bytes(const char *path, bool tiled, uint32_t index, int64_t rows, int64_t cols,
+                                   int planes, gs_pixel_type type, int64_t have, const char *what, gs_error *err) {
+    int64_t need = size_mul(size_mul(size_mul(rows, cols), planes), gs_pixel_type_bytes(type));
+    if (have >= need) return GS_OK;
+    return gs_error_set(err, GS_ERR_FORMAT,
+                        "%s: %s %u %s %lld bytes but its %lld x %lld pixels of %d samples need %lld: the layout is "
+                        "not plain samples, or the file is corrupt",
+                        path, tiled ? "tile" : "strip", index, what, (long long)have, (long long)rows, (long long)cols,
+                        planes, (long long)need);
+}
+
 /* Decodes only the strips or tiles that overlap the window, so a patch of a
  * large scene (a 6000 x 6000 Potsdam tile) costs a patch, not the scene.
- * width/height <= 0: the whole image. */
+ * width/height <= 0: the whole image, which must fit `limits`; a window is
+ * the caller's size, only the blocks it decodes are checked. */
 static gs_status tiff_read_region(const char *path, int64_t x0, int64_t y0, int64_t win_w, int64_t win_h,
-                                  gs_raster *out, gs_error *err) {
+                                  const gs_image_limits *limits, gs_raster *out, gs_error *err) {
     memset(out, 0, sizeof *out);
     tiff_messages m;
     TIFF *tif = tiff_open(path, "r", &m, err);
@@ -200,14 +335,20 @@ static gs_status tiff_read_region(const char *path, int64_t x0, int64_t y0, int6
     int64_t width, height;
     int bands;
     gs_pixel_type type;
-    uint16_t planar = PLANARCONFIG_CONTIG;
+    uint16_t planar = PLANARCONFIG_CONTIG, photometric = PHOTOMETRIC_MINISBLACK, compression = COMPRESSION_NONE;
     TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+    TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &compression);
     if (tiff_layout(tif, path, &width, &height, &bands, &type, err) != GS_OK ||
         check_complete(tif, path, err) != GS_OK) {
         TIFFClose(tif);
         return err->status;
     }
     if (win_w <= 0 || win_h <= 0) {
+        if (gs_image_check_limits(path, width, height, bands, type, limits, err) != GS_OK) {
+            TIFFClose(tif);
+            return err->status;
+        }
         x0 = y0 = 0;
         win_w = width;
         win_h = height;
@@ -218,22 +359,38 @@ static gs_status tiff_read_region(const char *path, int64_t x0, int64_t y0, int6
                             path, (long long)win_w, (long long)win_h, (long long)x0, (long long)y0, (long long)width,
                             (long long)height);
     }
-    if (gs_raster_alloc(out, bands, win_h, win_w, err) != GS_OK) {
+    /* JPEG-compressed YCbCr (most JPEG-in-TIFF orthophotos): libtiff's JPEG
+     * codec converts to RGB itself and then reports RGB strip sizes, so the
+     * sample reader below applies.  Any other YCbCr goes through RGBA. */
+    bool ycbcr_rgba = false;
+    if (photometric == PHOTOMETRIC_YCBCR)
+        ycbcr_rgba = !(compression == COMPRESSION_JPEG && planar == PLANARCONFIG_CONTIG && bands == 3 &&
+                       type == GS_PIXEL_U8 && TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB));
+    bool tiled = TIFFIsTiled(tif);
+    tmsize_t block = tiled ? TIFFTileSize(tif) : TIFFStripSize(tif);
+    if (check_block_size(path, tiled, block, limits, err) != GS_OK ||
+        gs_raster_alloc(out, bands, win_h, win_w, err) != GS_OK) {
         TIFFClose(tif);
         return err->status;
     }
     out->type = type;
+    if (ycbcr_rgba) {
+        gs_status st = read_ycbcr_window(tif, path, width, height, x0, y0, limits, out, err);
+        TIFFClose(tif);
+        if (st != GS_OK) gs_raster_free(out);
+        return st;
+    }
     int planes = planar == PLANARCONFIG_SEPARATE ? 1 : bands;
-    bool tiled = TIFFIsTiled(tif);
-    tmsize_t block = tiled ? TIFFTileSize(tif) : TIFFStripSize(tif);
-    unsigned char *buf = block > 0 ? malloc((size_t)block) : NULL;
+    unsigned char *buf = malloc((size_t)block);
     if (!buf) {
         TIFFClose(tif);
         gs_raster_free(out);
-        return gs_error_set(err, GS_ERR_FORMAT, "%s: invalid %s size", path, tiled ? "tile" : "strip");
+        return gs_error_set(err, GS_ERR_MEMORY, "%s: out of memory for a %lld-byte %s", path, (long long)block,
+                            tiled ? "tile" : "strip");
     }
     int n_planes = planar == PLANARCONFIG_SEPARATE ? bands : 1;
     gs_status status = GS_OK;
+    bool named = false; /* err already says what is wrong */
     if (tiled) {
         uint32_t tw = 0, th = 0;
         TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
@@ -243,8 +400,19 @@ static gs_status tiff_read_region(const char *path, int64_t x0, int64_t y0, int6
             for (int64_t y = y0 / th * th; y < y0 + win_h && status == GS_OK; y += th)
                 for (int64_t x = x0 / tw * tw; x < x0 + win_w; x += tw) {
                     ttile_t t = TIFFComputeTile(tif, (uint32_t)x, (uint32_t)y, 0, (tsample_t)p);
-                    if (TIFFReadEncodedTile(tif, t, buf, block) < 0) {
+                    if ((status = check_block_bytes(path, tiled, t, th, tw, planes, type, block, "is declared as",
+                                                    err)) != GS_OK) {
+                        named = true;
+                        break;
+                    }
+                    tmsize_t got = TIFFReadEncodedTile(tif, t, buf, block);
+                    if (got < 0) {
                         status = GS_ERR_FORMAT;
+                        break;
+                    }
+                    if ((status = check_block_bytes(path, tiled, t, th, tw, planes, type, got, "decoded to", err)) !=
+                        GS_OK) {
+                        named = true;
                         break;
                     }
                     scatter_block(out, y0, x0, buf, y, x, th, tw, planes, p);
@@ -256,8 +424,21 @@ static gs_status tiff_read_region(const char *path, int64_t x0, int64_t y0, int6
         for (int p = 0; p < n_planes && status == GS_OK; p++)
             for (int64_t y = y0 / rows_per_strip * rows_per_strip; y < y0 + win_h; y += rows_per_strip) {
                 tstrip_t s = TIFFComputeStrip(tif, (uint32_t)y, (tsample_t)p);
-                if (TIFFReadEncodedStrip(tif, s, buf, block) < 0) {
+                /* The last strip holds only the rows left; libtiff returns that many. */
+                int64_t rows = height - y < rows_per_strip ? height - y : rows_per_strip;
+                if ((status = check_block_bytes(path, tiled, s, rows, width, planes, type, block, "is declared as",
+                                                err)) != GS_OK) {
+                    named = true;
+                    break;
+                }
+                tmsize_t got = TIFFReadEncodedStrip(tif, s, buf, block);
+                if (got < 0) {
                     status = GS_ERR_FORMAT;
+                    break;
+                }
+                if ((status = check_block_bytes(path, tiled, s, rows, width, planes, type, got, "decoded to", err)) !=
+                    GS_OK) {
+                    named = true;
                     break;
                 }
                 scatter_block(out, y0, x0, buf, y, 0, rows_per_strip, width, planes, p);
@@ -267,6 +448,7 @@ static gs_status tiff_read_region(const char *path, int64_t x0, int64_t y0, int6
     TIFFClose(tif);
     if (status != GS_OK) {
         gs_raster_free(out);
+        if (named) return status;
         return gs_error_set(err, GS_ERR_FORMAT, "%s: cannot decode the pixels, truncated or corrupt? (%s)", path,
                             m.text[0] ? m.text : "read failed");
     }
@@ -274,7 +456,11 @@ static gs_status tiff_read_region(const char *path, int64_t x0, int64_t y0, int6
 }
 
 gs_status gs_tiff_read(const char *path, gs_raster *out, gs_error *err) {
-    return tiff_read_region(path, 0, 0, 0, 0, out, err);
+    return tiff_read_region(path, 0, 0, 0, 0, NULL, out, err);
+}
+
+gs_status gs_tiff_read_limited(const char *path, const gs_image_limits *limits, gs_raster *out, gs_error *err) {
+    return tiff_read_region(path, 0, 0, 0, 0, limits, out, err);
 }
 
 gs_status gs_tiff_read_window(const char *path, int64_t x0, int64_t y0, int64_t width, int64_t height,
@@ -284,7 +470,7 @@ gs_status gs_tiff_read_window(const char *path, int64_t x0, int64_t y0, int64_t 
         return gs_error_set(err, GS_ERR_ARGUMENT, "%s: empty window %lld x %lld", path, (long long)width,
                             (long long)height);
     }
-    return tiff_read_region(path, x0, y0, width, height, out, err);
+    return tiff_read_region(path, x0, y0, width, height, NULL, out, err);
 }
 
 /* The GDAL_METADATA text (NUL-terminated, malloc'd) or NULL when the file
@@ -543,7 +729,26 @@ static void jpeg_note_warning(j_common_ptr info, int level) {
     if (e->warnings++ == 0) e->mgr.format_message(info, e->text);
 }
 
+/* A progressive JPEG may hold any number of scans, each a pass over the
+ * whole image: a small file of thousands of tiny scans decodes for minutes
+ * (libjpeg-turbo's djpeg offers -maxscans for this).  Real encoders write
+ * about ten; past this many the file is refused. */
+enum { JPEG_MAX_SCANS = 500 };
+
+static void jpeg_count_scans(j_common_ptr info) {
+    if (!info->is_decompressor) return;
+    j_decompress_ptr d = (j_decompress_ptr)info;
+    if (d->input_scan_number <= JPEG_MAX_SCANS) return;
+    jpeg_error_jump *e = (jpeg_error_jump *)info->err;
+    snprintf(e->text, sizeof e->text, "more than %d progressive scans", JPEG_MAX_SCANS);
+    longjmp(e->jump, 1);
+}
+
 gs_status gs_jpeg_read(const char *path, gs_raster *out, gs_error *err) {
+    return gs_jpeg_read_limited(path, NULL, out, err);
+}
+
+gs_status gs_jpeg_read_limited(const char *path, const gs_image_limits *limits, gs_raster *out, gs_error *err) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f) return gs_error_set(err, GS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
@@ -563,9 +768,18 @@ gs_status gs_jpeg_read(const char *path, gs_raster *out, gs_error *err) {
         return gs_error_set(err, GS_ERR_FORMAT, "%s is not a readable JPEG (%s)", path, jerr.text);
     }
     jpeg_create_decompress(&info);
+    struct jpeg_progress_mgr progress = {.progress_monitor = jpeg_count_scans};
+    info.progress = &progress;
     jpeg_stdio_src(&info, f);
     jpeg_read_header(&info, TRUE);
     if (info.num_components != 1) info.out_color_space = JCS_RGB;
+    /* The header's size, before jpeg_start_decompress allocates for it. */
+    if (gs_image_check_limits(path, info.image_width, info.image_height, info.num_components == 1 ? 1 : 3,
+                              GS_PIXEL_U8, limits, err) != GS_OK) {
+        jpeg_destroy_decompress(&info);
+        fclose(f);
+        return err->status;
+    }
     jpeg_start_decompress(&info);
     int bands = info.output_components;
     if (gs_raster_alloc(out, bands, info.output_height, info.output_width, err) != GS_OK) {
@@ -575,6 +789,12 @@ gs_status gs_jpeg_read(const char *path, gs_raster *out, gs_error *err) {
     }
     out->type = GS_PIXEL_U8;
     row = malloc((size_t)info.output_width * (size_t)bands);
+    if (!row) {
+        jpeg_destroy_decompress(&info);
+        fclose(f);
+        gs_raster_free(out);
+        return gs_error_set(err, GS_ERR_MEMORY, "%s: out of memory decoding a row", path);
+    }
     while (info.output_scanline < info.output_height) {
         int64_t y = info.output_scanline;
         JSAMPROW rows[1] = {row};

@@ -229,8 +229,10 @@ gs_status gs_stats_load(const char *path, gs_band_stats *out, gs_source_fingerpr
             if (out->bands < 1 || out->bands > GS_MAX_BANDS) bad = "band count out of range";
             continue;
         }
+        /* sscanf reads "nan" and "inf": a file written from non-finite data
+         * would otherwise normalize every pixel to NaN. */
         if (sscanf(line, "band %d %63s %lf %lf", &b, name, &mean, &std) == 4 && b == bands_seen && b < out->bands &&
-            std >= 0) {
+            isfinite(mean) && isfinite(std) && std >= 0) {
             out->mean[b] = mean;
             out->std[b] = std;
             bands_seen++;

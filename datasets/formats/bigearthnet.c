@@ -284,7 +284,9 @@ static gs_status bigearthnet_open(gs_dataset *ds, gs_error *err) {
     int bands;
     gs_pixel_type type;
     if (band_path(ds->root, ds->samples[0].stem, "B02.tif", path, sizeof path, err) != GS_OK ||
-        gs_tiff_probe(path, &ds->width, &ds->height, &bands, &type, err) != GS_OK)
+        gs_tiff_probe(path, &ds->width, &ds->height, &bands, &type, err) != GS_OK ||
+        gs_image_check_limits(path, ds->width, ds->height, bands, type,
+                              &(gs_image_limits){.max_bytes = ds->options.max_scene_bytes}, err) != GS_OK)
         return err->status;
     return apply_splits(ds, err);
 }

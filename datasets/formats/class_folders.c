@@ -377,7 +377,13 @@ gs_status gs_class_folders_read(const gs_dataset *ds, const gs_class_folder_layo
         return gs_error_set(err, GS_ERR_ARGUMENT, "%s: read() needs a pixel buffer", layout->format_name);
     const char *path = ds->samples[index].path;
     gs_raster r;
-    gs_status status = layout->codec == GS_CODEC_JPEG ? gs_jpeg_read(path, &r, err) : gs_tiff_read(path, &r, err);
+    /* The dataset's image size is the most a file may declare: a larger
+     * header is refused before anything is allocated for it (a 461-byte
+     * JPEG declaring 60783 x 256 took 199 MB).  Smaller files are decoded
+     * and refused below with the shape they have. */
+    const gs_image_limits limits = {.max_width = layout->width, .max_height = layout->height};
+    gs_status status = layout->codec == GS_CODEC_JPEG ? gs_jpeg_read_limited(path, &limits, &r, err)
+                                                       : gs_tiff_read_limited(path, &limits, &r, err);
     if (status != GS_OK) return status;
     if (r.bands != layout->bands || r.height != layout->height || r.width != layout->width ||
         r.type != layout->pixel_type) {

@@ -100,7 +100,10 @@ static gs_status geotiff_open(gs_dataset *ds, gs_error *err) {
         int64_t w, h;
         int bands;
         gs_pixel_type type;
-        if ((status = gs_tiff_probe(path, &w, &h, &bands, &type, err)) != GS_OK) break;
+        if ((status = gs_tiff_probe(path, &w, &h, &bands, &type, err)) != GS_OK ||
+            (status = gs_image_check_limits(path, w, h, bands, type,
+                                            &(gs_image_limits){.max_bytes = ds->options.max_scene_bytes}, err)) != GS_OK)
+            break;
         if (!first) {
             if (bands > GS_MAX_BANDS) {
                 status = gs_error_set(err, GS_ERR_FORMAT, "%s has %d bands; geossl reads at most %d", path, bands,

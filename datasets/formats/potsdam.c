@@ -365,8 +365,11 @@ static gs_status check_tile(gs_dataset *ds, potsdam_tile *t, int want_bands, boo
     int64_t lw, lh;
     int bands, label_bands;
     gs_pixel_type type;
+    const gs_image_limits scene = {.max_bytes = ds->options.max_scene_bytes};
     if (gs_tiff_probe(t->image, &t->width, &t->height, &bands, &type, err) != GS_OK ||
-        gs_tiff_probe(t->label, &lw, &lh, &label_bands, &type, err) != GS_OK)
+        gs_image_check_limits(t->image, t->width, t->height, bands, type, &scene, err) != GS_OK ||
+        gs_tiff_probe(t->label, &lw, &lh, &label_bands, &type, err) != GS_OK ||
+        gs_image_check_limits(t->label, lw, lh, label_bands, type, &scene, err) != GS_OK)
         return err->status;
     if (bands != want_bands)
         return gs_error_set(err, GS_ERR_FORMAT, "%s has %d bands; this kind of Potsdam image has %d", t->image, bands,

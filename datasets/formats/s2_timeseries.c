@@ -234,6 +234,9 @@ static gs_status measure_location(gs_dataset *ds, s2ts_state *st, location *l, c
         int bands;
         gs_pixel_type type;
         gs_status status = gs_tiff_probe(path, &f->width, &f->height, &bands, &type, err);
+        if (status == GS_OK)
+            status = gs_image_check_limits(path, f->width, f->height, bands, type,
+                                           &(gs_image_limits){.max_bytes = ds->options.max_scene_bytes}, err);
         if (status == GS_OK) status = gs_tiff_epsg(path, &f->epsg, err);
         if (status == GS_OK && !first_path[0]) {
             if (bands > GS_MAX_BANDS)

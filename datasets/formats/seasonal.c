@@ -204,7 +204,9 @@ static gs_status seasonal_open(gs_dataset *ds, bool ssl4eo, gs_error *err) {
     int bands;
     gs_pixel_type type;
     snprintf(path, sizeof path, "%s/B2.tif", first);
-    return gs_tiff_probe(path, &ds->width, &ds->height, &bands, &type, err);
+    if (gs_tiff_probe(path, &ds->width, &ds->height, &bands, &type, err) != GS_OK) return err->status;
+    return gs_image_check_limits(path, ds->width, ds->height, bands, type,
+                                 &(gs_image_limits){.max_bytes = ds->options.max_scene_bytes}, err);
 }
 
 static gs_status seco_open(gs_dataset *ds, gs_error *err) { return seasonal_open(ds, false, err); }
