@@ -1,6 +1,7 @@
 #include "method.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,16 +71,77 @@ void gs_method_target_free(gs_method_target *t) {
     gs_param_list_free(&t->online);
 }
 
+/* The index of the first non-finite value of x, or -1. */
+static int64_t first_nonfinite(const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return i;
+    return -1;
+}
+
+static bool is_running_variance(const char *name) {
+    size_t n = strlen(name), k = strlen("running_var");
+    return n >= k && !strcmp(name + n - k, "running_var");
+}
+
+/* Every value of a list finite, and batchnorm running variances
+ * non-negative: what a checkpoint of this state would have to refuse, found
+ * at the step that made it instead of at the epoch's end. */
+static gs_status check_state(gs_context *ctx, const gs_param_list *list, const char *group, int64_t step,
+                             const char *when) {
+    for (int i = 0; i < list->count; i++) {
+        const gs_tensor *t = list->items[i].tensor;
+        int64_t at = first_nonfinite(t->data, t->numel);
+        if (at >= 0)
+            return gs_fail(ctx, GS_ERR_NONFINITE, "%s '%s/%s' became %g at index %lld %s step %lld",
+                           list->items[i].kind == GS_PARAM_BUFFER ? "the statistic" : "the weight", group, t->name,
+                           (double)t->data[at], (long long)at, when, (long long)step + 1);
+        if (is_running_variance(t->name))
+            for (int64_t j = 0; j < t->numel; j++)
+                if (t->data[j] < 0)
+                    return gs_fail(ctx, GS_ERR_NONFINITE,
+                                   "the batchnorm running variance '%s/%s' became negative (%g at index %lld) %s step "
+                                   "%lld",
+                                   group, t->name, (double)t->data[j], (long long)j, when, (long long)step + 1);
+    }
+    return GS_OK;
+}
+
 gs_tensor *gs_method_step(gs_context *ctx, gs_method *m, gs_optimizer *opt, gs_tensor *const *views, int n_views,
                           int64_t step, float lr) {
     const gs_method_ops *ops = m->ops;
     gs_optimizer_zero_grad(opt);
     gs_tensor *loss = ops->loss(ctx, m, views, n_views, step);
     if (!loss && !gs_failed(ctx)) gs_fail(ctx, GS_ERR_INTERNAL, "%s returned no loss", ops->name);
+    if (!loss) return NULL;
+    /* A non-finite number stops training at the step that made it, naming
+     * it, before it reaches the weights (loss, gradients) or right after
+     * (an update that overflowed, a running statistic): a run never goes on
+     * training on NaN, and never writes it into a checkpoint. */
+    if (!isfinite(loss->data[0])) {
+        gs_fail(ctx, GS_ERR_NONFINITE, "the %s loss is %g at step %lld (the weights are not updated)", ops->name,
+                (double)loss->data[0], (long long)step + 1);
+        return NULL;
+    }
+    if (check_state(ctx, m->encoder.params, "model", step, "in the forward pass of") != GS_OK) return NULL;
     if (gs_backward(ctx, loss) != GS_OK) return NULL;
     if (ops->before_update && ops->before_update(ctx, m, opt, step) != GS_OK) return NULL;
-    if (gs_optimizer_step(ctx, opt, lr) != GS_OK) return NULL;
+    if (gs_optimizer_step(ctx, opt, lr) != GS_OK) {
+        /* The optimizer checks every gradient before it moves anything and
+         * names the parameter; the step is added here. */
+        if (ctx->status == GS_ERR_NONFINITE) {
+            char what[sizeof ctx->error];
+            snprintf(what, sizeof what, "%s", ctx->error);
+            gs_clear_error(ctx);
+            gs_fail(ctx, GS_ERR_NONFINITE, "%s at step %lld, with a finite loss %g (the weights are not updated)",
+                    what, (long long)step + 1, (double)loss->data[0]);
+        }
+        return NULL;
+    }
     if (ops->after_step && ops->after_step(ctx, m, step) != GS_OK) return NULL;
+    if (check_state(ctx, m->encoder.params, "model", step, "in the update of") != GS_OK ||
+        check_state(ctx, &m->heads, "heads", step, "in the update of") != GS_OK ||
+        check_state(ctx, &m->state, "state", step, "in the update of") != GS_OK)
+        return NULL;
     return loss;
 }
 

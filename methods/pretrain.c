@@ -259,7 +259,11 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         gs_tensor *loss = gs_method_step(ctx, &m, &opt, views, b->n_views, step, (float)lr_at(ops, &schedule, step));
         m.batch = NULL;
         if (!loss) {
-            gs_error_set(err, ctx->status, "step %lld: %s", (long long)step, ctx->error);
+            /* A non-finite value's message names its step (gs_method_step). */
+            if (ctx->status == GS_ERR_NONFINITE)
+                gs_error_set(err, ctx->status, "%s", ctx->error);
+            else
+                gs_error_set(err, ctx->status, "step %lld: %s", (long long)step, ctx->error);
             break;
         }
         step++;

@@ -192,7 +192,13 @@ int gs_cmd_pretrain(int argc, char **argv) {
     int code = 0;
     if (gs_pretrain(&ctx, &ds, &pc, &r, &err) != GS_OK) {
         fprintf(stderr, "geossl pretrain: %s\n", err.message);
-        if (!access(checkpoint, F_OK)) {
+        if (!access(checkpoint, F_OK) && err.status == GS_ERR_NONFINITE) {
+            /* Checkpoints refuse non-finite values, so the last one predates the problem. */
+            fprintf(stderr,
+                    "geossl pretrain: the last checkpoint, %s, was saved before it and is finite: continue from it "
+                    "with --resume and a lower --lr, or start afresh with --force\n",
+                    checkpoint);
+        } else if (!access(checkpoint, F_OK)) {
             fprintf(stderr, "geossl pretrain: the last checkpoint is %s (continue with --resume)\n", checkpoint);
         } else {
             /* Nothing was trained: leave no half-made run folder behind. */
