@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cache_h5.h"
+#include "io/file_digest.h"
 #include "stats.h"
 
 /* What an open cache keeps; ds->state.  Its format struct is the dataset's
@@ -215,6 +216,15 @@ static bool load_metadata(hid_t f, cache_state *c, gs_dataset *ds, const char **
                                                              : GS_CACHE_AUTO;
     NEED(c->dtype != GS_CACHE_AUTO, "pixels of an unknown type");
     int64_t n = (int64_t)dims[0];
+    /* Every sample's pixels are stored unfiltered, so they fit in the file:
+     * bounds the sample count before the tables are allocated (in double,
+     * which cannot overflow here). */
+    NEED((double)n * (double)ds->dates * (double)ds->bands * (double)ds->height * (double)ds->width *
+                 (double)type_bytes <=
+             (double)INT64_MAX &&
+             gs_h5_fits_in_file(f, (uint64_t)n * (uint64_t)ds->dates * (uint64_t)ds->bands * (uint64_t)ds->height *
+                                       (uint64_t)ds->width * (uint64_t)type_bytes),
+         "more pixels declared than the file holds");
     c->plane = ds->height * ds->width;
     c->sample_values = (int64_t)ds->dates * ds->bands * c->plane;
     if (ds->task == GS_TASK_SEGMENTATION) {
@@ -307,7 +317,39 @@ static gs_status check_cache_labels(const gs_dataset *ds, const char *path, gs_e
     return GS_OK;
 }
 
+/* The refusal for a file that failed its digest check. */
+static gs_status unverified(const char *path, const gs_digest_check *d, gs_error *err) {
+    if (d->state == GS_DIGEST_UNREADABLE) return gs_error_set(err, GS_ERR_IO, "cannot read cache %s: %s", path, d->detail);
+    if (d->state == GS_DIGEST_MISMATCH)
+        return gs_error_set(err, GS_ERR_FORMAT,
+                            "cache %s is corrupt or was modified after geossl wrote it (%s), so it is not read; delete it "
+                            "to rebuild",
+                            path, d->detail);
+    if (d->hdf5)
+        return gs_error_set(err, GS_ERR_FORMAT,
+                            "cache %s carries no digest (built by a geossl older than this one, or not a geossl cache) "
+                            "and is not opened unverified; it is left alone: delete it, or run geossl data cache with "
+                            "--rebuild, to rebuild it",
+                            path);
+    return gs_error_set(err, GS_ERR_FORMAT,
+                        "cache %s is not a readable geossl cache (%s; truncated or corrupt?); delete it to rebuild", path,
+                        d->detail);
+}
+
+static gs_status open_verified(const char *path, gs_dataset *out, gs_error *err);
+
 gs_status gs_cache_open(const char *path, gs_dataset *out, gs_error *err) {
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    if (stat(path, &st) != 0) return gs_error_set(err, GS_ERR_IO, "cannot open cache %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return gs_error_set(err, GS_ERR_IO, "cache %s is not a file", path);
+    /* libhdf5 is not hardened against damaged files: it sees only verified ones. */
+    gs_digest_check d = gs_file_digest_verify(path);
+    if (d.state != GS_DIGEST_VALID) return unverified(path, &d, err);
+    return open_verified(path, out, err);
+}
+
+static gs_status open_verified(const char *path, gs_dataset *out, gs_error *err) {
     memset(out, 0, sizeof *out);
     struct stat st;
     if (stat(path, &st) != 0) return gs_error_set(err, GS_ERR_IO, "cannot open cache %s: %s", path, strerror(errno));
@@ -368,6 +410,17 @@ gs_status gs_cache_open(const char *path, gs_dataset *out, gs_error *err) {
 
 /* ---- build or reuse ----------------------------------------------------- */
 
+/* True when path is where gs_cache_path puts src's cache in path's folder:
+ * a file geossl named, not one the user pointed --out at. */
+static bool is_own_name(const gs_dataset *src, const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return false;
+    char dir[4096], own[4200];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    gs_cache_path(src, dir, own, sizeof own);
+    return !strcmp(own, path);
+}
+
 static bool same_options(const gs_dataset_options *a, const gs_dataset_options *b) {
     return a->patch_size == b->patch_size && a->stride == b->stride && a->eroded_labels == b->eroded_labels &&
            a->bigearthnet19 == b->bigearthnet19 && a->dates == b->dates;
@@ -381,8 +434,22 @@ gs_status gs_cache_use(const gs_dataset *src, const char *path, const gs_cache_o
     gs_source_fingerprint fp;
     gs_status st = gs_source_fingerprint_compute(src, &fp, err);
     if (st != GS_OK) return st;
-    if (access(path, F_OK) == 0) {
-        st = gs_cache_open(path, out, err);
+    gs_digest_check d = {.state = GS_DIGEST_VALID};
+    bool exists = access(path, F_OK) == 0;
+    if (exists) d = gs_file_digest_verify(path);
+    /* A cache only saves time: one that is provably geossl's but damaged,
+     * or one at geossl's own name for this dataset written before digests,
+     * is rebuilt instead of refused.  Anything else is left alone. */
+    const char *replace = NULL;
+    if (exists && d.state == GS_DIGEST_MISMATCH) replace = "is corrupt or was modified after geossl wrote it";
+    if (exists && d.state == GS_DIGEST_MISSING && d.hdf5 && is_own_name(src, path))
+        replace = "carries no digest (built by a geossl older than this one)";
+    if (replace) {
+        if (opt && opt->progress)
+            fprintf(opt->progress, "cache %s %s%s%s: rebuilding it\n", path, replace, d.detail[0] ? ", " : "", d.detail);
+    } else if (exists) {
+        if (d.state != GS_DIGEST_VALID) return unverified(path, &d, err);
+        st = open_verified(path, out, err);
         if (st != GS_OK) return st;
         cache_state *c = out->state;
         const char *stale = strcmp(c->format_name, src->format->name)          ? "another format"

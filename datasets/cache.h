@@ -15,7 +15,9 @@
  *   class_names, band_name, band_wavelength_nm, band_resolution_m
  *   stats_mean, stats_std (float64 per band) with the selection attributes.
  *
- * Written atomically (a temporary file in the same folder, fsync, rename).
+ * Written atomically (a temporary file in the same folder, fsync, rename),
+ * with a SHA-256 digest of its bytes in its HDF5 user block
+ * (io/file_digest.h), checked before libhdf5 reads the file.
  * Opened, the cache is a gs_dataset like the source (same format name,
  * root, classes, bands, samples) whose read() takes pixels from the file.
  *
@@ -53,12 +55,16 @@ typedef struct gs_cache_report {
 /* Packs src into path (replacing it atomically).  opt and report may be NULL. */
 gs_status gs_cache_build(const gs_dataset *src, const char *path, const gs_cache_options *opt, gs_cache_report *report,
                          gs_error *err);
-/* Opens a cache as a dataset.  A truncated, corrupt or foreign file is
- * GS_ERR_FORMAT naming it. */
+/* Opens a cache as a dataset.  A truncated, corrupt, modified or foreign
+ * file, or one without a digest (built before digests), is GS_ERR_FORMAT
+ * naming it. */
 gs_status gs_cache_open(const char *path, gs_dataset *out, gs_error *err);
 /* Opens path when it holds src as src is now (format, root, options,
- * sample count and source fingerprint), else builds it first.  A file at
- * path that is not a readable geossl cache is an error, never overwritten. */
+ * sample count and source fingerprint), else builds it first.  A cache
+ * whose digest does not match, or one without a digest at the path
+ * gs_cache_path gives for src, is rebuilt (said on opt->progress); any
+ * other file at path that is not a readable geossl cache is an error,
+ * never overwritten. */
 gs_status gs_cache_use(const gs_dataset *src, const char *path, const gs_cache_options *opt, gs_dataset *out,
                        gs_cache_report *report, gs_error *err);
 

@@ -13,6 +13,7 @@
 
 #include "cache.h"
 #include "io/durable_file.h"
+#include "io/file_digest.h"
 #include "cache_dir.h"
 #include "cache_h5.h"
 #include "loader.h"
@@ -34,6 +35,9 @@ typedef struct packer {
 
 static bool h5_failed(packer *p, int64_t rc, const char *what) {
     if (rc >= 0) return false;
+    /* Before any handle is closed: a close would flush into the failure
+     * and leave libhdf5 with a half-closed file (io/h5_file.h). */
+    if (p->file >= 0) gs_h5_abandon(p->file);
     if (!p->reason[0]) {
         char detail[300];
         gs_h5_last_error(detail, sizeof detail);
@@ -48,10 +52,17 @@ static hid_t create_chunked(packer *p, const char *name, hid_t type, int rank, c
     max[0] = H5S_UNLIMITED; /* shrunk to the samples written when some were skipped */
     chunk[0] = 1;           /* one chunk per sample: a read is one contiguous block */
     hid_t space = H5Screate_simple(rank, dims, max), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
-    if (!h5_failed(p, space, name) && !h5_failed(p, dcpl, name) && !h5_failed(p, H5Pset_chunk(dcpl, rank, chunk), name))
-        h5_failed(p, d = H5Dcreate2(p->file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), name);
+    /* No chunk cache: each sample is written (and its space allocated) by
+     * its H5Dwrite, so a full disk fails that call, and the last flush
+     * writes only metadata into space the file already holds. */
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    if (!h5_failed(p, space, name) && !h5_failed(p, dcpl, name) && !h5_failed(p, dapl, name) &&
+        !h5_failed(p, H5Pset_chunk(dcpl, rank, chunk), name) &&
+        !h5_failed(p, H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, 1.0), name))
+        h5_failed(p, d = H5Dcreate2(p->file, name, type, space, H5P_DEFAULT, dcpl, dapl), name);
     if (space >= 0) H5Sclose(space);
     if (dcpl >= 0) H5Pclose(dcpl);
+    if (dapl >= 0) H5Pclose(dapl);
     return d;
 }
 
@@ -69,6 +80,28 @@ static bool write_rows(packer *p, hid_t d, hid_t mem_type, int64_t first, int64_
     if (mspace >= 0) H5Sclose(mspace);
     H5Sclose(fspace);
     return ok;
+}
+
+/* What one sample takes in the file: pixels, mask, and a generous share of
+ * the chunk index and the sample table. */
+static uint64_t sample_bytes(const packer *p) {
+    const gs_dataset *ds = p->src;
+    uint64_t pixels = (uint64_t)gs_dataset_sample_floats(ds) * (uint64_t)gs_h5_dtype_bytes(p->dtype);
+    uint64_t mask = ds->task == GS_TASK_SEGMENTATION ? (uint64_t)(ds->height * ds->width) * (uint64_t)p->mask_bytes : 0;
+    return pixels + mask + 256;
+}
+
+/* Room for libhdf5's bookkeeping beyond what is estimated per sample. */
+#define RESERVE_SLACK ((uint64_t)1 << 16)
+
+/* Space on disk for everything up to `end` (bytes from the file's start)
+ * before libhdf5 writes there; a full disk fails here, cleanly. */
+static bool reserve(packer *p, uint64_t end, const char *what) {
+    int e = gs_h5_reserve(p->file, end);
+    if (!e) return true;
+    gs_h5_abandon(p->file);
+    if (!p->reason[0]) snprintf(p->reason, sizeof p->reason, "%s (%.1f MB): %s", what, (double)end / 1e6, strerror(e));
+    return false;
 }
 
 static bool fits(gs_cache_dtype t, float x) {
@@ -91,6 +124,7 @@ static bool write_batch(packer *p, const gs_batch *b) {
         if (p->dtype == GS_CACHE_UINT16) ((uint16_t *)p->buf)[i] = (uint16_t)px[i];
     }
     const void *data = p->dtype == GS_CACHE_FLOAT32 ? (const void *)px : p->buf;
+    if (!reserve(p, gs_h5_end(p->file) + (uint64_t)b->n * sample_bytes(p) + RESERVE_SLACK, "writing pixels")) return false;
     if (!write_rows(p, p->pixels, gs_h5_pixel_native(p->dtype), p->written, b->n, data, "writing pixels")) return false;
     if (p->masks >= 0) {
         const int32_t *m = b->views[0].masks;
@@ -127,6 +161,21 @@ static bool write_metadata(packer *p, const gs_source_fingerprint *fp) {
     if (h5_failed(p, H5Dset_extent(p->pixels, dims), "resizing pixels")) return false;
     hsize_t mdims[3] = {(hsize_t)n, (hsize_t)ds->height, (hsize_t)ds->width};
     if (p->masks >= 0 && h5_failed(p, H5Dset_extent(p->masks, mdims), "resizing masks")) return false;
+    /* The table's space: the fixed columns, the string columns (fixed
+     * width: every entry as wide as the longest), class names, and slack;
+     * what is not used is trimmed after the file is closed. */
+    uint64_t stem_w = 1, path_w = 1, name_w = 1;
+    for (int64_t i = 0; i < n; i++) {
+        const gs_sample *s = &ds->samples[p->source_index[i]];
+        if (strlen(s->stem) + 1 > stem_w) stem_w = strlen(s->stem) + 1;
+        if (strlen(s->path) + 1 > path_w) path_w = strlen(s->path) + 1;
+    }
+    for (int c = 0; c < ds->n_classes; c++)
+        if (strlen(ds->class_names[c]) + 1 > name_w) name_w = strlen(ds->class_names[c]) + 1;
+    if (!reserve(p, gs_h5_end(p->file) + (uint64_t)n * (64 + stem_w + path_w) + (uint64_t)ds->n_classes * name_w +
+                        RESERVE_SLACK,
+                 "writing the sample table"))
+        return false;
     int32_t *i32 = malloc((size_t)n * sizeof *i32);
     int64_t *i64 = malloc((size_t)n * sizeof *i64);
     const char **stems = malloc((size_t)n * sizeof *stems), **paths = malloc((size_t)n * sizeof *paths);
@@ -209,9 +258,19 @@ static gs_status pack(packer *p, const char *tmp, const char *path, const gs_sou
     hsize_t mdims[3] = {(hsize_t)ds->n_samples, (hsize_t)ds->height, (hsize_t)ds->width};
     hid_t ptype = p->dtype == GS_CACHE_UINT8 ? H5T_STD_U8LE : p->dtype == GS_CACHE_UINT16 ? H5T_STD_U16LE : H5T_IEEE_F32LE;
     hid_t mtype = p->mask_bytes == 1 ? H5T_STD_I8LE : p->mask_bytes == 2 ? H5T_STD_I16LE : H5T_STD_I32LE;
-    p->file = gs_h5_create(tmp);
     p->pixels = p->masks = -1;
-    bool ok = !h5_failed(p, p->file, "creating the file") && (p->pixels = create_chunked(p, "pixels", ptype, 5, dims)) >= 0 &&
+    /* The pixels' space is reserved first: a full disk is found now, not
+     * after decoding every sample, and libhdf5 never writes into space
+     * that is not there (io/h5_file.h). */
+    uint64_t pixel_bytes = (uint64_t)ds->n_samples * sample_bytes(p);
+    int space = gs_space_check(tmp, GS_DIGEST_BLOCK + pixel_bytes + RESERVE_SLACK);
+    if (space)
+        return gs_error_set(err, GS_ERR_IO, "cannot write cache %s: its pixels need %.1f MB: %s", path,
+                            (double)pixel_bytes / 1e6, strerror(space));
+    p->file = gs_h5_create(tmp);
+    bool ok = !h5_failed(p, p->file, "creating the file") &&
+              reserve(p, GS_DIGEST_BLOCK + pixel_bytes + RESERVE_SLACK, "reserving space for the pixels") &&
+              (p->pixels = create_chunked(p, "pixels", ptype, 5, dims)) >= 0 &&
               (ds->task != GS_TASK_SEGMENTATION || (p->masks = create_chunked(p, "masks", mtype, 3, mdims)) >= 0);
     gs_loader_config cfg = {.dataset = ds, .batch_size = 16, .workers = p->opt->workers > 0 ? p->opt->workers : 1,
                             .epochs = 1, .skip_bad = p->opt->skip_bad};
@@ -233,11 +292,24 @@ static gs_status pack(packer *p, const char *tmp, const char *path, const gs_sou
     if (ok && st == GS_OK && p->written == 0)
         st = gs_error_set(err, GS_ERR_FORMAT, "no readable sample in %s: nothing to cache", ds->root);
     if (ok && st == GS_OK) ok = write_metadata(p, fp);
-    if (ok && st == GS_OK) ok = !h5_failed(p, H5Fflush(p->file, H5F_SCOPE_GLOBAL), "flushing");
-    if (p->pixels >= 0) H5Dclose(p->pixels);
-    if (p->masks >= 0) H5Dclose(p->masks);
-    /* Close errors matter: cached metadata and raw data are written here. */
-    if (p->file >= 0) ok = !h5_failed(p, H5Fclose(p->file), "closing") && ok;
+    char why[200] = "";
+    if (ok && st == GS_OK && !gs_h5_flush_kept(p->file, why, sizeof why)) {
+        if (why[0] && !p->reason[0]) snprintf(p->reason, sizeof p->reason, "flushing: %s", why);
+        ok = !h5_failed(p, -1, "flushing");
+    }
+    /* A file that will be deleted (a loader error, a value the type cannot
+     * hold) is not flushed by the closes either. */
+    if (p->file >= 0 && (!ok || st != GS_OK)) gs_h5_abandon(p->file);
+    /* Each handle closed once; the file last, since its close writes
+     * whatever the datasets' closes left cached. */
+    if (p->pixels >= 0) ok = !h5_failed(p, H5Dclose(p->pixels), "closing pixels") && ok;
+    if (p->masks >= 0) ok = !h5_failed(p, H5Dclose(p->masks), "closing masks") && ok;
+    p->pixels = p->masks = -1;
+    if (p->file >= 0) {
+        herr_t closed = H5Fclose(p->file);
+        p->file = -1;
+        ok = !h5_failed(p, closed, "closing") && ok;
+    }
     if (st == GS_OK && !ok && !p->too_narrow)
         st = gs_error_set(err, GS_ERR_IO, "cannot write cache %s: %s", path, p->reason);
     return st;
@@ -264,7 +336,7 @@ gs_status gs_cache_build(const gs_dataset *src, const char *path, const gs_cache
         *slash = '\0';
         if ((st = gs_cache_make_dir(dir, err)) != GS_OK) return st;
     }
-    packer p = {.src = src, .opt = opt};
+    packer p = {.src = src, .opt = opt, .file = -1, .pixels = -1, .masks = -1};
     p.mask_bytes = src->n_classes <= INT8_MAX ? 1 : src->n_classes <= INT16_MAX ? 2 : 4;
     for (int64_t i = 0; i < src->n_samples; i++) p.any_train |= src->samples[i].split == GS_SPLIT_TRAIN;
     /* One 16-sample batch of converted values (the loader's batch size). */
@@ -303,7 +375,7 @@ gs_status gs_cache_build(const gs_dataset *src, const char *path, const gs_cache
     }
     gs_h5_restore(quiet);
     if (st == GS_OK) {
-        st = gs_commit_file(tmp, path, err); /* removes tmp when it fails */
+        st = gs_h5_commit(tmp, path, err); /* trim, digest header, fsync, rename; removes tmp when it fails */
         tmp_created = false;
     }
     if (st != GS_OK && tmp_created) unlink(tmp);

@@ -38,32 +38,30 @@ void gs_h5_last_error(char *buf, size_t size) {
     if (!buf[0]) snprintf(buf, size, "HDF5 error");
 }
 
-static hid_t file_access(void) {
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0) return fapl;
-    /* Closing the file also closes whatever an error path left open. */
-    H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
-#if H5_VERSION_GE(1, 10, 7)
-    /* Keep HDF5's lock but don't fail on filesystems without flock (NFS). */
-    H5Pset_file_locking(fapl, true, true);
-#endif
-    return fapl;
-}
-
 hid_t gs_h5_open_read(const char *path) {
-    hid_t fapl = file_access();
+    hid_t fapl = gs_h5_file_access();
     if (fapl < 0) return fapl;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
     return f;
 }
 
-hid_t gs_h5_create(const char *path) {
-    hid_t fapl = file_access();
-    if (fapl < 0) return fapl;
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    return f;
+hid_t gs_h5_create(const char *path) { return gs_h5_create_sealable(path); }
+
+/* A write in loc's file failed (ok false): the file is abandoned before
+ * the closes that follow flush into the failure (io/h5_file.h), and HDF5's
+ * error stack, which those closes clear, is kept for the caller's message
+ * (gs_h5_last_error).  The id to hand to failed_with, or -1. */
+static hid_t failing(bool ok, hid_t loc) {
+    if (ok) return -1;
+    hid_t kept = H5Eget_current_stack();
+    gs_h5_abandon(loc);
+    return kept;
+}
+
+static bool failed_with(hid_t kept, bool ok) {
+    if (kept >= 0) H5Eset_current_stack(kept);
+    return ok;
 }
 
 bool gs_h5_write_i64_attr(hid_t loc, const char *name, int n, const int64_t *values) {
@@ -72,9 +70,10 @@ bool gs_h5_write_i64_attr(hid_t loc, const char *name, int n, const int64_t *val
     if (space < 0) return false;
     hid_t attr = H5Acreate2(loc, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
     bool ok = attr >= 0 && H5Awrite(attr, H5T_NATIVE_INT64, values) >= 0;
+    hid_t kept = failing(ok, loc);
     if (attr >= 0) ok = H5Aclose(attr) >= 0 && ok;
     H5Sclose(space);
-    return ok;
+    return failed_with(kept, ok);
 }
 
 bool gs_h5_read_i64_attr(hid_t loc, const char *name, int n, int64_t *values) {
@@ -103,10 +102,11 @@ bool gs_h5_write_string_attr(hid_t loc, const char *name, const char *text) {
     hid_t type = string_type(strlen(text) + 1), space = H5Screate(H5S_SCALAR);
     hid_t attr = type >= 0 && space >= 0 ? H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT) : -1;
     bool ok = attr >= 0 && H5Awrite(attr, type, text) >= 0;
+    hid_t kept = failing(ok, loc);
     if (attr >= 0) ok = H5Aclose(attr) >= 0 && ok;
     if (space >= 0) H5Sclose(space);
     if (type >= 0) H5Tclose(type);
-    return ok;
+    return failed_with(kept, ok);
 }
 
 char *gs_h5_read_string_attr(hid_t loc, const char *name) {
@@ -119,9 +119,11 @@ char *gs_h5_read_string_attr(hid_t loc, const char *name) {
         H5Sget_simple_extent_npoints(space) == 1) {
         size_t size = H5Tget_size(type);
         /* NULLPAD in memory: every stored character survives and the extra
-         * zeroed byte terminates the string. */
+         * zeroed byte terminates the string.  The declared size is bounded
+         * before allocating (a corrupt one can declare gigabytes). */
         hid_t mem = H5Tcopy(H5T_C_S1);
-        if (mem >= 0 && size > 0 && H5Tset_size(mem, size) >= 0 && H5Tset_strpad(mem, H5T_STR_NULLPAD) >= 0 &&
+        if (mem >= 0 && size > 0 && size <= GS_H5_MAX_STRING && gs_h5_fits_in_file(attr, size) &&
+            H5Tset_size(mem, size) >= 0 && H5Tset_strpad(mem, H5T_STR_NULLPAD) >= 0 &&
             (text = calloc(size + 1, 1)) && H5Aread(attr, mem, text) < 0) {
             free(text);
             text = NULL;
@@ -141,9 +143,11 @@ bool gs_h5_dataset_shape(hid_t f, const char *name, int ndims, hsize_t *dims, in
     hid_t type = H5Dget_type(d), space = H5Dget_space(d);
     bool ok = type >= 0 && space >= 0 && H5Sget_simple_extent_ndims(space) == ndims &&
               H5Sget_simple_extent_dims(space, dims, NULL) == ndims;
+    size_t bytes = ok ? H5Tget_size(type) : 0;
+    ok = ok && bytes > 0 && bytes <= (size_t)INT32_MAX; /* stored in an int: no silent wrap */
     if (ok) {
         *type_class = (int)H5Tget_class(type);
-        *type_bytes = (int)H5Tget_size(type);
+        *type_bytes = (int)bytes;
     }
     if (type >= 0) H5Tclose(type);
     if (space >= 0) H5Sclose(space);
@@ -157,9 +161,10 @@ bool gs_h5_write_column(hid_t f, const char *name, hid_t file_type, hid_t mem_ty
     if (space < 0) return false;
     hid_t d = H5Dcreate2(f, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     bool ok = d >= 0 && (n == 0 || H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    hid_t kept = failing(ok, f);
     if (d >= 0) ok = H5Dclose(d) >= 0 && ok;
     H5Sclose(space);
-    return ok;
+    return failed_with(kept, ok);
 }
 
 bool gs_h5_read_column(hid_t f, const char *name, hid_t mem_type, int64_t n, void *out) {
@@ -193,7 +198,8 @@ bool gs_h5_write_strings(hid_t f, const char *name, const char *const *strings, 
 char **gs_h5_read_strings(hid_t f, const char *name, int64_t n) {
     hsize_t dims;
     int cls, width;
-    if (!gs_h5_dataset_shape(f, name, 1, &dims, &cls, &width) || dims != (hsize_t)n || cls != H5T_STRING || width < 1)
+    if (!gs_h5_dataset_shape(f, name, 1, &dims, &cls, &width) || dims != (hsize_t)n || cls != H5T_STRING || width < 1 ||
+        width > GS_H5_MAX_STRING || n < 0 || !gs_h5_fits_in_file(f, (uint64_t)n * (uint64_t)width))
         return NULL;
     char *buf = calloc((size_t)(n > 0 ? n : 1), (size_t)width);
     char **out = calloc((size_t)(n > 0 ? n : 1), sizeof *out);

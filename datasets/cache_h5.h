@@ -12,6 +12,10 @@
 
 #include "band_stats.h"
 #include "cache_dtype.h"
+#include "io/h5_file.h"
+
+/* The longest string read back (a path, a stem, a class name). */
+#define GS_H5_MAX_STRING 65536
 
 /* HDF5 prints its error stack by default; geossl reports through gs_error,
  * so printing is off around each use (per thread in thread-safe builds). */
@@ -24,7 +28,9 @@ void gs_h5_restore(gs_h5_quiet q);
 /* The innermost message of HDF5's error stack ("No space left on device"). */
 void gs_h5_last_error(char *buf, size_t size);
 
+/* Opens without checking the digest: callers verify it first (cache.c). */
 hid_t gs_h5_open_read(const char *path);
+/* With the user block for the digest header (io/h5_file.h). */
 hid_t gs_h5_create(const char *path);
 
 bool gs_h5_write_i64_attr(hid_t loc, const char *name, int n, const int64_t *values);

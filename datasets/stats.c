@@ -276,9 +276,14 @@ gs_status gs_stats_get(const gs_dataset *ds, const char *cache_dir, int workers,
     }
     if (st == GS_OK) st = gs_stats_compute(ds, indices, n, workers, progress, out, err);
     free(indices);
-    if (st == GS_OK) st = gs_cache_make_dir(cache_dir, err);
-    if (st == GS_OK) st = gs_stats_save(path, ds, &fp, out, err);
-    return st;
+    if (st != GS_OK) return st;
+    /* The file only saves the next run a pass over the data: when it
+     * cannot be written (a full disk), that is said and the statistics
+     * computed here are used. */
+    gs_error unsaved = {0};
+    if (gs_cache_make_dir(cache_dir, &unsaved) != GS_OK || gs_stats_save(path, ds, &fp, out, &unsaved) != GS_OK)
+        fprintf(progress ? progress : stderr, "band statistics: %s; going on without storing them\n", unsaved.message);
+    return GS_OK;
 }
 
 gs_status gs_stats_get_in(const gs_dataset *ds, const char *dir, int workers, FILE *progress, gs_band_stats *out,
@@ -288,6 +293,5 @@ gs_status gs_stats_get_in(const gs_dataset *ds, const char *dir, int workers, FI
         snprintf(buf, sizeof buf, "%s", dir);
     else
         gs_cache_default_dir(buf, sizeof buf);
-    if (gs_cache_make_dir(buf, err) != GS_OK) return err->status;
-    return gs_stats_get(ds, buf, workers, progress, out, err);
+    return gs_stats_get(ds, buf, workers, progress, out, err); /* it makes the folder, or says it cannot */
 }

@@ -59,8 +59,10 @@ gs_status gs_stats_load(const char *path, gs_band_stats *out, gs_source_fingerpr
 
 /* The training statistics of ds: stored in a cache-backed dataset, else
  * <cache_dir>/<format>-<key>.stats when it matches the bands, the selection
- * and the source fingerprint, else computed and saved there.  A malformed
- * stats file is an error naming it (delete it to recompute). */
+ * and the source fingerprint, else computed and saved there (a file that
+ * cannot be saved, e.g. on a full disk, is said on progress, else stderr,
+ * and the computed values are returned).  A malformed stats file is an
+ * error naming it (delete it to recompute). */
 gs_status gs_stats_get(const gs_dataset *ds, const char *cache_dir, int workers, FILE *progress, gs_band_stats *out,
                        gs_error *err);
 /* gs_stats_get with the statistics stored in `dir`, or in the default

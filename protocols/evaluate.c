@@ -206,9 +206,11 @@ static gs_status probe_split(const gs_dataset *ds, const int64_t *train, int64_t
 }
 
 /* Features of the given samples: from the feature cache when it holds them
- * for this encoder, else extracted (and stored when a cache is set). */
+ * for this encoder, else extracted (and stored when a cache is set).  The
+ * cache only saves time: when it cannot be written (a full disk) that is
+ * said once and the evaluation goes on without it (cfg's cache unset). */
 static gs_status features(gs_context *ctx, gs_backbone *encoder, const gs_dataset *ds, const int64_t *idx, int64_t n,
-                          const gs_band_stats *stats, const gs_eval_config *cfg, gs_feature_set *out, gs_error *err) {
+                          const gs_band_stats *stats, gs_eval_config *cfg, gs_feature_set *out, gs_error *err) {
     char path[4400], key[1400];
     bool cached = cfg->feature_cache_dir && cfg->encoder_key;
     if (cached) {
@@ -225,7 +227,12 @@ static gs_status features(gs_context *ctx, gs_backbone *encoder, const gs_datase
     }
     if (gs_extract_features(ctx, encoder, ds, idx, n, stats, cfg->batch, cfg->workers, out, err) != GS_OK)
         return err->status;
-    if (cached && gs_feature_set_save(path, key, out, err) != GS_OK) gs_feature_set_free(out);
+    gs_error unsaved = {0};
+    if (cached && gs_feature_set_save(path, key, out, &unsaved) != GS_OK) {
+        fprintf(cfg->progress ? cfg->progress : stderr,
+                "features: %s; evaluating without the feature cache (it only saves time)\n", unsaved.message);
+        cfg->feature_cache_dir = NULL;
+    }
     return err->status;
 }
 

@@ -17,6 +17,7 @@
 
 #include "cache.h"
 #include "image_io.h"
+#include "io/file_digest.h"
 #include "loader.h"
 #include "stats.h"
 #include "test_paths.h"
@@ -376,19 +377,33 @@ Test(datasets_stats_cache, truncated_or_foreign_caches_are_errors_naming_the_fil
     cr_assert_eq(truncate(path, st.st_size / 2), 0);
     cr_expect_eq(gs_cache_open(path, &c, &err), GS_ERR_FORMAT);
     cr_expect(strstr(err.message, path) && strstr(err.message, "truncated"), "%s", err.message);
-    /* gs_cache_use reports it too, and leaves the file alone. */
+    /* gs_cache_use rebuilds it, saying so: its digest header proves it is
+     * a geossl cache, and a cache only saves time. */
     memset(&err, 0, sizeof err);
-    cr_expect_eq(gs_cache_use(&src, path, NULL, &c, NULL, &err), GS_ERR_FORMAT);
-    cr_expect(strstr(err.message, path) != NULL, "%s", err.message);
+    char said[1024] = "";
+    FILE *progress = fmemopen(said, sizeof said, "w");
+    gs_cache_report rep;
+    cr_expect_eq(gs_cache_use(&src, path, &(gs_cache_options){.progress = progress}, &c, &rep, &err), GS_OK, "%s",
+                 err.message);
+    fclose(progress);
+    cr_expect(rep.built);
+    cr_expect(strstr(said, path) && strstr(said, "truncated") && strstr(said, "rebuilding"), "%s", said);
+    gs_dataset_close(&c);
     struct stat after;
     stat(path, &after);
-    cr_expect_eq(after.st_size, st.st_size / 2, "a bad cache was overwritten");
-    /* An HDF5 file that is not a cache. */
+    cr_expect_eq(after.st_size, st.st_size, "the rebuilt cache differs from the first");
+    /* An HDF5 file that is not a cache: refused, and left alone. */
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     H5Fclose(f);
+    stat(path, &st);
     memset(&err, 0, sizeof err);
     cr_expect_eq(gs_cache_open(path, &c, &err), GS_ERR_FORMAT);
     cr_expect(strstr(err.message, path) && strstr(err.message, "not a geossl cache"), "%s", err.message);
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(gs_cache_use(&src, path, NULL, &c, NULL, &err), GS_ERR_FORMAT);
+    cr_expect(strstr(err.message, path) && strstr(err.message, "--rebuild"), "%s", err.message);
+    stat(path, &after);
+    cr_expect_eq(after.st_size, st.st_size, "a file that may not be geossl's was overwritten");
     /* Not HDF5 at all. */
     FILE *t = fopen(path, "w");
     fputs("pixels, but as text\n", t);
@@ -461,9 +476,108 @@ Test(datasets_stats_cache, cache_with_other_chunking_still_reads) {
     H5Dclose(d);
     H5Sclose(space);
     H5Fclose(f);
+    cr_assert_eq(gs_file_digest_seal(path, &err), GS_OK, "%s", err.message); /* changed on purpose */
     cr_assert_eq(gs_cache_open(path, &c, &err), GS_OK, "%s", err.message);
     expect_same_dataset(&src, &c);
     gs_dataset_close(&c);
+    gs_dataset_close(&src);
+    test_remove_tree(dir);
+}
+
+/* ---- damaged caches (issue 15) ------------------------------------------ */
+
+static void flip_byte(const char *path, long offset) {
+    FILE *f = fopen(path, "r+b");
+    cr_assert(f);
+    cr_assert_eq(fseek(f, offset, SEEK_SET), 0);
+    int c = fgetc(f);
+    cr_assert_neq(c, EOF);
+    cr_assert_eq(fseek(f, offset, SEEK_SET), 0);
+    fputc(c ^ 0x10, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* One flipped bit in a cache (a pixel, or the table libhdf5 parses) is
+ * refused when the cache is opened, naming the file, before libhdf5 reads
+ * it; gs_cache_use rebuilds it instead, saying so. */
+Test(datasets_stats_cache, a_flipped_bit_in_a_cache_is_refused_or_rebuilt) {
+    char dir[256], path[400];
+    make_source(dir, sizeof dir);
+    gs_dataset src, c;
+    open_tiny(&src, dir, false);
+    snprintf(path, sizeof path, "%s/c.h5", dir);
+    gs_error err = {0};
+    cr_assert_eq(gs_cache_build(&src, path, NULL, NULL, &err), GS_OK, "%s", err.message);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    long where[3] = {GS_DIGEST_BLOCK + 200, st.st_size / 2, st.st_size - 3};
+    for (int k = 0; k < 3; k++) {
+        flip_byte(path, where[k]);
+        memset(&err, 0, sizeof err);
+        cr_expect_eq(gs_cache_open(path, &c, &err), GS_ERR_FORMAT, "byte %ld", where[k]);
+        cr_expect(strstr(err.message, path) && strstr(err.message, "corrupt or was modified") &&
+                      strstr(err.message, "rebuild"),
+                  "%s", err.message);
+        flip_byte(path, where[k]);
+        cr_assert_eq(gs_cache_open(path, &c, &err), GS_OK, "flipped back: %s", err.message);
+        gs_dataset_close(&c);
+    }
+    flip_byte(path, st.st_size / 2);
+    char said[1024] = "";
+    FILE *progress = fmemopen(said, sizeof said, "w");
+    gs_cache_report rep;
+    cr_assert_eq(gs_cache_use(&src, path, &(gs_cache_options){.progress = progress}, &c, &rep, &err), GS_OK, "%s",
+                 err.message);
+    fclose(progress);
+    cr_expect(rep.built, "a damaged cache was used");
+    cr_expect(strstr(said, "corrupt or was modified") && strstr(said, "rebuilding"), "%s", said);
+    expect_same_dataset(&src, &c);
+    gs_dataset_close(&c);
+    gs_dataset_close(&src);
+    test_remove_tree(dir);
+}
+
+/* A cache written before digests: where geossl named it (the cache folder)
+ * it is rebuilt; at a path the user chose it is refused, left alone, with
+ * the way to rebuild it. */
+Test(datasets_stats_cache, cache_without_digest_is_rebuilt_only_under_its_own_name) {
+    char dir[256], own[400], chosen[400];
+    make_source(dir, sizeof dir);
+    gs_dataset src, c;
+    open_tiny(&src, dir, false);
+    gs_cache_path(&src, dir, own, sizeof own);
+    snprintf(chosen, sizeof chosen, "%s/mine.h5", dir);
+    gs_error err = {0};
+    const char *paths[2] = {own, chosen};
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(gs_cache_build(&src, paths[k], NULL, NULL, &err), GS_OK, "%s", err.message);
+        /* As an older geossl wrote it: the HDF5 data without the header. */
+        FILE *f = fopen(paths[k], "rb");
+        cr_assert(f);
+        static unsigned char buf[1 << 20];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        cr_assert_gt(n, (size_t)GS_DIGEST_BLOCK);
+        f = fopen(paths[k], "wb");
+        fwrite(buf + GS_DIGEST_BLOCK, 1, n - GS_DIGEST_BLOCK, f);
+        fclose(f);
+    }
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(gs_cache_open(own, &c, &err), GS_ERR_FORMAT);
+    cr_expect(strstr(err.message, own) && strstr(err.message, "carries no digest"), "%s", err.message);
+    gs_cache_report rep;
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(gs_cache_use(&src, own, NULL, &c, &rep, &err), GS_OK, "%s", err.message);
+    cr_expect(rep.built);
+    gs_dataset_close(&c);
+    struct stat before, after;
+    stat(chosen, &before);
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(gs_cache_use(&src, chosen, NULL, &c, &rep, &err), GS_ERR_FORMAT);
+    cr_expect(strstr(err.message, chosen) && strstr(err.message, "carries no digest") && strstr(err.message, "--rebuild"),
+              "%s", err.message);
+    stat(chosen, &after);
+    cr_expect_eq(after.st_size, before.st_size, "a file at a chosen path was overwritten");
     gs_dataset_close(&src);
     test_remove_tree(dir);
 }

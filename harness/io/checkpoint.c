@@ -1,5 +1,7 @@
 #include "checkpoint.h"
 #include "durable_file.h"
+#include "file_digest.h"
+#include "h5_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,13 @@
 /* A dataset, not an attribute: attributes are limited to 64 KiB and a run
  * configuration has no such bound. */
 #define CONFIG_DATASET "config"
+/* The longest text read back (architecture, configuration): far above any
+ * real configuration, far below what a corrupt length field can declare
+ * (a mutated checkpoint declared 2.8 GB). */
+#define MAX_TEXT_BYTES (16u << 20)
+/* Set to 1: checkpoints without a digest (from before digests) are read,
+ * with a warning.  Checked on every read, never cached. */
+#define TRUST_ENV "GEOSSL_TRUST_CHECKPOINTS_WITHOUT_DIGEST"
 
 /* HDF5 prints its error stack to stderr by default; geossl reports through
  * the context instead, so printing is off for the duration of each call. */
@@ -34,18 +43,6 @@ static h5_quiet h5_silence(void) {
 
 static void h5_restore(h5_quiet q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
 
-static hid_t file_access_plist(void) {
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0) return fapl;
-    /* Closing the file also closes whatever an error path left open in it. */
-    H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
-#if H5_VERSION_GE(1, 10, 7)
-    /* Keep HDF5's lock but don't fail on filesystems without flock (NFS). */
-    H5Pset_file_locking(fapl, true, true);
-#endif
-    return fapl;
-}
-
 static bool valid_name(const char *name) {
     return name && *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
 }
@@ -54,6 +51,7 @@ static bool valid_name(const char *name) {
 
 typedef struct writer {
     char reason[256]; /* the first failure, captured before a later call clears HDF5's error stack */
+    hid_t file;       /* open for writing; abandoned at the first failure (h5_file.h) */
 } writer;
 
 static herr_t innermost_error(unsigned n, const H5E_error2_t *err, void *data) {
@@ -66,6 +64,9 @@ static herr_t innermost_error(unsigned n, const H5E_error2_t *err, void *data) {
  * useful one. */
 static bool failed(writer *w, int64_t rc, const char *what) {
     if (rc >= 0) return false;
+    /* Before any handle is closed: a close would flush into the failure
+     * (h5_file.h).  HDF5's error stack, read below, is kept. */
+    if (w->file >= 0) gs_h5_abandon(w->file);
     if (w->reason[0]) return true;
     char desc[200] = "";
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, desc);
@@ -130,11 +131,30 @@ static bool write_tensor(writer *w, hid_t group, const char *group_name, const g
 
 static bool write_file(writer *w, const char *tmp, const gs_checkpoint_group *groups, int n_groups,
                        const gs_checkpoint_meta *meta) {
-    hid_t fapl = file_access_plist();
-    if (failed(w, fapl, "file access properties")) return false;
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
+    /* Space for everything before libhdf5 writes any of it (h5_file.h):
+     * the tensors, a generous share per tensor for names and headers, the
+     * texts; what is not used is trimmed when the file is committed. */
+    uint64_t bytes = GS_DIGEST_BLOCK + (1u << 16) + (meta->architecture ? strlen(meta->architecture) : 0) +
+                     (meta->config ? strlen(meta->config) : 0);
+    for (int g = 0; g < n_groups; g++)
+        for (int i = 0; i < groups[g].params->count; i++)
+            bytes += (uint64_t)groups[g].params->items[i].tensor->numel * sizeof(float) + 1024;
+    int e = gs_space_check(tmp, bytes);
+    if (e) {
+        snprintf(w->reason, sizeof w->reason, "it needs %.1f MB: %s", (double)bytes / 1e6, strerror(e));
+        return false;
+    }
+    hid_t file = gs_h5_create_sealable(tmp);
     if (failed(w, file, "creating the file")) return false;
+    w->file = file;
+    e = gs_h5_reserve(file, bytes);
+    if (e) {
+        snprintf(w->reason, sizeof w->reason, "reserving %.1f MB: %s", (double)bytes / 1e6, strerror(e));
+        gs_h5_abandon(file);
+        H5Fclose(file);
+        w->file = -1;
+        return false;
+    }
 
     int version = GS_CHECKPOINT_FORMAT_VERSION;
     bool ok = write_attr(w, file, FORMAT_ATTR, H5T_STD_I32LE, H5T_NATIVE_INT, 1, &version) &&
@@ -149,9 +169,16 @@ static bool write_file(writer *w, const char *tmp, const gs_checkpoint_group *gr
         for (int i = 0; ok && i < list->count; i++) ok = write_tensor(w, group, groups[g].name, list->items[i].tensor);
         if (group >= 0) ok = !failed(w, H5Gclose(group), groups[g].name) && ok;
     }
-    if (ok) ok = !failed(w, H5Fflush(file, H5F_SCOPE_GLOBAL), "flushing");
+    char why[200] = "";
+    if (ok && !gs_h5_flush_kept(file, why, sizeof why)) {
+        if (why[0]) snprintf(w->reason, sizeof w->reason, "flushing: %s", why);
+        ok = !failed(w, -1, "flushing");
+    }
+    if (!ok) gs_h5_abandon(file); /* e.g. an argument error: the file is discarded */
     /* Close errors matter: cached metadata and raw data are written here. */
-    ok = !failed(w, H5Fclose(file), "closing") && ok;
+    herr_t closed = H5Fclose(file);
+    w->file = -1;
+    ok = !failed(w, closed, "closing") && ok;
     return ok;
 }
 
@@ -197,7 +224,7 @@ gs_status gs_checkpoint_save(gs_context *ctx, const char *path, const gs_checkpo
     memcpy(tmp, path, len);
     memcpy(tmp + len, ".tmp", 5);
 
-    writer w = {.reason = ""};
+    writer w = {.reason = "", .file = -1};
     /* Created here first because HDF5 does not report errno reliably; a
      * missing directory or a permission problem gets its real reason. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -218,7 +245,7 @@ gs_status gs_checkpoint_save(gs_context *ctx, const char *path, const gs_checkpo
         return gs_fail(ctx, GS_ERR_IO, "cannot write checkpoint %s: %s", path, w.reason);
     }
     gs_error commit = {0};
-    gs_commit_file(tmp, path, &commit);
+    gs_h5_commit(tmp, path, &commit);
     free(tmp);
     if (commit.status != GS_OK) return gs_fail(ctx, GS_ERR_IO, "checkpoint: %s", commit.message);
     return GS_OK;
@@ -257,10 +284,12 @@ static char *read_string(hid_t loc, const char *name, bool as_attr) {
         H5Sget_simple_extent_npoints(space) == 1) {
         size_t size = H5Tget_size(type);
         hid_t mem = H5Tcopy(H5T_C_S1);
-        /* NULLPAD in memory: a converted null-terminated string keeps every
-         * character, and the extra zeroed byte terminates it. */
-        if (size > 0 && mem >= 0 && H5Tset_size(mem, size) >= 0 && H5Tset_strpad(mem, H5T_STR_NULLPAD) >= 0 &&
-            (text = calloc(size + 1, 1))) {
+        /* The declared size is bounded before allocating: a corrupt one
+         * asked for gigabytes.  NULLPAD in memory: a converted
+         * null-terminated string keeps every character, and the extra
+         * zeroed byte terminates it. */
+        if (size > 0 && size <= MAX_TEXT_BYTES && gs_h5_fits_in_file(obj, size) && mem >= 0 &&
+            H5Tset_size(mem, size) >= 0 && H5Tset_strpad(mem, H5T_STR_NULLPAD) >= 0 && (text = calloc(size + 1, 1))) {
             herr_t rc = as_attr ? H5Aread(obj, mem, text) : H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, text);
             if (rc < 0) {
                 free(text);
@@ -278,6 +307,37 @@ static char *read_string(hid_t loc, const char *name, bool as_attr) {
     return text;
 }
 
+static bool trusted_without_digest(void) {
+    const char *v = getenv(TRUST_ENV);
+    return v && !strcmp(v, "1");
+}
+
+/* Checks path against its digest before libhdf5 reads any of it: libhdf5
+ * is not hardened against damaged or hostile files. */
+static gs_status verify_digest(gs_context *ctx, const char *path) {
+    gs_digest_check c = gs_file_digest_verify(path);
+    if (c.state == GS_DIGEST_VALID) return GS_OK;
+    if (c.state == GS_DIGEST_UNREADABLE)
+        return gs_fail(ctx, GS_ERR_IO, "cannot read checkpoint %s: %s", path, c.detail);
+    if (c.state == GS_DIGEST_MISMATCH)
+        return gs_fail(ctx, GS_ERR_FORMAT,
+                       "checkpoint %s is corrupt or was modified after geossl wrote it (%s), so it is not read; use an "
+                       "earlier checkpoint of the run (pretrain --keep-every N keeps checkpoint-epochNNN.h5) or rerun "
+                       "the pretraining",
+                       path, c.detail);
+    if (!c.hdf5) return corrupt(ctx, path, c.detail);
+    if (trusted_without_digest()) {
+        gs_log(ctx, GS_LOG_WARN, "checkpoint %s carries no digest; read unverified because %s=1", path, TRUST_ENV);
+        return GS_OK;
+    }
+    return gs_fail(ctx, GS_ERR_FORMAT,
+                   "checkpoint %s carries no digest (written by a geossl older than this one, or not a geossl "
+                   "checkpoint) and is not handed unverified to libhdf5, which a damaged file can crash; rerun the "
+                   "pretraining, or if you trust the file set " TRUST_ENV "=1 (checkpoints saved from then on carry "
+                   "a digest)",
+                   path);
+}
+
 /* Opens path and reads its metadata; call with HDF5 printing silenced.  On
  * success *file_out is open and info holds malloc'd strings. */
 static gs_status open_checkpoint(gs_context *ctx, const char *path, hid_t *file_out, gs_checkpoint_info *info) {
@@ -290,8 +350,9 @@ static gs_status open_checkpoint(gs_context *ctx, const char *path, hid_t *file_
     bool is_dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
     close(fd);
     if (is_dir) return gs_fail(ctx, GS_ERR_IO, "cannot open checkpoint %s: %s", path, strerror(EISDIR));
+    if (verify_digest(ctx, path) != GS_OK) return ctx->status;
 
-    hid_t fapl = file_access_plist();
+    hid_t fapl = gs_h5_file_access();
     if (fapl < 0) return gs_fail(ctx, GS_ERR_INTERNAL, "cannot set up HDF5 to read %s", path);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
@@ -330,6 +391,16 @@ static gs_status open_checkpoint(gs_context *ctx, const char *path, hid_t *file_
     }
     *file_out = file;
     return GS_OK;
+}
+
+/* Tensors whose values are never negative, whatever the training:
+ * batchnorm running variances ("bn1.running_var") and AdamW's second
+ * moments ("conv1.weight.exp_avg_sq", optim/optimizer.c).  A negative one
+ * is damage (a flipped sign bit loaded silently before digests). */
+static bool never_negative(const char *name) {
+    const char *last = strrchr(name, '.');
+    last = last ? last + 1 : name;
+    return !strcmp(last, "running_var") || !strcmp(last, "exp_avg_sq");
 }
 
 static void dims_str(int ndim, const hsize_t *dims, char *buf, size_t size) {
@@ -374,9 +445,20 @@ static gs_status read_tensor(gs_context *ctx, const char *path, hid_t group, con
         goto done;
     }
     int64_t bad = gs_first_nonfinite(dst, t->numel);
-    if (bad >= 0)
+    if (bad >= 0) {
         status = gs_fail(ctx, GS_ERR_NONFINITE, "tensor '%s/%s' in checkpoint %s holds a non-finite value at index %lld",
                          group_name, t->name, path, (long long)bad);
+        goto done;
+    }
+    if (never_negative(t->name))
+        for (int64_t i = 0; i < t->numel; i++)
+            if (dst[i] < 0.0f) {
+                status = gs_fail(ctx, GS_ERR_FORMAT,
+                                 "tensor '%s/%s' in checkpoint %s holds %g at index %lld, but it is never negative: "
+                                 "the file is corrupt",
+                                 group_name, t->name, path, (double)dst[i], (long long)i);
+                break;
+            }
 done:
     if (type >= 0) H5Tclose(type);
     if (space >= 0) H5Sclose(space);
@@ -519,11 +601,17 @@ int gs_checkpoint_tensor_shape(const char *path, const char *name, int64_t *dims
     H5Eget_auto2(H5E_DEFAULT, &report, &report_data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* absent is an answer, not an error to print */
     int rank = 0;
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    /* Unverified files never reach libhdf5; the load that follows says why. */
+    gs_digest_check check = gs_file_digest_verify(path);
+    bool readable = check.state == GS_DIGEST_VALID ||
+                    (check.state == GS_DIGEST_MISSING && check.hdf5 && trusted_without_digest());
+    hid_t fapl = readable ? gs_h5_file_access() : -1;
+    hid_t file = fapl >= 0 ? H5Fopen(path, H5F_ACC_RDONLY, fapl) : -1;
+    if (fapl >= 0) H5Pclose(fapl);
     hid_t dset = file >= 0 && H5Lexists(file, name, H5P_DEFAULT) > 0 ? H5Dopen2(file, name, H5P_DEFAULT) : -1;
     if (dset >= 0) {
         hid_t space = H5Dget_space(dset);
-        hsize_t h[16];
+        hsize_t h[H5S_MAX_RANK]; /* what the file declares, up to HDF5's limit */
         int n = space >= 0 ? H5Sget_simple_extent_dims(space, h, NULL) : -1;
         if (n > 0 && n <= 16) {
             rank = n;

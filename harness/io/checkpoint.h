@@ -7,8 +7,14 @@
  * run configuration text.  h5py reads it as f["model"]["conv1.weight"][()].
  *
  * Saving is atomic (temporary file, fsync, rename), so an interrupted save
- * leaves the previous checkpoint in place.  Loading is all-or-nothing: the
- * caller builds the model first, and on any error no tensor is modified. */
+ * leaves the previous checkpoint in place; a full disk fails the save
+ * cleanly (io/h5_file.h).  The file carries a SHA-256 digest of its bytes
+ * in its HDF5 user block (io/file_digest.h), checked before libhdf5 reads
+ * any of it: libhdf5 is not hardened against damaged or hostile files.  A
+ * checkpoint without a digest (written before digests) is refused unless
+ * $GEOSSL_TRUST_CHECKPOINTS_WITHOUT_DIGEST is 1 (then read with a warning).
+ * Loading is all-or-nothing: the caller builds the model first, and on any
+ * error no tensor is modified. */
 #ifndef GS_IO_CHECKPOINT_H
 #define GS_IO_CHECKPOINT_H
 
@@ -65,9 +71,11 @@ gs_status gs_checkpoint_save(gs_context *ctx, const char *path, const gs_checkpo
 /* Reads the given groups into the caller's existing tensors (same names and
  * shapes) and, when info_out is non-NULL, the metadata.  Only the groups
  * passed are read; the file may hold more.  Errors: GS_ERR_IO (cannot open),
- * GS_ERR_FORMAT (not HDF5, truncated, corrupt, not a geossl checkpoint, newer
- * format), GS_ERR_MISMATCH (architecture, missing group or tensor, shape,
- * unused tensor), GS_ERR_NONFINITE (NaN/Inf stored).  On error nothing of the
+ * GS_ERR_FORMAT (not HDF5, truncated, corrupt or modified (digest), no
+ * digest, not a geossl checkpoint, newer format, a text longer than the file
+ * or 16 MiB, a negative batchnorm running variance or AdamW second moment),
+ * GS_ERR_MISMATCH (architecture, missing group or tensor, shape, unused
+ * tensor), GS_ERR_NONFINITE (NaN/Inf stored).  On error nothing of the
  * caller's is modified and info_out is zeroed.  options may be NULL. */
 gs_status gs_checkpoint_load(gs_context *ctx, const char *path, const gs_checkpoint_group *groups, int n_groups,
                              gs_checkpoint_info *info_out, const gs_checkpoint_load_options *options);
@@ -78,7 +86,8 @@ gs_status gs_checkpoint_read_info(gs_context *ctx, const char *path, gs_checkpoi
 void gs_checkpoint_info_free(gs_checkpoint_info *info);
 
 /* The shape of one stored tensor ("heads/aspp.conv1x1.conv.weight"): its
- * rank, or 0 when the file or the tensor is not there (no error printed),
+ * rank, or 0 when the file or the tensor is not there or the file fails its
+ * digest check (no error printed; a load of it says why),
  * with up to max_dims dimensions in dims.  For heads whose width the
  * checkpoint decides (a pretrained ASPP built for a narrow encoder). */
 int gs_checkpoint_tensor_shape(const char *path, const char *name, int64_t *dims, int max_dims);

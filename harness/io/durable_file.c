@@ -1,4 +1,5 @@
 #include "durable_file.h"
+#include "file_digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,4 +42,13 @@ gs_status gs_commit_file(const char *tmp, const char *path, gs_error *err) {
     }
     gs_sync_parent_dir(path);
     return GS_OK;
+}
+
+gs_status gs_commit_sealed_file(const char *tmp, const char *path, gs_error *err) {
+    gs_error seal = {0};
+    if (gs_file_digest_seal(tmp, &seal) != GS_OK) {
+        unlink(tmp);
+        return gs_error_set(err, GS_ERR_IO, "cannot write %s: %s", path, seal.message);
+    }
+    return gs_commit_file(tmp, path, err);
 }

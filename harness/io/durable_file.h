@@ -11,6 +11,9 @@
  * filesystems refuse it, and the new file is complete either way).  On
  * failure tmp is removed and err says which step failed and why. */
 gs_status gs_commit_file(const char *tmp, const char *path, gs_error *err);
+/* gs_file_digest_seal(tmp) (file_digest.h), then gs_commit_file: for the
+ * HDF5 files geossl reads back, written with an empty user block. */
+gs_status gs_commit_sealed_file(const char *tmp, const char *path, gs_error *err);
 /* The folder part alone, for writers that rename themselves. */
 void gs_sync_parent_dir(const char *path);
 
