@@ -4,7 +4,8 @@
  * Invariants: a malformed file is a format error (the caller then says to
  * delete it); accepted statistics have 1..GS_MAX_BANDS bands, a positive
  * value count and finite means and non-negative finite standard deviations
- * (the loader divides by them). */
+ * (the loader divides by them), and all of them still so in the float32
+ * copies the loader normalizes with (gs_stats_to_float). */
 #include <math.h>
 
 #include "common.h"
@@ -28,8 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         float mean[GS_MAX_BANDS], std[GS_MAX_BANDS];
         gs_stats_to_float(&stats, mean, std);
         for (int b = 0; b < stats.bands; b++)
-            if (!(std[b] > 0) || !isfinite(1.0f / std[b]))
-                fuzz_fail(TARGET, "band %d: the loader would divide by %g", b, (double)std[b]);
+            if (!isfinite(mean[b]) || !(std[b] > 0) || !isfinite(1.0f / std[b]))
+                fuzz_fail(TARGET, "band %d: the loader would compute (x - %g) / %g", b, (double)mean[b], (double)std[b]);
     } else if (s != GS_ERR_FORMAT) {
         fuzz_fail(TARGET, "a malformed file is status %d, not a format error: %s", (int)s, err.message);
     }
