@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Regenerates the seed corpora under tests/fuzz/corpus/ (committed; run this
 # only to refresh them).  Needs a built geossl (GEOSSL=path, default
-# build/geossl), tiffcp (libtiff-tools) and python3 (standard library only).
+# build/geossl), the fuzz build's seed_writer (SEED_WRITER=path, default
+# build-fuzz/tests/fuzz/seed_writer: tools/fuzz.sh 0 builds it), tiffcp
+# (libtiff-tools) and python3 (standard library only).
 # Seeds are a few small valid files per target, written by geossl itself
 # where it writes that kind of file, else by the few lines below.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 GEOSSL=${GEOSSL:-build/geossl}
+SEED_WRITER=${SEED_WRITER:-build-fuzz/tests/fuzz/seed_writer}
 [ -x "$GEOSSL" ] || { echo "make_corpus: no geossl at $GEOSSL (build it, or set GEOSSL=...)" >&2; exit 1; }
+[ -x "$SEED_WRITER" ] || { echo "make_corpus: no seed_writer at $SEED_WRITER (set SEED_WRITER=...)" >&2; exit 1; }
 command -v tiffcp >/dev/null || { echo "make_corpus: needs tiffcp (apt-get install libtiff-tools)" >&2; exit 1; }
 OUT=tests/fuzz/corpus
 WORK=$(mktemp -d)
@@ -15,6 +19,7 @@ trap 'rm -rf "$WORK"' EXIT
 export GEOSSL_CACHE_DIR=$WORK/cache
 rm -rf "$OUT"
 mkdir -p "$OUT"/{safetensors,suite,results,reference,kernel_timings,loss_log,tiff,jpeg,bigearthnet_labels,band_stats}
+mkdir -p "$OUT"/{checkpoint,cache,feature_cache}
 
 # ---- data from geossl's synthetic generator, at its smallest sizes
 for spec in "eurosat-rgb --count 10" "eurosat-ms --count 1 --size 16" "bigearthnet --count 3 --size 24" \
@@ -23,7 +28,7 @@ for spec in "eurosat-rgb --count 10" "eurosat-ms --count 1 --size 16" "bigearthn
     set -- $spec
     "$GEOSSL" data synth "$1" "$WORK/$1" --seed 1 "${@:2}" >/dev/null
 done
-first() { find "$WORK/$1" -name "$2" | LC_ALL=C sort | head -1; }
+first() { find "$WORK/$1" -name "$2" | LC_ALL=C sort | sed -n 1p; }
 
 # TIFF: each sample type and layout geossl writes, then libtiff's other layouts.
 cp "$(first bigearthnet '*_B01.tif')" "$OUT/tiff/u16-uncompressed.tif"
@@ -100,14 +105,14 @@ D="$WORK/eurosat-rgb"
 "$GEOSSL" pretrain --method simclr --data "eurosat-rgb:$D" --epochs 1 --batch 16 --width 8 --threads 1 \
     --out "$WORK/run" >/dev/null 2>&1
 head -1 "$WORK/results.csv" > "$OUT/results/results.csv"
-grep ',knn,' "$WORK/results.csv" | head -2 >> "$OUT/results/results.csv"
-grep ',linear,' "$WORK/results.csv" | head -2 >> "$OUT/results/results.csv"
+grep -m2 ',knn,' "$WORK/results.csv" >> "$OUT/results/results.csv"
+grep -m2 ',linear,' "$WORK/results.csv" >> "$OUT/results/results.csv"
 cut -d, -f1-16 "$OUT/results/results.csv" > "$OUT/results/legacy-16-columns.csv"
 cp "$(first cache '*.stats')" "$OUT/band_stats/eurosat-rgb.stats"
 "$GEOSSL" data synth eurosat-ms "$WORK/ms" --count 5 --seed 1 >/dev/null
 "$GEOSSL" eval --random-init --protocol knn --data "eurosat-ms:$WORK/ms" --results "$WORK/ms.csv" --threads 1 \
     --width 8 >/dev/null 2>&1
-cp "$(grep -l '^format eurosat-ms' "$WORK"/cache/*.stats | head -1)" "$OUT/band_stats/eurosat-ms.stats"
+cp "$(grep -l '^format eurosat-ms' "$WORK"/cache/*.stats | sed -n 1p)" "$OUT/band_stats/eurosat-ms.stats"
 cp "$WORK/run/log.csv" "$OUT/loss_log/run-folder-log.csv"
 { echo run_id,step,loss; tail -n +2 "$WORK/run/log.csv" | awk -F, '{print "simclr," $1 "," $3}'; echo "byol,1,nan"; } \
     > "$OUT/loss_log/runs.csv"
@@ -147,4 +152,15 @@ write(d + "/i64-buffer.safetensors",
 write(d + "/scalar.safetensors", [("logit_scale", "F32", [], f32(2.6592))])
 write(d + "/empty.safetensors", [])
 PY
+# ---- geossl's HDF5 files, sealed with their digest: the tiny model's
+# checkpoints, dataset caches (unlabeled, multi-label, segmentation) and
+# feature caches (classification, multi-label)
+"$SEED_WRITER" checkpoint "$OUT/checkpoint/step-7.h5" 7
+"$SEED_WRITER" checkpoint "$OUT/checkpoint/step-0.h5" 0
+"$GEOSSL" data synth bigearthnet "$WORK/ben1" --count 1 --size 24 --seed 2 >/dev/null
+"$SEED_WRITER" cache "geotiff:$WORK/geotiff" "$OUT/cache/geotiff.h5" 16
+"$SEED_WRITER" cache "bigearthnet:$WORK/ben1" "$OUT/cache/bigearthnet.h5"
+"$SEED_WRITER" cache "potsdam:$WORK/potsdam" "$OUT/cache/potsdam.h5" 16
+"$SEED_WRITER" features "$OUT/feature_cache/classes.h5" fuzz-key
+"$SEED_WRITER" features "$OUT/feature_cache/multilabel.h5" fuzz-key multilabel
 du -sh "$OUT"
