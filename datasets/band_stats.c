@@ -1,5 +1,6 @@
 #include "band_stats.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +8,10 @@
 void gs_stats_to_float(const gs_band_stats *s, float *mean, float *std) {
     for (int b = 0; b < s->bands; b++) {
         mean[b] = (float)s->mean[b];
-        std[b] = s->std[b] > 0 ? (float)s->std[b] : 1.0f;
+        /* A std that is 0 in float (1e-300 in double) or subnormal, whose
+         * inverse overflows, is a constant band as much as 0 is. */
+        float sd = (float)s->std[b];
+        std[b] = isfinite(sd) && sd >= FLT_MIN ? sd : 1.0f;
     }
 }
 

@@ -27,8 +27,8 @@ typedef struct gs_band_stats {
     double std[GS_MAX_BANDS]; /* population (divides by values) */
 } gs_band_stats;
 
-/* Float copies for the loader; a zero std becomes 1 (constant bands are
- * centred, not divided by zero). */
+/* Float copies for the loader; a std that is zero or below float's normal
+ * range becomes 1 (constant bands are centred, not divided by zero). */
 void gs_stats_to_float(const gs_band_stats *s, float *mean, float *std);
 
 /* NaN or infinity in the input (a float GeoTIFF's nodata, a broken

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -217,7 +218,7 @@ gs_status gs_stats_load(const char *path, gs_band_stats *out, gs_source_fingerpr
     int bands_seen = 0;
     if (!fgets(line, sizeof line, f) || strncmp(line, STATS_HEADER, strlen(STATS_HEADER))) bad = "no '" STATS_HEADER "' header";
     while (!bad && fgets(line, sizeof line, f)) {
-        int b;
+        int b, end = 0;
         char name[64];
         double mean, std;
         if (!strncmp(line, "format ", 7) || !strncmp(line, "root ", 5)) continue;
@@ -229,10 +230,13 @@ gs_status gs_stats_load(const char *path, gs_band_stats *out, gs_source_fingerpr
             if (out->bands < 1 || out->bands > GS_MAX_BANDS) bad = "band count out of range";
             continue;
         }
-        /* sscanf reads "nan" and "inf": a file written from non-finite data
-         * would otherwise normalize every pixel to NaN. */
-        if (sscanf(line, "band %d %63s %lf %lf", &b, name, &mean, &std) == 4 && b == bands_seen && b < out->bands &&
-            isfinite(mean) && isfinite(std) && std >= 0) {
+        /* sscanf reads "nan" and "inf", and values float cannot hold
+         * (1e300): the loader normalizes with float copies, where they
+         * would turn every pixel into NaN or infinity.  Nothing may follow
+         * the numbers (a damaged line that still starts with them). */
+        if (sscanf(line, "band %d %63s %lf %lf %n", &b, name, &mean, &std, &end) == 4 && line[end] == '\0' &&
+            b == bands_seen && b < out->bands && isfinite(mean) && isfinite(std) && fabs(mean) <= FLT_MAX &&
+            std >= 0 && std <= FLT_MAX) {
             out->mean[b] = mean;
             out->std[b] = std;
             bands_seen++;

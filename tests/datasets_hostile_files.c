@@ -495,6 +495,44 @@ Test(datasets_hostile_files, stats_file_with_nan_is_malformed) {
     test_remove_tree(dir);
 }
 
+static gs_status load_stats_text(const char *dir, const char *bands, gs_band_stats *s, gs_error *err) {
+    char path[300];
+    snprintf(path, sizeof path, "%s/y.stats", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "geossl band statistics 1\nformat eurosat-rgb\nroot data\nfingerprint 1 1 1\nsamples 1 0\n"
+               "values 4096\n%s",
+            bands);
+    fclose(f);
+    gs_source_fingerprint fp;
+    return gs_stats_load(path, s, &fp, err);
+}
+
+/* What fuzz_band_stats found (tests/fuzz/regressions/band_stats): values a
+ * double holds but float does not.  A mean of 1e300 would be infinity in
+ * the loader's float copy: malformed.  A std of 1e-300 is 0 in float: a
+ * constant band, normalized by 1 rather than divided by 0.  Bytes after the
+ * numbers make a line malformed. */
+Test(datasets_hostile_files, stats_beyond_float_are_refused_or_made_safe) {
+    char dir[256];
+    test_temp_dir(dir, sizeof dir);
+    gs_band_stats s;
+    gs_error err = {0};
+    cr_expect_eq(load_stats_text(dir, "bands 2\nband 0 red 100 2\nband 1 green 1e300 2\n", &s, &err), GS_ERR_FORMAT,
+                 "a mean of 1e300 was loaded");
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(load_stats_text(dir, "bands 1\nband 0 red 100 57.05e-300\xff\xff8\n", &s, &err), GS_ERR_FORMAT,
+                 "trailing bytes were ignored");
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(load_stats_text(dir, "bands 2\nband 0 red 100 1e-300\nband 1 green 7 1e-40\n", &s, &err), GS_OK,
+                 "%s", err.message);
+    float mean[GS_MAX_BANDS], std[GS_MAX_BANDS];
+    gs_stats_to_float(&s, mean, std);
+    for (int b = 0; b < 2; b++)
+        cr_expect(std[b] == 1.0f, "band %d: std %g in float, the loader divides by it", b, (double)std[b]);
+    test_remove_tree(dir);
+}
+
 /* ---- cache labels -------------------------------------------------------- */
 
 /* A cache whose label column holds a value outside the class count (the
