@@ -56,13 +56,14 @@
  * - Order of augment and crop: the authors jitter and blur the full image,
  *   then crop; geossl's loader crops, then jitters and blurs, with the blur
  *   sigma scaled to the view (augment.h).
+ * - Learning rate (§5): the released step schedule, lr x 0.1 from epoch 120
+ *   and x 0.01 from epoch 160 of 200, no warm-up, applied here at 60% and
+ *   80% of the run's steps (seco_lr_at) so that shorter runs keep its shape.
  * - Weight decay on every parameter, biases and batchnorm included, as the
  *   authors' SGD does (added to those gradients before geossl's SGD, which
  *   decays weights only); decay=weights keeps geossl's convention.
  * - No shuffling batchnorm (the authors' single-GPU command has none, §9.6);
  *   the key encoder normalizes each key view with that view's own batch.
- * - The learning-rate step schedule (x0.1 at 60% and 80%) belongs to the
- *   pretraining loop, which applies its cosine schedule to every method.
  * - Queue: 16,384 keys per head, capped as MoCo v2's at half an epoch of
  *   locations (a whole number of batches) on small data; a queue that is not
  *   a multiple of the batch wraps around.
@@ -443,6 +444,14 @@ const int32_t *gs_seco_dates(const gs_method *m, int64_t *n) {
     return s ? s->dates : NULL;
 }
 
+/* pl_bolts' MocoLRScheduler(schedule=[120, 160]) over the released 200
+ * epochs, as fractions of the run. */
+static double seco_lr_at(double peak, int64_t step, int64_t total_steps) {
+    if (total_steps <= 0) return peak;
+    double done = (double)step / (double)total_steps;
+    return done >= 0.8 ? peak * 0.01 : done >= 0.6 ? peak * 0.1 : peak;
+}
+
 const gs_method_ops gs_method_seco = {
     .name = "seco",
     .summary = "SeCo: seasonal contrast, MoCo v2 with 3 heads and queues over dates of one place (Mañas et al. 2021)",
@@ -457,4 +466,7 @@ const gs_method_ops gs_method_seco = {
     .after_step = seco_after_step,
     .free = seco_free,
     .options = SECO_OPTIONS,
+    .lr_at = seco_lr_at,
+    .schedule = "the released step schedule: x 0.1 from 60% and x 0.01 from 80% of the steps (epochs 120 and 160 "
+                "of 200), no warm-up",
 };

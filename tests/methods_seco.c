@@ -307,3 +307,17 @@ Test(methods_seco, resumes_bit_identically) {
     cr_expect_neq(mid.state, x.state, "the queues moved in the second epoch");
     test_remove_tree(r.dir);
 }
+
+/* The released step schedule (spec §5): 0.03 until 60% of the steps
+ * (epoch 120 of 200), x 0.1 until 80% (epoch 160), x 0.01 after; no warm-up. */
+Test(methods_seco, learning_rate_follows_the_released_step_schedule) {
+    const gs_method_ops *ops = gs_method_find("seco");
+    cr_assert(ops && ops->lr_at && ops->schedule);
+    const int64_t total = 200 * 7; /* 200 epochs of 7 steps */
+    cr_expect_float_eq(ops->lr_at(0.03, 0, total), 0.03, 1e-12, "no warm-up");
+    cr_expect_float_eq(ops->lr_at(0.03, 120 * 7 - 1, total), 0.03, 1e-12, "the last step of epoch 119");
+    cr_expect_float_eq(ops->lr_at(0.03, 120 * 7, total), 0.003, 1e-12, "epoch 120");
+    cr_expect_float_eq(ops->lr_at(0.03, 160 * 7 - 1, total), 0.003, 1e-12);
+    cr_expect_float_eq(ops->lr_at(0.03, 160 * 7, total), 0.0003, 1e-12, "epoch 160");
+    cr_expect_float_eq(ops->lr_at(0.03, total - 1, total), 0.0003, 1e-12);
+}
