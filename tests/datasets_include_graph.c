@@ -99,12 +99,15 @@ static bool resolve(const char *dir, const char *include, char *out, size_t size
             continue;
         }
         if (n == 32) return false;
-        snprintf(parts[n++], NAME_LEN, "%s", p);
+        /* The return values are checked: a name or path too long is no match. */
+        int w = snprintf(parts[n++], NAME_LEN, "%s", p);
+        if (w < 0 || w >= NAME_LEN) return false;
     }
     out[0] = '\0';
     for (int i = 0; i < n; i++) {
         size_t used = strlen(out);
-        snprintf(out + used, size - used, "%s%s", i ? "/" : "", parts[i]);
+        int w = snprintf(out + used, size - used, "%s%s", i ? "/" : "", parts[i]);
+        if (w < 0 || (size_t)w >= size - used) return false;
     }
     return true;
 }
