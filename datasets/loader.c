@@ -21,6 +21,7 @@ typedef struct slot {
     bool *bad;
     int32_t *labels;
     float *targets;
+    int32_t *acquired; /* n x dates x 3, when the format knows dates */
     float *pixels[GS_LOADER_MAX_VIEWS];
     int32_t *masks[GS_LOADER_MAX_VIEWS];
     gs_augment_record *records[GS_LOADER_MAX_VIEWS];
@@ -51,6 +52,7 @@ struct gs_loader {
     int64_t view_floats[GS_LOADER_MAX_VIEWS];
     bool normalize;
     float mean[GS_MAX_BANDS], std[GS_MAX_BANDS];
+    int acquired_dates; /* dates per sample whose acquisition dates batches carry; 0: none */
 
     pthread_mutex_t mu;
     pthread_cond_t work, ready;
@@ -163,6 +165,7 @@ static gs_status load_sample(gs_loader *l, worker *w, slot *s, int pos, int64_t 
         if (st != GS_OK) return st;
     }
     s->labels[pos] = sample->label;
+    if (s->acquired) gs_dataset_sample_dates(ds, index, s->acquired + (int64_t)pos * 3 * l->acquired_dates);
     if (l->multilabel)
         for (int c = 0; c < ds->n_classes; c++)
             s->targets[(int64_t)pos * ds->n_classes + c] = (float)((sample->labels >> c) & 1);
@@ -210,6 +213,9 @@ static int compact(gs_loader *l, slot *s) {
         if (p != kept) {
             s->indices[kept] = s->indices[p];
             s->labels[kept] = s->labels[p];
+            if (s->acquired)
+                memcpy(s->acquired + (int64_t)kept * 3 * l->acquired_dates,
+                       s->acquired + (int64_t)p * 3 * l->acquired_dates, (size_t)(3 * l->acquired_dates) * sizeof(int32_t));
             if (l->multilabel)
                 memcpy(s->targets + (int64_t)kept * n_classes, s->targets + (int64_t)p * n_classes,
                        (size_t)n_classes * sizeof(float));
@@ -310,6 +316,8 @@ static gs_status alloc_slot(gs_loader *l, slot *s, gs_error *err) {
     bool ok = (s->indices = malloc(n * sizeof *s->indices)) && (s->bad = malloc(n * sizeof *s->bad)) &&
               (s->labels = malloc(n * sizeof *s->labels));
     if (ok && l->multilabel) ok = (s->targets = calloc(n * (size_t)l->ds->n_classes, sizeof *s->targets)) != NULL;
+    if (ok && l->acquired_dates > 0)
+        ok = (s->acquired = calloc(n * 3 * (size_t)l->acquired_dates, sizeof *s->acquired)) != NULL;
     for (int v = 0; ok && v < l->n_views; v++) {
         int64_t plane = (int64_t)l->view_h[v] * l->view_w[v];
         ok = (s->pixels[v] = malloc(n * (size_t)l->view_floats[v] * sizeof(float))) &&
@@ -329,6 +337,7 @@ static gs_status alloc_slot(gs_loader *l, slot *s, gs_error *err) {
     b->indices = s->indices;
     b->labels = s->labels;
     b->targets = s->targets;
+    b->acquired = s->acquired;
     b->n_classes = l->ds->n_classes;
     return ok ? GS_OK : gs_error_set(err, GS_ERR_MEMORY, "loader: out of memory for %d batches of %d samples", l->n_slots,
                                      l->batch_size);
@@ -339,6 +348,7 @@ static void free_slot(slot *s) {
     free(s->bad);
     free(s->labels);
     free(s->targets);
+    free(s->acquired);
     for (int v = 0; v < GS_LOADER_MAX_VIEWS; v++) {
         free(s->pixels[v]);
         free(s->masks[v]);
@@ -397,6 +407,13 @@ gs_status gs_loader_create(const gs_loader_config *c, gs_loader **out, gs_error 
         return gs_error_set(err, GS_ERR_MEMORY, "loader: out of memory for %lld sample indices", (long long)l->n);
     }
     for (int64_t i = 0; i < l->n; i++) l->indices[i] = c->indices ? c->indices[i] : i;
+    /* A format that knows its samples' dates passes them with every batch
+     * (SatMAE's temporal encoding). */
+    if (ds->dates > 0 && l->n > 0) {
+        int32_t *probe = malloc((size_t)(3 * ds->dates) * sizeof *probe);
+        if (probe && gs_dataset_sample_dates(ds, l->indices[0], probe)) l->acquired_dates = ds->dates;
+        free(probe);
+    }
     for (int i = 0; i < l->n_slots && st == GS_OK; i++) st = alloc_slot(l, &l->slots[i], err);
     for (int i = 0; i < l->n_workers && st == GS_OK; i++) {
         worker *w = &l->workers[i];

@@ -65,6 +65,10 @@ typedef struct gs_batch {
     const int64_t *indices; /* n dataset sample indices */
     const int32_t *labels;  /* n class indices (GS_IGNORE_LABEL when none) */
     const float *targets;   /* multi-label: n x n_classes of 0/1; else NULL */
+    /* n x dates x 3: year, month (1-12), day of each image of each sample,
+     * in the order of the dates in the pixels; NULL where the format does
+     * not know dates (gs_dataset_sample_dates). */
+    const int32_t *acquired;
     int n_classes;
     int skipped; /* bad samples left out of this batch (skip_bad) */
 } gs_batch;

@@ -20,10 +20,11 @@
  *          (5D/8), 1-d codes of year - 2002, month - 1, hour (D/8 each));
  *          decoder likewise, its cls slot zero; one prediction layer.  Takes
  *          the first 3 dates of multi-date data (all its bands; one crop for
- *          all dates, no flip beyond the shared view's).  The dates come from
- *          gs_satmae_use_dates; geossl pretrain does not pass them yet (the
- *          loader's batches carry no dates), so there every date is at time
- *          0 and only the frame order tells them apart.
+ *          all dates, no flip beyond the shared view's).  The dates are the
+ *          acquisition dates the loader passes with each batch (year and
+ *          month; hour 0) for formats that know them (s2-timeseries), or
+ *          those given by gs_satmae_use_dates; data without dates puts every
+ *          frame at time 0, so only the frame order tells them apart.
  * On multi-date data rgb and group take every date as an image.
  *
  * Masking (spec 3.1): per sample, uniform noise over the tokens, the
@@ -642,6 +643,27 @@ static int64_t split_frames(gs_context *ctx, const satmae *s, const gs_vit_confi
     return n;
 }
 
+/* temporal: the acquisition dates the loader passed with the batch (formats
+ * that know them), when no gs_satmae_use_dates call gave others.  Frames are
+ * the first 3 dates; the hour is 0, as day-level dates carry none. */
+static gs_status batch_dates(gs_context *ctx, gs_method *m, int64_t n) {
+    const gs_batch *b = m->batch;
+    if (!b || !b->acquired || b->n != n || b->dates < SATMAE_FRAMES) return GS_OK;
+    int32_t *ymh = malloc((size_t)(n * SATMAE_FRAMES * 3) * sizeof *ymh);
+    if (!ymh) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for SatMAE's dates");
+    for (int64_t i = 0; i < n; i++)
+        for (int f = 0; f < SATMAE_FRAMES; f++) {
+            const int32_t *ymd = b->acquired + (i * b->dates + f) * 3;
+            int32_t *out = ymh + (i * SATMAE_FRAMES + f) * 3;
+            out[0] = ymd[0];
+            out[1] = ymd[1];
+            out[2] = 0;
+        }
+    gs_status st = gs_satmae_use_dates(ctx, m, ymh, n);
+    free(ymh);
+    return st;
+}
+
 static gs_tensor *satmae_loss(gs_context *ctx, gs_method *m, gs_tensor *const *views, int n_views, int64_t step) {
     (void)n_views;
     (void)step;
@@ -650,6 +672,7 @@ static gs_tensor *satmae_loss(gs_context *ctx, gs_method *m, gs_tensor *const *v
     gs_tensor *frames[SATMAE_FRAMES], *enc = NULL, *dec = NULL;
     int64_t n = split_frames(ctx, s, vc, views[0], frames);
     if (n < 1) return NULL;
+    if (s->variant == VARIANT_TEMPORAL && s->time_rows != n && batch_dates(ctx, m, n) != GS_OK) return NULL;
     if (s->variant == VARIANT_TEMPORAL && temporal_encodings(ctx, s, n, vc->dim, &enc, &dec) != GS_OK) return NULL;
     s->time_rows = 0;
     int64_t t = s->tokens, k = s->kept, l = s->per_image, d = vc->dim, dd = s->dec_dim;

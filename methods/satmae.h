@@ -15,8 +15,8 @@ gs_status gs_satmae_use_mask(gs_context *ctx, gs_method *m, const int32_t *keep,
 /* temporal: the next loss (or features) call encodes frame f of sample n
  * with the calendar year, month (1-12) and hour at year_month_hour[(n * 3 +
  * f) * 3 + 0..2] (3 frames per sample); without it every frame is at time 0
- * (2002-01, hour 0), which is what geossl pretrain gives until the loader
- * passes the dates of its samples.  Copied; used once. */
+ * (2002-01, hour 0), unless the step's batch carries acquisition dates
+ * (gs_batch.acquired), which are then used.  Copied; used once. */
 gs_status gs_satmae_use_dates(gs_context *ctx, gs_method *m, const int32_t *year_month_hour, int64_t n);
 /* Tokens per sample (G * L) and how many of them the encoder sees. */
 int64_t gs_satmae_tokens(const gs_method *m);

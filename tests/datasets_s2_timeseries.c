@@ -17,6 +17,7 @@
 
 #include "dataset.h"
 #include "image_io.h"
+#include "loader.h"
 #include "synthetic.h"
 #include "test_paths.h"
 
@@ -447,4 +448,56 @@ Test(datasets_s2_timeseries, a_location_folder_given_as_root_says_so) {
     cr_assert_neq(open_series(location, 0, 0, &ds, &err), GS_OK);
     cr_expect(strstr(err.message, "no location folders") != NULL, "%s", err.message);
     cr_expect(strstr(err.message, "2020-01-01.tif") != NULL, "%s", err.message);
+}
+
+/* Batches of a format that knows its dates carry them (gs_batch.acquired),
+ * sample by sample as gs_dataset_sample_dates gives them, also shuffled and
+ * over several batches; a format without dates passes none. */
+Test(datasets_s2_timeseries, batches_carry_the_acquisition_dates) {
+    char dir[256], root[400];
+    test_temp_dir(dir, sizeof dir);
+    snprintf(root, sizeof root, "%s/synth", dir);
+    gs_synth_options opt = {.seed = 4, .count = 5, .size = 64, .dates = 3};
+    gs_error err = {0};
+    cr_assert_eq(gs_synth_write("s2-timeseries", root, &opt, &err), GS_OK, "%s", err.message);
+    gs_dataset ds;
+    cr_assert_eq(open_series(root, 0, 0, &ds, &err), GS_OK, "%s", err.message);
+    gs_loader_config lc = {.dataset = &ds, .batch_size = 2, .workers = 2, .shuffle = true, .seed = 3, .epochs = 1};
+    lc.views[0] = gs_augment_identity();
+    lc.n_views = 1;
+    gs_loader *l;
+    cr_assert_eq(gs_loader_create(&lc, &l, &err), GS_OK, "%s", err.message);
+    const gs_batch *b;
+    int seen = 0, distinct_months = 0;
+    while (gs_loader_next(l, &b, &err) == GS_OK && b) {
+        cr_assert_not_null(b->acquired, "an s2-timeseries batch without dates");
+        for (int i = 0; i < b->n; i++) {
+            int32_t want[9];
+            cr_assert(gs_dataset_sample_dates(&ds, b->indices[i], want));
+            cr_expect(!memcmp(b->acquired + i * 9, want, sizeof want), "sample %lld: dates differ",
+                      (long long)b->indices[i]);
+            distinct_months += want[1] != want[4];
+            seen++;
+        }
+    }
+    cr_expect_eq(err.status, GS_OK, "%s", err.message);
+    cr_expect_eq(seen, ds.n_samples, "every location once");
+    cr_expect_gt(distinct_months, 0, "the dates are months apart");
+    gs_loader_destroy(l);
+    gs_dataset_close(&ds);
+
+    char eurosat[400], spec[450];
+    snprintf(eurosat, sizeof eurosat, "%s/eurosat", dir);
+    gs_synth_options eo = {.seed = 1, .count = 2};
+    cr_assert_eq(gs_synth_write("eurosat-rgb", eurosat, &eo, &err), GS_OK, "%s", err.message);
+    snprintf(spec, sizeof spec, "eurosat-rgb:%s", eurosat);
+    cr_assert_eq(gs_dataset_open(spec, NULL, &ds, &err), GS_OK, "%s", err.message);
+    lc.dataset = &ds;
+    cr_assert_eq(gs_loader_create(&lc, &l, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(gs_loader_next(l, &b, &err), GS_OK, "%s", err.message);
+    cr_assert_not_null(b);
+    cr_expect_null(b->acquired, "EuroSAT knows no dates");
+    gs_loader_destroy(l);
+    gs_dataset_close(&ds);
+    test_remove_tree(dir);
 }

@@ -339,3 +339,60 @@ Test(methods_satmae, features_mean_pool_the_pretrained_tokens) {
     gs_method_free(&m);
     gs_context_free(&ctx);
 }
+
+/* temporal: the loader's acquisition dates (gs_batch.acquired: year, month,
+ * day) reach the time codes: the loss equals the one with the same year and
+ * month given through gs_satmae_use_dates (hour 0), and differs from the
+ * loss at time 0, on the same view and mask. */
+static double temporal_loss(gs_context *ctx, gs_method *m, const fixture *fx, const gs_batch *batch,
+                            const int32_t *ymh) {
+    int64_t n = (int64_t)config_value(fx, "batch"), k = gs_satmae_kept(m);
+    const fixture_tensor *kt = fixture_get(fx, "keep/0");
+    cr_assert(kt && kt->numel == n * k);
+    int32_t *keep = malloc((size_t)(n * k) * sizeof *keep);
+    for (int64_t j = 0; j < n * k; j++) keep[j] = (int32_t)kt->data[j];
+    gs_step_begin(ctx);
+    gs_tensor *view = reference_tensor(ctx, fx, "view/0/0");
+    cr_assert_eq(gs_satmae_use_mask(ctx, m, keep, n, k), GS_OK, "%s", ctx->error);
+    if (ymh) cr_assert_eq(gs_satmae_use_dates(ctx, m, ymh, n), GS_OK, "%s", ctx->error);
+    m->batch = batch;
+    gs_tensor *loss = m->ops->loss(ctx, m, &view, 1, 0);
+    m->batch = NULL;
+    cr_assert_not_null(loss, "%s", ctx->error);
+    free(keep);
+    return loss->data[0];
+}
+
+Test(methods_satmae, temporal_takes_the_dates_the_loader_passes) {
+    char path[512], options[256];
+    fixture *fx = fixture_load(test_fixture_path("satmae_temporal.gsfx", path, sizeof path));
+    cr_assert_not_null(fx, "missing fixture %s", path);
+    gs_context ctx;
+    gradcheck_context(&ctx, 1);
+    gs_method m;
+    init_from_fixture(&ctx, fx, &m, options, sizeof options);
+    int64_t n = (int64_t)config_value(fx, "batch");
+    enum { DATES = 4 }; /* the loader's samples have a fourth date the method does not take */
+    int32_t acquired[16 * DATES * 3], ymh[16 * 3 * 3];
+    cr_assert(n <= 16);
+    for (int64_t i = 0; i < n; i++)
+        for (int d = 0; d < DATES; d++) {
+            int32_t *a = acquired + (i * DATES + d) * 3;
+            a[0] = 2016 + (int32_t)((i + d) % 5), a[1] = 1 + (int32_t)((3 * i + 4 * d) % 12), a[2] = 1 + d * 7;
+            if (d < 3) {
+                int32_t *t = ymh + (i * 3 + d) * 3;
+                t[0] = a[0], t[1] = a[1], t[2] = 0;
+            }
+        }
+    gs_batch batch = {.n = (int)n, .dates = DATES, .acquired = acquired};
+    double from_batch = temporal_loss(&ctx, &m, fx, &batch, NULL);
+    double given = temporal_loss(&ctx, &m, fx, NULL, ymh);
+    double at_zero = temporal_loss(&ctx, &m, fx, NULL, NULL);
+    cr_expect_float_eq(from_batch, given, 1e-6 * fabs(given), "batch dates %.7f, the same given %.7f", from_batch,
+                       given);
+    cr_expect_gt(fabs(from_batch - at_zero), 1e-4, "dates must change the loss: %.7f vs %.7f at time 0", from_batch,
+                 at_zero);
+    gs_method_free(&m);
+    gs_context_free(&ctx);
+    fixture_free(fx);
+}
