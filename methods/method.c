@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/checkpoint.h"
 #include "ops/ops.h"
 #include "optim/ema.h"
 
@@ -29,6 +30,12 @@ gs_status gs_method_init(gs_context *ctx, gs_method *m, const gs_method_ops *ops
     for (int i = 0; i < m->encoder.params->count; i++) gs_param_add_existing(ctx, &m->trainable, m->encoder.params->items[i]);
     for (int i = 0; i < m->heads.count; i++) gs_param_add_existing(ctx, &m->trainable, m->heads.items[i]);
     return ctx->status;
+}
+
+gs_status gs_method_load_pretrained(gs_context *ctx, gs_method *m, const char *checkpoint) {
+    gs_checkpoint_group groups[2] = {{"model", m->encoder.params}, {"heads", &m->heads}};
+    gs_checkpoint_load_options options = {.architecture = m->encoder.arch, .allow_unused = true};
+    return gs_checkpoint_load(ctx, checkpoint, groups, 2, NULL, &options);
 }
 
 void gs_method_free(gs_method *m) {

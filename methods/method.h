@@ -78,6 +78,18 @@ typedef struct gs_method_ops {
     const char *schedule; /* what lr_at does, for --print-config; NULL with lr_at NULL */
     /* The keys gs_method_config.options may set, ending with {NULL}; NULL: none. */
     const gs_method_option_info *options;
+    /* Frozen-feature evaluation (kNN, linear probe) the way the method's
+     * authors evaluate, when that is not the exported encoder's own forward:
+     * x (N, C, H, W), normalized, -> (N, encoder width), on a method built
+     * from its checkpoint (gs_method_load_pretrained).  NULL: the encoder's
+     * forward.  features_name labels the results' settings column
+     * (features=<name>); describe_features says in words what is pooled. */
+    gs_tensor *(*features)(gs_context *ctx, gs_method *m, gs_tensor *x);
+    const char *features_name;
+    const char *(*describe_features)(const gs_method *m);
+    /* Fine-tuning the exported ViT: the authors' layer-wise lr decay
+     * (protocols/finetune.h), e.g. SatMAE's 0.75; 0: none. */
+    float finetune_layer_decay;
 } gs_method_ops;
 
 struct gs_method {
@@ -141,6 +153,11 @@ gs_status gs_method_options_check(const gs_method_ops *ops, const char *options,
 
 /* Builds the encoder, then the method's own parts (ops->init). */
 gs_status gs_method_init(gs_context *ctx, gs_method *m, const gs_method_ops *ops, const gs_method_config *cfg);
+/* After gs_method_init with the configuration the checkpoint was trained
+ * with: its "model" and "heads" groups into the encoder and the heads (the
+ * optimizer and method state in the file are not needed to compute
+ * features).  For ops->features at evaluation. */
+gs_status gs_method_load_pretrained(gs_context *ctx, gs_method *m, const char *checkpoint);
 void gs_method_free(gs_method *m);
 
 /* One training step on views already in the step's arena (call

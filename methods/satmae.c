@@ -754,6 +754,17 @@ gs_tensor *gs_satmae_features(gs_context *ctx, gs_method *m, gs_tensor *x) {
     return gs_scale(ctx, gs_sum_last(ctx, y), 1.0f / (float)t);
 }
 
+static const char *satmae_describe_features(const gs_method *m) {
+    const satmae *s = m->impl;
+    switch (s->variant) {
+    case VARIANT_GROUP: return "every spectral-group token (groups x patches) through the encoder, mean-pooled";
+    case VARIANT_TEMPORAL:
+        return "a temporal encoder on single-date images: each image is one frame at time 0, its patch tokens "
+               "mean-pooled";
+    default: return "every patch token through the encoder, mean-pooled";
+    }
+}
+
 /* AdamW's betas are (0.9, 0.95) in MAE and SatMAE (spec 5), not torch's
  * (0.9, 0.999): set before every update, so the optimizer geossl pretrain
  * builds from the method's kind takes them. */
@@ -800,4 +811,10 @@ const gs_method_ops gs_method_satmae = {
     .after_step = satmae_after_step,
     .free = satmae_free,
     .options = SATMAE_OPTIONS,
+    /* The authors' fine-tuning pools the tokens (global_pool) and decays the
+     * lr layer-wise by 0.75 (spec, "Fine-tuning"). */
+    .features = gs_satmae_features,
+    .features_name = "mean_tokens",
+    .describe_features = satmae_describe_features,
+    .finetune_layer_decay = 0.75f,
 };

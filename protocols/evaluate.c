@@ -150,8 +150,10 @@ static void format_settings(const gs_dataset *ds, const gs_eval_config *cfg, int
             snprintf(head, sizeof head, ";decoder=%s%s",
                      deeplab ? "deeplabv3plus" : "fpn", deeplab && fc.aspp_checkpoint ? ";aspp=pretrained" : "");
         }
-        snprintf(out, size, "%s;batch=%d;lr=%g;weight_decay=%g%s%s;splits=%s", length, fc.batch, (double)fc.lr,
-                 (double)fc.weight_decay, fc.freeze_encoder ? ";encoder=frozen" : "", head, ds->split_source);
+        char decay[40] = "";
+        if (fc.layer_decay > 0.0f) snprintf(decay, sizeof decay, ";layer_decay=%g", (double)fc.layer_decay);
+        snprintf(out, size, "%s;batch=%d;lr=%g;weight_decay=%g%s%s%s;splits=%s", length, fc.batch, (double)fc.lr,
+                 (double)fc.weight_decay, decay, fc.freeze_encoder ? ";encoder=frozen" : "", head, ds->split_source);
     } else if (cfg->protocol == GS_PROTOCOL_KNN) {
         int64_t k = cfg->knn_k > 0 ? cfg->knn_k : GS_KNN_DEFAULT_K;
         snprintf(out, size, "k=%lld;knn_temperature=%g;splits=%s", (long long)(k < n_train ? k : n_train),
@@ -160,6 +162,10 @@ static void format_settings(const gs_dataset *ds, const gs_eval_config *cfg, int
     } else {
         snprintf(out, size, "validation=%s;splits=%s", has_split(ds, GS_SPLIT_VAL) ? "val-split" : "10%-of-train",
                  ds->split_source);
+    }
+    if (cfg->features && cfg->protocol != GS_PROTOCOL_FINETUNE && cfg->protocol != GS_PROTOCOL_SEGMENT) {
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, ";features=%s", cfg->features->name);
     }
     /* A labelled subset says how many samples it holds, and when rounding
      * gave some class none, that each such class got one anyway. */
@@ -217,15 +223,17 @@ static gs_status features(gs_context *ctx, gs_backbone *encoder, const gs_datase
         uint64_t h = 1469598103934665603ULL; /* FNV-1a of the sample list: another split is another entry */
         for (int64_t i = 0; i < n; i++)
             for (int b = 0; b < 8; b++) h = (h ^ (uint64_t)((idx[i] >> (8 * b)) & 0xff)) * 1099511628211ULL;
-        snprintf(key, sizeof key, "%s|%s:%s|%lld|%016llx", cfg->encoder_key, ds->format->name, ds->root,
-                 (long long)n, (unsigned long long)h);
+        snprintf(key, sizeof key, "%s|%s|%s:%s|%lld|%016llx", cfg->encoder_key,
+                 cfg->features ? cfg->features->name : "forward", ds->format->name, ds->root, (long long)n,
+                 (unsigned long long)h);
         uint64_t k = 1469598103934665603ULL;
         for (const char *c = key; *c; c++) k = (k ^ (uint8_t)*c) * 1099511628211ULL;
         snprintf(path, sizeof path, "%s/features-%016llx.h5", cfg->feature_cache_dir, (unsigned long long)k);
         gs_error miss = {0};
         if (gs_feature_set_load(path, key, out, &miss) == GS_OK) return GS_OK;
     }
-    if (gs_extract_features(ctx, encoder, ds, idx, n, stats, cfg->batch, cfg->workers, out, err) != GS_OK)
+    if (gs_extract_features(ctx, encoder, cfg->features, ds, idx, n, stats, cfg->batch, cfg->workers, out, err) !=
+        GS_OK)
         return err->status;
     gs_error unsaved = {0};
     if (cached && gs_feature_set_save(path, key, out, &unsaved) != GS_OK) {

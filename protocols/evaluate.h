@@ -5,6 +5,7 @@
 #define GS_PROTOCOLS_EVALUATE_H
 
 #include "dataset.h"
+#include "feature_set.h"
 #include "finetune.h"
 #include "nn/backbone.h"
 
@@ -50,6 +51,9 @@ typedef struct gs_eval_config {
      * samples, and reused by later runs. */
     const char *feature_cache_dir;
     const char *encoder_key;
+    /* kNN and linear probe: features computed this way instead of the
+     * encoder's forward (feature_set.h); NULL: the encoder's. */
+    const gs_feature_extractor *features;
     FILE *progress;
 } gs_eval_config;
 

@@ -20,14 +20,14 @@ void gs_feature_set_free(gs_feature_set *fs) {
     memset(fs, 0, sizeof *fs);
 }
 
-gs_status gs_extract_features(gs_context *ctx, gs_backbone *encoder, const gs_dataset *ds, const int64_t *indices,
-                              int64_t n, const gs_band_stats *stats, int batch, int workers, gs_feature_set *out,
-                              gs_error *err) {
+gs_status gs_extract_features(gs_context *ctx, gs_backbone *encoder, const gs_feature_extractor *fx,
+                              const gs_dataset *ds, const int64_t *indices, int64_t n, const gs_band_stats *stats,
+                              int batch, int workers, gs_feature_set *out, gs_error *err) {
     memset(out, 0, sizeof *out);
     if (ds->dates > 1)
         return gs_error_set(err, GS_ERR_ARGUMENT, "features: %s has several dates per sample; evaluation protocols "
                                                   "take single-date datasets", ds->root);
-    out->dim = encoder->feature_dim;
+    out->dim = fx ? fx->dim : encoder->feature_dim;
     out->n = n;
     out->n_classes = ds->n_classes;
     out->features = malloc((size_t)(n * out->dim) * sizeof(float));
@@ -36,7 +36,7 @@ gs_status gs_extract_features(gs_context *ctx, gs_backbone *encoder, const gs_da
     if (!out->features || !out->labels || (ds->task == GS_TASK_MULTILABEL && !out->targets)) {
         gs_feature_set_free(out);
         return gs_error_set(err, GS_ERR_MEMORY, "features: out of memory for %lld x %lld", (long long)n,
-                            (long long)encoder->feature_dim);
+                            (long long)out->dim);
     }
     gs_loader_config lc = {.dataset = ds, .indices = indices, .n_indices = n, .batch_size = batch,
                            .workers = workers, .shuffle = false, .epochs = 1, .n_views = 0, .normalize = stats};
@@ -50,8 +50,14 @@ gs_status gs_extract_features(gs_context *ctx, gs_backbone *encoder, const gs_da
     const gs_batch *b;
     while (gs_loader_next(loader, &b, err) == GS_OK && b) {
         gs_step_begin(ctx);
-        gs_tensor *y = gs_backbone_forward(ctx, encoder, gs_batch_view_tensor(ctx, b, 0), false);
+        gs_tensor *x = gs_batch_view_tensor(ctx, b, 0);
+        gs_tensor *y = fx ? fx->compute(ctx, fx->owner, x) : gs_backbone_forward(ctx, encoder, x, false);
         if (!y) break;
+        if (y->numel != (int64_t)b->n * out->dim) {
+            gs_fail(ctx, GS_ERR_SHAPE, "features: %lld values for %d samples of %lld", (long long)y->numel, b->n,
+                    (long long)out->dim);
+            break;
+        }
         memcpy(out->features + row * out->dim, y->data, (size_t)(b->n * out->dim) * sizeof(float));
         memcpy(out->labels + row, b->labels, (size_t)b->n * sizeof(int32_t));
         if (out->targets && b->targets)

@@ -16,11 +16,22 @@ typedef struct gs_feature_set {
     int n_classes;
 } gs_feature_set;
 
-/* Runs the encoder over the given samples at their source size, normalized
- * by `stats`; rows follow `indices`. */
-gs_status gs_extract_features(gs_context *ctx, gs_backbone *encoder, const gs_dataset *ds, const int64_t *indices,
-                              int64_t n, const gs_band_stats *stats, int batch, int workers, gs_feature_set *out,
-                              gs_error *err);
+/* Frozen features computed another way than the encoder's forward: a
+ * pretraining method's own (SatMAE pools every spectral-group token, as its
+ * authors' fine-tuning does).  compute maps a normalized batch (N, C, H, W)
+ * to (N, dim) in the context's arena, gradients off. */
+typedef struct gs_feature_extractor {
+    gs_tensor *(*compute)(gs_context *ctx, void *owner, gs_tensor *x);
+    void *owner;
+    int64_t dim;
+    const char *name; /* the results' settings column says features=<name> ("mean_tokens") */
+} gs_feature_extractor;
+
+/* Runs the encoder (or fx, when not NULL) over the given samples at their
+ * source size, normalized by `stats`; rows follow `indices`. */
+gs_status gs_extract_features(gs_context *ctx, gs_backbone *encoder, const gs_feature_extractor *fx,
+                              const gs_dataset *ds, const int64_t *indices, int64_t n, const gs_band_stats *stats,
+                              int batch, int workers, gs_feature_set *out, gs_error *err);
 void gs_feature_set_free(gs_feature_set *fs);
 
 /* The cache: one HDF5 file per key (checkpoint, dataset, split).  Load

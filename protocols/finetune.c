@@ -109,6 +109,14 @@ gs_status gs_finetune_model_init(gs_context *ctx, gs_finetune_model *m, gs_backb
     if (cfg->aspp_checkpoint && cfg->decoder != GS_SEGMENT_DECODER_DEEPLABV3PLUS)
         return gs_error_set(err, GS_ERR_ARGUMENT, "a pretrained ASPP (from %s) needs the deeplabv3plus decoder",
                             cfg->aspp_checkpoint);
+    bool layer_decay = cfg->layer_decay > 0.0f && cfg->layer_decay < 1.0f;
+    if (!(cfg->layer_decay >= 0.0f && cfg->layer_decay <= 1.0f))
+        return gs_error_set(err, GS_ERR_ARGUMENT, "layer-wise lr decay %g is outside (0, 1] (0: none)",
+                            (double)cfg->layer_decay);
+    if (layer_decay && (encoder->kind != GS_BACKBONE_VIT || cfg->freeze_encoder))
+        return gs_error_set(err, GS_ERR_ARGUMENT, "layer-wise lr decay %g needs a ViT encoder that is trained; %s",
+                            (double)cfg->layer_decay,
+                            cfg->freeze_encoder ? "the encoder is frozen" : "this encoder is not a ViT");
     if (m->segmentation) {
         if (encoder->kind != GS_BACKBONE_RESNET)
             return gs_error_set(err, GS_ERR_ARGUMENT, "segmentation decoders take a ResNet's stages: %s is not a "
@@ -210,6 +218,7 @@ gs_finetune_config gs_finetune_resolve(const gs_finetune_config *in, int64_t n_t
     if (cfg.batch <= 0) cfg.batch = 32;
     if (cfg.lr <= 0) cfg.lr = 0.01f;
     if (cfg.weight_decay <= 0) cfg.weight_decay = 1e-4f;
+    if (cfg.layer_decay >= 1.0f) cfg.layer_decay = 0.0f; /* 1 is no decay */
     if (cfg.workers <= 0) cfg.workers = 2;
     if (n_train >= 2 && n_train < cfg.batch) cfg.batch = (int)n_train;
     return cfg;
@@ -260,6 +269,19 @@ gs_status gs_finetune_model_train(gs_context *ctx, gs_finetune_model *m, const g
         goto done;
     }
     opt_ready = true;
+    /* Layer-wise decay: the encoder's parameters come first in m->trained. */
+    if (cfg.layer_decay > 0.0f && m->encoder->kind == GS_BACKBONE_VIT && !m->frozen) {
+        int depth = m->encoder->vit.config.depth;
+        for (int i = 0; i < m->encoder->params->count; i++) {
+            int id = gs_vit_layer_id(m->encoder->params->items[i].tensor->name, depth);
+            gs_optimizer_scale_lr(ctx, &opt, i, powf(cfg.layer_decay, (float)(depth + 1 - id)));
+        }
+        if (gs_failed(ctx)) {
+            gs_error_set(err, ctx->status, "fine-tuning: %s", ctx->error);
+            goto done;
+        }
+    }
+    out->layer_decay = cfg.layer_decay;
     out->epochs = cfg.iterations ? 0 : cfg.epochs;
     out->iterations = cfg.iterations;
     out->batch = cfg.batch;

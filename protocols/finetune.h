@@ -51,6 +51,11 @@ typedef struct gs_finetune_config {
      * pretrained ASPP ("aspp.*", e.g. GLCNet's); they initialize the ASPP,
      * the decoder stays fresh.  NULL: both fresh. */
     const char *aspp_checkpoint;
+    /* ViT encoders: layer-wise learning-rate decay in (0, 1), BEiT's rule
+     * (nn/vit.h gs_vit_layer_id): block i learns at decay^(depth - i) of the
+     * head's rate, the patch embedding at decay^(depth + 1).  SatMAE and MAE
+     * fine-tune at 0.75.  0 (or 1): every parameter at the same rate. */
+    float layer_decay;
     FILE *progress;     /* per-epoch loss lines; NULL: quiet */
 } gs_finetune_config;
 
@@ -66,7 +71,7 @@ typedef struct gs_finetune_result {
     /* The settings it ran with, defaults resolved (the batch shrinks to a
      * training split smaller than it): for the results' settings column. */
     int epochs, iterations, batch;
-    float lr, weight_decay;
+    float lr, weight_decay, layer_decay; /* layer_decay 0: none */
     bool freeze_encoder, aspp_from_checkpoint;
 } gs_finetune_result;
 

@@ -169,3 +169,58 @@ Test(cli_eval_checkpoint, the_run_folder_keeps_the_resolved_config_and_kept_epoc
     cr_expect_neq(access(path, F_OK), 0, "epoch 1 is not a multiple of 2");
     test_remove_tree(w.dir);
 }
+
+/* A SatMAE checkpoint is evaluated as its authors do: kNN and the linear
+ * probe on every group token, mean-pooled (settings features=mean_tokens,
+ * said on stderr), fine-tuning with layer-wise lr decay 0.75
+ * (layer_decay=0.75), which --layer-decay sets (1: none); --layer-decay on
+ * a ResNet is refused before any work. */
+Test(cli_eval_checkpoint, a_satmae_checkpoint_is_evaluated_on_pooled_group_tokens_with_layer_decay) {
+    run_dir w;
+    pretrain_once(&w);
+    char run_dir_[400];
+    snprintf(run_dir_, sizeof run_dir_, "%s/satmae", w.dir);
+    captured c = run(gs_cmd_pretrain,
+                     (char *[]){"pretrain", "--method", "satmae", "--backbone", "vit-tiny", "--patch", "16", "--width",
+                                "48", "--data", w.ms_spec, "--out", run_dir_, "--epochs", "1", "--batch", "8",
+                                "--threads", "1", "--workers", "1", "--method-options",
+                                "decoder_width=16,decoder_depth=1,decoder_heads=2", NULL});
+    cr_assert_eq(c.rc, 0, "pretrain failed: %s", c.err);
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", run_dir_, "--data", w.ms_spec, "--threads", "1",
+                                    "--results", w.results, NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.err, "spectral-group token") != NULL, "stderr does not say what is pooled: %s", c.err);
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", run_dir_, "--data", w.ms_spec, "--threads", "1",
+                                    "--protocol", "finetune", "--iterations", "1", "--batch", "4", "--results",
+                                    w.results, NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", run_dir_, "--data", w.ms_spec, "--threads", "1",
+                                    "--protocol", "finetune", "--iterations", "1", "--batch", "4", "--layer-decay",
+                                    "1", "--seed", "1", "--results", w.results, NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    gs_results r;
+    gs_error err = {0};
+    cr_assert_eq(gs_results_load(w.results, &r, &err), GS_OK, "%s", err.message);
+    int knn = 0, decayed = 0, plain = 0;
+    for (size_t i = 0; i < r.n_rows; i++) {
+        const gs_result_row *row = &r.rows[i];
+        cr_expect_str_eq(row->method, "satmae");
+        if (!strcmp(row->protocol, "knn")) {
+            knn++;
+            cr_expect(strstr(row->settings, "features=mean_tokens") != NULL, "knn settings: %s", row->settings);
+        } else if (row->seed == 0) {
+            decayed++;
+            cr_expect(strstr(row->settings, "layer_decay=0.75") != NULL, "finetune settings: %s", row->settings);
+        } else {
+            plain++;
+            cr_expect_null(strstr(row->settings, "layer_decay"), "--layer-decay 1: %s", row->settings);
+        }
+    }
+    cr_expect(knn > 0 && decayed > 0 && plain > 0, "rows: knn %d, decayed %d, plain %d", knn, decayed, plain);
+    gs_results_free(&r);
+    /* On a ResNet checkpoint: refused, naming the option. */
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", w.run, "--data", w.spec, "--protocol", "finetune",
+                                    "--layer-decay", "0.75", NULL});
+    REFUSED(c, "--layer-decay", "not a ViT");
+    test_remove_tree(w.dir);
+}

@@ -340,6 +340,59 @@ Test(methods_satmae, features_mean_pool_the_pretrained_tokens) {
     gs_context_free(&ctx);
 }
 
+/* Evaluation rebuilds the method from its checkpoint (model and heads) and
+ * asks ops->features: the same features as the method that was saved,
+ * which a freshly initialized one does not give. */
+Test(methods_satmae, a_checkpoint_rebuilds_the_methods_features) {
+    char dir[256], path[320];
+    test_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/satmae.h5", dir);
+    const char *options = "decoder_width=16,decoder_depth=1,decoder_heads=2";
+    gs_context ctx;
+    gradcheck_context(&ctx, 21);
+    gs_method saved;
+    init_group(&ctx, &saved, options);
+    cr_assert_not_null(saved.ops->features);
+    cr_expect_str_eq(saved.ops->features_name, "mean_tokens");
+    cr_expect_float_eq(saved.ops->finetune_layer_decay, 0.75f, 1e-7f);
+    /* Heads away from their initialization, as after training. */
+    for (int i = 0; i < saved.heads.count; i++) {
+        gs_tensor *t = saved.heads.items[i].tensor;
+        for (int64_t j = 0; j < t->numel; j++) t->data[j] += 0.01f * gs_rng_normal(&ctx.rng);
+    }
+    gs_checkpoint_group groups[2] = {{"model", saved.encoder.params}, {"heads", &saved.heads}};
+    gs_checkpoint_meta meta = {.step = 1, .rng = ctx.rng, .architecture = saved.encoder.arch, .config = "pretrain"};
+    cr_assert_eq(gs_checkpoint_save(&ctx, path, groups, 2, &meta), GS_OK, "%s", ctx.error);
+
+    gs_context other;
+    gradcheck_context(&other, 22);
+    gs_method loaded;
+    init_group(&other, &loaded, options);
+    gs_step_begin(&ctx);
+    gs_step_begin(&other);
+    bool previous = gs_set_grad_enabled(&ctx, false), previous_other = gs_set_grad_enabled(&other, false);
+    gs_tensor *x = random_view(&ctx, 2, 13, 16), *x2 = gs_activation(&other, GS_DIMS(2, 13, 16, 16));
+    memcpy(x2->data, x->data, (size_t)x->numel * sizeof(float));
+    gs_tensor *want = saved.ops->features(&ctx, &saved, x);
+    gs_tensor *fresh = loaded.ops->features(&other, &loaded, x2);
+    cr_assert(want && fresh, "%s %s", ctx.error, other.error);
+    double differ = 0;
+    for (int64_t i = 0; i < want->numel; i++) differ += fabs(want->data[i] - fresh->data[i]);
+    cr_expect(differ > 1e-3, "a fresh method already gives the saved one's features");
+    cr_assert_eq(gs_method_load_pretrained(&other, &loaded, path), GS_OK, "%s", other.error);
+    gs_tensor *got = loaded.ops->features(&other, &loaded, x2);
+    cr_assert_not_null(got, "%s", other.error);
+    for (int64_t i = 0; i < want->numel; i++)
+        cr_expect_float_eq(got->data[i], want->data[i], 1e-6f, "feature %lld", (long long)i);
+    gs_set_grad_enabled(&ctx, previous);
+    gs_set_grad_enabled(&other, previous_other);
+    gs_method_free(&loaded);
+    gs_method_free(&saved);
+    gs_context_free(&other);
+    gs_context_free(&ctx);
+    test_remove_tree(dir);
+}
+
 /* temporal: the loader's acquisition dates (gs_batch.acquired: year, month,
  * day) reach the time codes: the loss equals the one with the same year and
  * month given through gs_satmae_use_dates (hour 0), and differs from the

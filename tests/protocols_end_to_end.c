@@ -197,7 +197,7 @@ Test(protocols_end_to_end, feature_cache_round_trip) {
     int64_t idx[30];
     for (int i = 0; i < 30; i++) idx[i] = i;
     gs_feature_set fs, back;
-    cr_assert_eq(gs_extract_features(&ctx, &bb, &f.ds, idx, 30, &stats, 8, 2, &fs, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(gs_extract_features(&ctx, &bb, NULL, &f.ds, idx, 30, &stats, 8, 2, &fs, &err), GS_OK, "%s", err.message);
     cr_expect_eq(fs.n, 30);
     cr_expect_eq(fs.dim, 128);
     char path[400];
@@ -214,6 +214,59 @@ Test(protocols_end_to_end, feature_cache_round_trip) {
     cr_assert_eq(truncate(path, st.st_size / 2), 0);
     gs_error e3 = {0};
     cr_expect_eq(gs_feature_set_load(path, "encoder A", &back, &e3), GS_ERR_FORMAT, "%s", e3.message);
+    gs_feature_set_free(&fs);
+    gs_backbone_free(&bb);
+    gs_context_free(&ctx);
+    teardown_run(&f);
+}
+
+/* A method's own features (gs_feature_extractor, SatMAE's pooled tokens):
+ * gs_extract_features takes each batch's rows from it, in sample order,
+ * instead of the encoder's forward; a wrong width is an error. */
+static gs_tensor *band_means(gs_context *ctx, void *owner, gs_tensor *x) {
+    int64_t *calls = owner, n = x->shape[0], c = x->shape[1], hw = x->shape[2] * x->shape[3];
+    (*calls)++;
+    gs_tensor *y = gs_activation(ctx, GS_DIMS(n, c));
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t b = 0; b < c; b++) {
+            double sum = 0;
+            for (int64_t p = 0; p < hw; p++) sum += x->data[(i * c + b) * hw + p];
+            y->data[i * c + b] = (float)(sum / (double)hw);
+        }
+    return y;
+}
+
+Test(protocols_end_to_end, a_feature_extractor_replaces_the_encoders_forward) {
+    fixture_run f;
+    setup_run(&f, 3);
+    gs_context ctx;
+    gradcheck_context(&ctx, 6);
+    gs_backbone bb;
+    gs_backbone_config bc = {.name = "resnet18", .bands = 3, .img_size = 64, .width = 16};
+    cr_assert_eq(gs_backbone_init(&ctx, &bb, &bc), GS_OK, "%s", ctx.error);
+    gs_error err = {0};
+    gs_band_stats stats;
+    cr_assert_eq(gs_stats_get_in(&f.ds, f.dir, 2, NULL, &stats, &err), GS_OK, "%s", err.message);
+    int64_t idx[12];
+    for (int i = 0; i < 12; i++) idx[i] = 11 - i; /* reversed: rows follow idx */
+    int64_t calls = 0;
+    gs_feature_extractor fx = {.compute = band_means, .owner = &calls, .dim = 3, .name = "band_means"};
+    gs_feature_set fs, one;
+    cr_assert_eq(gs_extract_features(&ctx, &bb, &fx, &f.ds, idx, 12, &stats, 5, 2, &fs, &err), GS_OK, "%s",
+                 err.message);
+    cr_expect_eq(calls, 3, "12 samples in batches of 5: 3 calls, not %lld", (long long)calls);
+    cr_assert_eq(fs.dim, 3);
+    /* Row r is sample idx[r]: the same as extracting that sample alone. */
+    for (int r = 0; r < 12; r += 5) {
+        cr_assert_eq(gs_extract_features(&ctx, &bb, &fx, &f.ds, &idx[r], 1, &stats, 1, 1, &one, &err), GS_OK, "%s",
+                     err.message);
+        for (int b = 0; b < 3; b++) cr_expect_float_eq(fs.features[r * 3 + b], one.features[b], 1e-6f, "row %d", r);
+        cr_expect_eq(fs.labels[r], one.labels[0]);
+        gs_feature_set_free(&one);
+    }
+    fx.dim = 4;
+    cr_expect_neq(gs_extract_features(&ctx, &bb, &fx, &f.ds, idx, 12, &stats, 5, 2, &one, &err), GS_OK);
+    cr_expect(strstr(err.message, "values for") != NULL, "message: %s", err.message);
     gs_feature_set_free(&fs);
     gs_backbone_free(&bb);
     gs_context_free(&ctx);

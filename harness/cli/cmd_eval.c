@@ -18,7 +18,7 @@ typedef struct eval_args {
         *splits, *decoder;
     bool random_init, force, freeze_encoder;
     long long seeds, seed, threads, epochs, iterations, batch, workers, patch, width, k, tile;
-    double knn_temperature;
+    double knn_temperature, layer_decay;
 } eval_args;
 
 /* A checkpoint knows its method, backbone and pretraining data: they fill
@@ -64,7 +64,7 @@ int gs_cmd_eval(int argc, char **argv) {
     eval_args a = {.backbone = NULL, .protocol = "knn", .labels = "100%", .method = NULL, .pretrain = NULL,
                    .stem = NULL, .seeds = 1, .seed = 0, .threads = 0, .epochs = GS_UNSET_INT, .iterations = GS_UNSET_INT, .tile = GS_UNSET_INT,
                    .batch = GS_UNSET_INT, .workers = 2, .patch = GS_UNSET_INT, .width = GS_UNSET_INT,
-                   .k = 20, .knn_temperature = 0.07};
+                   .k = 20, .knn_temperature = 0.07, .layer_decay = GS_UNSET_FLOAT};
     const gs_option options[] = {
         {"checkpoint", GS_OPT_STRING, &a.checkpoint, "PATH",
          "a pretrain run folder or its checkpoint file; method, backbone, bands and pretraining data come from it",
@@ -93,6 +93,9 @@ int gs_cmd_eval(int argc, char **argv) {
         {"decoder", GS_OPT_STRING, &a.decoder, "NAME",
          "segment: the head; deeplabv3plus runs the encoder at output stride 16 and takes the ASPP from a "
          "checkpoint holding one (GLCNet's) [fpn]", GS_CHOICES(GS_SEGMENT_DECODER_NAMES)},
+        {"layer-decay", GS_OPT_FLOAT, &a.layer_decay, "X",
+         "fine-tuning a ViT: layer-wise lr decay, block i at X^(depth - i) of the head's lr; 1: none "
+         "[the pretraining method's: 0.75 for satmae, else 1]", GS_BETWEEN(0.01, 1)},
         {"tile", GS_OPT_INT, &a.tile, "PX",
          "tiled data (potsdam, geotiff): cut into PX x PX tiles, each one sample [the format's: 256 for potsdam]",
          GS_RANGE(16, 65536)},
@@ -221,6 +224,18 @@ int gs_cmd_eval(int argc, char **argv) {
         .finetune_epochs = (int)gs_option_int_or(a.epochs, 0), .iterations = (int)gs_option_int_or(a.iterations, 0),
         .freeze_encoder = a.freeze_encoder, .decoder = decoder, .aspp_checkpoint = aspp_checkpoint, .knn_k = (int)a.k,
         .knn_temperature = (float)a.knn_temperature, .results = a.results, .replace = a.force, .progress = stderr};
+    gs_cli_eval_job_from_checkpoint(&job, a.checkpoint ? &ckpt : NULL,
+                                    (float)gs_option_float_or(a.layer_decay, -1.0));
+    if (job.layer_decay > 0.0f && job.layer_decay < 1.0f && protocol == GS_PROTOCOL_FINETUNE &&
+        (strncmp(backbone, "vit", 3) || a.freeze_encoder)) {
+        if (a.layer_decay == a.layer_decay) { /* given: a usage error; the method's default: not applicable */
+            fprintf(stderr, "geossl eval: --layer-decay needs a ViT encoder that is fine-tuned (%s)\n",
+                    a.freeze_encoder ? "--freeze-encoder keeps it fixed" : "this encoder is not a ViT");
+            gs_dataset_close(&ds);
+            return 2;
+        }
+        job.layer_decay = 0.0f;
+    }
     /* A measurement already in the results file is found before any work. */
     for (long long s = 0; a.results && s < a.seeds; s++) {
         job.id.seed = (uint64_t)(a.seed + s);

@@ -297,6 +297,14 @@ static void evaluate_cell(suite_run *s, int index, const char *checkpoint) {
                .seed = (uint64_t)c->seeds[cell.seed]},
         .threads = c->threads, .batch = c->eval_batch, .workers = c->workers, .finetune_epochs = c->finetune_epochs,
         .results = s->results, .progress = stderr};
+    /* The pretrained method says how its encoder is evaluated (SatMAE's pooled tokens). */
+    gs_cli_checkpoint ckpt;
+    if (checkpoint && !gs_cli_checkpoint_read("run", checkpoint, &ckpt)) {
+        printf("%s: failed: cannot read the checkpoint %s\n", label, checkpoint);
+        s->n_failed++;
+        return;
+    }
+    gs_cli_eval_job_from_checkpoint(&job, checkpoint ? &ckpt : NULL, -1.0f);
     gs_eval_result *r = malloc(sizeof *r);
     gs_error err = {0};
     double wall = 0;

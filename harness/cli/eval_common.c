@@ -12,6 +12,7 @@
 #include "io/checkpoint.h"
 #include "io/run_config.h"
 #include "io/weights_import.h"
+#include "method.h"
 #include "provenance.h"
 #include "results_store.h"
 
@@ -66,6 +67,8 @@ bool gs_cli_checkpoint_read(const char *command, const char *path, gs_cli_checkp
     out->width = gs_run_config_get(info.config, "width", number, sizeof number) ? atoi(number) : 0;
     out->patch = gs_run_config_get(info.config, "patch", number, sizeof number) ? atoi(number) : 0;
     out->bands = gs_run_config_get(info.config, "bands", number, sizeof number) ? atoi(number) : 0;
+    out->size = gs_run_config_get(info.config, "size", number, sizeof number) ? atoi(number) : 0;
+    if (!gs_run_config_get(info.config, "options", out->options, sizeof out->options)) out->options[0] = '\0';
     gs_checkpoint_info_free(&info);
     out->has_aspp = heads_hold_aspp(out->path);
     return true;
@@ -164,13 +167,50 @@ void gs_cli_backbone_label(const char *backbone, int patch, char *out, size_t si
         snprintf(out, size, "%s/%d", backbone, patch);
 }
 
+void gs_cli_eval_job_from_checkpoint(gs_cli_eval_job *job, const gs_cli_checkpoint *ckpt, float layer_decay) {
+    job->pretrained = ckpt;
+    const gs_method_ops *ops = ckpt ? gs_method_find(ckpt->method) : NULL;
+    memset(&job->features, 0, sizeof job->features);
+    if (ops && ops->features) job->features.name = ops->features_name;
+    job->layer_decay = layer_decay >= 0.0f ? layer_decay : ops ? ops->finetune_layer_decay : 0.0f;
+}
+
 gs_eval_config gs_cli_eval_config(const gs_cli_eval_job *job) {
+    bool frozen = job->id.protocol == GS_PROTOCOL_KNN || job->id.protocol == GS_PROTOCOL_LINEAR;
     return (gs_eval_config){.protocol = job->id.protocol, .label_fraction = job->id.label_fraction,
                             .seed = job->id.seed, .batch = job->batch, .workers = job->workers,
                             .knn_k = job->knn_k, .knn_temperature = job->knn_temperature, .progress = job->progress,
+                            .features = frozen && job->features.name ? &job->features : NULL,
                             .finetune = {.epochs = job->finetune_epochs, .iterations = job->iterations,
                                          .batch = job->batch, .freeze_encoder = job->freeze_encoder,
-                                         .decoder = job->decoder, .aspp_checkpoint = job->aspp_checkpoint}};
+                                         .decoder = job->decoder, .aspp_checkpoint = job->aspp_checkpoint,
+                                         .layer_decay = job->layer_decay}};
+}
+
+static gs_tensor *method_features(gs_context *ctx, void *owner, gs_tensor *x) {
+    gs_method *m = owner;
+    return m->ops->features(ctx, m, x);
+}
+
+/* The pretraining method rebuilt from the checkpoint (the configuration it
+ * was trained with, its model and heads), for ops->features. */
+static gs_status build_method(gs_context *ctx, const gs_cli_eval_job *job, const gs_backbone_config *bc, gs_method *m,
+                              gs_feature_extractor *fx) {
+    const gs_cli_checkpoint *ck = job->pretrained;
+    const gs_method_ops *ops = gs_method_find(ck->method);
+    if (!ops || !ops->features) return gs_fail(ctx, GS_ERR_INTERNAL, "method %s has no features of its own", ck->method);
+    gs_method_config mc = {.backbone = *bc, .image_size = ck->size > 0 ? ck->size : bc->img_size,
+                           .bands = ck->bands > 0 ? ck->bands : bc->bands, .batch = 1, .total_steps = 1,
+                           .steps_per_epoch = 1, .dataset_size = 1, .options = ck->options};
+    if (gs_method_init(ctx, m, ops, &mc) != GS_OK || gs_method_load_pretrained(ctx, m, job->checkpoint) != GS_OK)
+        return ctx->status;
+    *fx = (gs_feature_extractor){.compute = method_features, .owner = m, .dim = m->encoder.feature_dim,
+                                 .name = ops->features_name};
+    if (job->progress)
+        fprintf(job->progress, "features: %s (%s's own evaluation; settings features=%s)\n",
+                ops->describe_features ? ops->describe_features(m) : ops->features_name, ops->name,
+                ops->features_name);
+    return GS_OK;
 }
 
 gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double *wall_s, gs_error *err) {
@@ -209,12 +249,28 @@ gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double 
     gs_eval_config ec = gs_cli_eval_config(job);
     ec.feature_cache_dir = use_cache ? cache_dir : NULL;
     ec.encoder_key = encoder_key;
+    gs_method method = {0};
+    gs_feature_extractor fx;
+    if (ec.features && job->pretrained && job->checkpoint) {
+        if (build_method(&ctx, job, &bc, &method, &fx) != GS_OK) {
+            gs_error_set(err, ctx.status, "%s: rebuilding %s from %s: %s", gs_status_name(ctx.status),
+                         job->pretrained->method, job->checkpoint, ctx.error);
+            gs_method_free(&method);
+            gs_backbone_free(&bb);
+            gs_context_free(&ctx);
+            return err->status;
+        }
+        ec.features = &fx;
+    } else {
+        ec.features = NULL;
+    }
     if (gs_evaluate(&ctx, &bb, job->ds, &ec, r, err) == GS_OK) {
         *wall_s = gs_now_s() - t0;
         if (job->results) gs_cli_append_results(job->results, &job->id, r, ctx.n_threads, *wall_s, job->replace, err);
     } else {
         r->n_metrics = 0;
     }
+    gs_method_free(&method);
     gs_backbone_free(&bb);
     gs_context_free(&ctx);
     return err->status;

@@ -24,7 +24,8 @@ gs_status gs_cli_load_encoder(gs_context *ctx, gs_backbone *bb, const gs_backbon
 typedef struct gs_cli_checkpoint {
     char path[4096];
     char method[64], backbone[32], stem[16], pretrain_data[64];
-    int width, patch, bands;
+    char options[1024]; /* the method's options it was trained with ("variant=group,...") */
+    int width, patch, bands, size;
     bool has_backbone; /* false for checkpoints written before geossl recorded it */
     bool has_aspp;     /* its "heads" group holds a DeepLab ASPP ("aspp.*", e.g. GLCNet's pretraining) */
 } gs_cli_checkpoint;
@@ -72,7 +73,18 @@ typedef struct gs_cli_eval_job {
     const char *results;         /* NULL: print only */
     bool replace;                /* rows of the same measurement in results are replaced */
     FILE *progress;
+    /* Set by gs_cli_eval_job_from_checkpoint; zeroed: the encoder's forward, no decay. */
+    const gs_cli_checkpoint *pretrained; /* the checkpoint's own record, when checkpoint is a geossl one */
+    gs_feature_extractor features;       /* name set: kNN / linear probe on the method's features */
+    float layer_decay;                   /* fine-tuning a ViT: layer-wise lr decay; 0: none */
 } gs_cli_eval_job;
+
+/* The checkpoint's method decides how its encoder is evaluated where its
+ * authors do it their own way (methods/method.h: SatMAE's mean-pooled group
+ * tokens, its layer-wise lr decay 0.75): sets job->pretrained,
+ * job->features.name and, when layer_decay < 0 (not given), the method's
+ * decay.  Any other layer_decay is kept (0: none). */
+void gs_cli_eval_job_from_checkpoint(gs_cli_eval_job *job, const gs_cli_checkpoint *ckpt, float layer_decay);
 
 /* The evaluation config a job runs with (for gs_evaluate_settings). */
 gs_eval_config gs_cli_eval_config(const gs_cli_eval_job *job);

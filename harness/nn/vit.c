@@ -202,3 +202,15 @@ gs_tensor *gs_vit_forward(gs_context *ctx, gs_vit *vit, gs_tensor *x) {
     if (vit->has_head) cls = gs_linear_layer_forward(ctx, &vit->head, cls);
     return gs_failed(ctx) ? NULL : cls;
 }
+
+int gs_vit_layer_id(const char *param_name, int depth) {
+    if (!strcmp(param_name, "cls_token") || !strcmp(param_name, "pos_embed") ||
+        !strncmp(param_name, "patch_embed.", strlen("patch_embed.")))
+        return 0;
+    if (!strncmp(param_name, "blocks.", strlen("blocks."))) {
+        char *end;
+        long block = strtol(param_name + strlen("blocks."), &end, 10);
+        if (end != param_name + strlen("blocks.") && *end == '.' && block >= 0 && block < depth) return (int)block + 1;
+    }
+    return depth + 1;
+}

@@ -66,4 +66,11 @@ gs_tensor *gs_vit_block_forward(gs_context *ctx, const gs_vit_block *b, int head
 /* Image -> head logits (N, classes), or the cls feature (N, D) without head. */
 gs_tensor *gs_vit_forward(gs_context *ctx, gs_vit *vit, gs_tensor *x);
 
+/* Layer of a ViT parameter for layer-wise learning-rate decay, BEiT's rule
+ * as MAE and SatMAE fine-tune with it (../shared/specs/satmae.md,
+ * "Fine-tuning", util/lr_decay.py): 0 for cls_token, pos_embed and
+ * patch_embed.*, i + 1 for blocks.i.*, depth + 1 for everything else (the
+ * final norm, a head).  The parameter's lr is then decay^(depth + 1 - id). */
+int gs_vit_layer_id(const char *param_name, int depth);
+
 #endif

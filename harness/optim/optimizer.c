@@ -139,11 +139,12 @@ gs_status gs_optimizer_step(gs_context *ctx, gs_optimizer *opt, float lr) {
         if (p->kind == GS_PARAM_BUFFER || !p->tensor->grad || !p->tensor->requires_grad) continue;
         bool decay = p->kind == GS_PARAM_WEIGHT;
         gs_tensor *const *slots = opt->n_slots ? opt->slots + (size_t)i * (size_t)opt->n_slots : NULL;
+        float plr = opt->lr_scale ? lr * opt->lr_scale[i] : lr;
         switch (opt->config.kind) {
-        case GS_OPTIM_SGD: gs_sgd_update(ctx, opt, p->tensor, decay, slots, lr); break;
-        case GS_OPTIM_LARS: gs_lars_update(ctx, opt, p->tensor, decay, slots, lr); break;
-        case GS_OPTIM_ADAMW: gs_adamw_update(ctx, opt, p->tensor, decay, slots, lr); break;
-        case GS_OPTIM_LARC: gs_larc_update(ctx, opt, p->tensor, decay, slots, lr); break;
+        case GS_OPTIM_SGD: gs_sgd_update(ctx, opt, p->tensor, decay, slots, plr); break;
+        case GS_OPTIM_LARS: gs_lars_update(ctx, opt, p->tensor, decay, slots, plr); break;
+        case GS_OPTIM_ADAMW: gs_adamw_update(ctx, opt, p->tensor, decay, slots, plr); break;
+        case GS_OPTIM_LARC: gs_larc_update(ctx, opt, p->tensor, decay, slots, plr); break;
         }
     }
     return ctx->status;
@@ -153,9 +154,26 @@ void gs_optimizer_zero_grad(const gs_optimizer *opt) {
     if (opt && opt->params) gs_params_zero_grad(opt->params);
 }
 
+gs_status gs_optimizer_scale_lr(gs_context *ctx, gs_optimizer *opt, int index, float scale) {
+    if (gs_failed(ctx)) return ctx->status;
+    if (!opt || !opt->params || index < 0 || index >= opt->n_params)
+        return gs_fail(ctx, GS_ERR_ARGUMENT, "optimizer: no parameter %d to scale the learning rate of", index);
+    if (!isfinite(scale) || scale < 0.0f || scale > 1e6f)
+        return gs_fail(ctx, GS_ERR_ARGUMENT, "optimizer: learning-rate scale %g of '%s' must be in [0, 1e6]",
+                       (double)scale, opt->params->items[index].tensor->name);
+    if (!opt->lr_scale) {
+        opt->lr_scale = malloc((size_t)opt->n_params * sizeof *opt->lr_scale);
+        if (!opt->lr_scale) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for learning-rate scales");
+        for (int i = 0; i < opt->n_params; i++) opt->lr_scale[i] = 1.0f;
+    }
+    opt->lr_scale[index] = scale;
+    return GS_OK;
+}
+
 void gs_optimizer_free(gs_optimizer *opt) {
     if (!opt) return;
     free(opt->slots);
+    free(opt->lr_scale);
     gs_param_list_free(&opt->state);
     memset(opt, 0, sizeof *opt);
 }

@@ -50,6 +50,9 @@ typedef struct gs_optimizer {
     gs_tensor **slots;           /* n_params * n_slots; NULL rows for buffers */
     gs_param_list state;         /* the same tensors, named "<param>.<slot>" */
     int64_t step;                /* completed steps (AdamW's bias correction uses each parameter's own count) */
+    /* Per-parameter learning-rate factors (n_params), NULL: 1 for every
+     * parameter.  Set with gs_optimizer_scale_lr (layer-wise lr decay). */
+    float *lr_scale;
 } gs_optimizer;
 
 /* torch defaults: SGD/LARS/LARC momentum 0.9 (LARS/LARC eta 0.001, LARC eps 1e-8); AdamW betas
@@ -71,6 +74,10 @@ gs_status gs_optimizer_init(gs_context *ctx, gs_optimizer *opt, const gs_param_l
  * Gradients are left as they are (see gs_optimizer_zero_grad). */
 gs_status gs_optimizer_step(gs_context *ctx, gs_optimizer *opt, float lr);
 void gs_optimizer_zero_grad(const gs_optimizer *opt);
+/* Parameter `index` of the list (its position in `params`) is updated at
+ * lr x scale from now on, as a torch parameter group with its own
+ * "lr_scale" (timm's layer-wise decay); scale in [0, 1e6], finite. */
+gs_status gs_optimizer_scale_lr(gs_context *ctx, gs_optimizer *opt, int index, float scale);
 /* Frees the bookkeeping; the state tensors stay in ctx->optim_state. */
 void gs_optimizer_free(gs_optimizer *opt);
 
