@@ -50,6 +50,7 @@ gs_status gs_dataset_open(const char *spec, const gs_dataset_options *options, g
     if (status == GS_OK && out->n_samples == 0)
         status = gs_error_set(err, GS_ERR_FORMAT, "no %s samples found under %s: is this the right folder and format?",
                               format_name, out->root);
+    if (status == GS_OK && out->options.bands[0]) status = gs_dataset_select_bands(out, out->options.bands, err);
     if (status != GS_OK) gs_dataset_close(out);
     return status;
 }

@@ -57,6 +57,12 @@ typedef struct gs_dataset_options {
      * can declare any size, and the index (one sample per patch) and each
      * strip decoded grow with it. */
     int64_t max_scene_bytes;
+    /* Bands by name, in the order given: "B4,B3,B2" (Sentinel-2 names in
+     * either spelling, B4 or B04), "red,green,blue", "rgb" (B04,B03,B02,
+     * or red,green,blue, or R,G,B: whichever the data has), "all" or ""
+     * (every band as the format reads it).  A name the data lacks is an
+     * error naming it and the bands there are.  band_selection.c. */
+    char bands[160];
 } gs_dataset_options;
 
 typedef struct gs_dataset_format gs_dataset_format;
@@ -86,6 +92,13 @@ typedef struct gs_dataset {
      * "stratified"; "" until a split is made. */
     char split_source[160];
     void *state;                  /* format-private */
+    /* options.bands chose some of the bands the format reads: source_bands
+     * of them (0: no selection), band_source[b] the source band that is
+     * band b, source_band_info their description.  Read samples through
+     * gs_dataset_read, which applies it. */
+    int source_bands;
+    int band_source[GS_MAX_BANDS];
+    gs_band_info source_band_info[GS_MAX_BANDS];
 } gs_dataset;
 
 /* What read() fills: buffers sized by the caller from the dataset. */
@@ -113,6 +126,8 @@ struct gs_dataset_format {
      * read the source files themselves. */
     bool (*stored_stats)(const gs_dataset *ds, struct gs_band_stats *out);
     bool (*stored_fingerprint)(const gs_dataset *ds, struct gs_source_fingerprint *out);
+    /* Cuts large scenes into tiles of options.patch_size (--tile). */
+    bool tiled;
 };
 
 /* Parses "FORMAT:PATH", finds the format and opens it.  options may be NULL. */
@@ -130,6 +145,20 @@ void gs_dataset_describe(const gs_dataset *ds, FILE *out);
  * untouched) where the format does not know dates (s2-timeseries does, from
  * its file names). */
 bool gs_dataset_sample_dates(const gs_dataset *ds, int64_t index, int32_t *ymd);
+
+/* One sample as its format reads it, with options.bands' selection
+ * applied: what every reader outside the formats calls. */
+gs_status gs_dataset_read(const gs_dataset *ds, int64_t index, gs_sample_data *out, gs_error *err);
+/* Applies a band selection (as options.bands) to an open dataset; called by
+ * gs_dataset_open.  A second selection picks among the bands already
+ * selected. */
+gs_status gs_dataset_select_bands(gs_dataset *ds, const char *spec, gs_error *err);
+/* Whether the dataset's bands are exactly `names` ("B04,B03,B02"), in
+ * that order, under either spelling: no selection needed. */
+bool gs_dataset_bands_are(const gs_dataset *ds, const char *names);
+/* The bands' names joined by ',' ("B04,B03,B02"), as checkpoints record
+ * them; returns out. */
+const char *gs_dataset_band_names(const gs_dataset *ds, char *out, size_t size);
 
 /* Helpers for formats. */
 gs_sample *gs_dataset_add_sample(gs_dataset *ds, const char *path, const char *stem, gs_error *err);

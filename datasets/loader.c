@@ -147,7 +147,7 @@ static gs_status load_sample(gs_loader *l, worker *w, slot *s, int pos, int64_t 
     int64_t index = s->indices[pos];
     const gs_sample *sample = &ds->samples[index];
     gs_sample_data data = {.pixels = w->raw, .mask = l->segmentation ? w->mask : NULL};
-    gs_status st = ds->format->read(ds, index, &data, err);
+    gs_status st = gs_dataset_read(ds, index, &data, err);
     if (st == GS_OK) st = gs_sample_check_finite(ds, index, w->raw, err);
     if (st != GS_OK) {
         if (err->status == GS_OK) gs_error_set(err, st, "cannot read this sample");

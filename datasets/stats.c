@@ -27,8 +27,13 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n) {
 uint64_t gs_dataset_key(const gs_dataset *ds) {
     char text[4096];
     const gs_dataset_options *o = &ds->options;
-    int n = snprintf(text, sizeof text, "%s\n%s\n%d %d %d %d %d", ds->format && ds->format->name ? ds->format->name : "",
-                     ds->root ? ds->root : "", o->patch_size, o->stride, o->eroded_labels, o->bigearthnet19, o->dates);
+    /* The band selection only enters the key when there is one, so the
+     * files of data read whole keep their names. */
+    char names[GS_MAX_BANDS * 17] = "";
+    if (ds->source_bands) gs_dataset_band_names(ds, names, sizeof names);
+    int n = snprintf(text, sizeof text, "%s\n%s\n%d %d %d %d %d%s%s",
+                     ds->format && ds->format->name ? ds->format->name : "", ds->root ? ds->root : "", o->patch_size,
+                     o->stride, o->eroded_labels, o->bigearthnet19, o->dates, names[0] ? "\nbands " : "", names);
     return fnv(FNV_START, text, (size_t)(n < (int)sizeof text ? n : (int)sizeof text - 1));
 }
 

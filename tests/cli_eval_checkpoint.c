@@ -13,6 +13,7 @@
 
 #include "cli_capture.h"
 #include "commands.h"
+#include "eval_common.h"
 #include "results_store.h"
 #include "synthetic.h"
 #include "test_paths.h"
@@ -101,8 +102,9 @@ Test(cli_eval_checkpoint, a_disagreeing_option_is_refused_naming_both) {
     captured c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", w.run, "--data", w.spec, "--width", "8",
                                              "--method", "simclr", "--threads", "1", NULL});
     cr_expect_eq(c.rc, 0, "%s", c.err);
-    /* 13-band data for a 3-band encoder: named, exit 2. */
-    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", w.run, "--data", w.ms_spec, NULL});
+    /* 13-band data for a 3-band encoder, every band asked for: named, exit 2.
+     * (Without --bands eval takes the encoder's red, green, blue by name.) */
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", w.run, "--data", w.ms_spec, "--bands", "all", NULL});
     REFUSED(c, "3 bands", "has 13");
     test_remove_tree(w.dir);
 }
@@ -222,5 +224,69 @@ Test(cli_eval_checkpoint, a_satmae_checkpoint_is_evaluated_on_pooled_group_token
     c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", w.run, "--data", w.spec, "--protocol", "finetune",
                                     "--layer-decay", "0.75", NULL});
     REFUSED(c, "--layer-decay", "not a ViT");
+    test_remove_tree(w.dir);
+}
+
+/* A checkpoint records its bands by name, and eval finds them by name in the
+ * evaluation data: an RGB encoder on 13-band EuroSAT MS takes B04, B03, B02;
+ * one pretrained on --bands B8A,B4,B3 takes those three from the whole MS
+ * data, and on RGB data is refused naming the band it lacks. */
+Test(cli_eval_checkpoint, eval_selects_the_checkpoints_bands_by_name) {
+    run_dir w;
+    pretrain_once(&w);
+    captured c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", w.run, "--data", w.ms_spec, "--threads", "1",
+                                             NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.err, "bands red,green,blue of"), "%s", c.err);
+    char nir[400];
+    snprintf(nir, sizeof nir, "%s/nir", w.dir);
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "simclr", "--data", w.ms_spec, "--bands", "B8A,B4,B3",
+                                        "--out", nir, "--epochs", "1", "--batch", "8", "--width", "8", "--stem",
+                                        "small", "--size", "32", "--threads", "1", "--workers", "1", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", nir, "--data", w.ms_spec, "--threads", "1", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.err, "bands B8A,B04,B03 of"), "%s", c.err);
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", nir, "--data", w.spec, NULL});
+    REFUSED(c, "'B8A' is not in", "--bands");
+    /* --bands overrides, and a band count that still differs is refused as before. */
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", nir, "--data", w.ms_spec, "--bands", "B4,B3", NULL});
+    REFUSED(c, "3 bands", "has 2");
+    /* pretrain takes --tile too, for tiled formats only. */
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "simclr", "--data", w.ms_spec, "--tile", "32", "--out",
+                                        nir, "--force", NULL});
+    REFUSED(c, "--tile", "eurosat-ms");
+    test_remove_tree(w.dir);
+}
+
+/* --force replaces a run only once the new one trains: a new run refused
+ * for a bad method option leaves the old checkpoint, log and config where
+ * they were (nothing set aside left behind), and a good one replaces them. */
+Test(cli_eval_checkpoint, force_keeps_the_old_run_when_the_new_one_cannot_start) {
+    run_dir w;
+    pretrain_once(&w);
+    char checkpoint[400], aside[420], log[400];
+    snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint.h5", w.run);
+    snprintf(aside, sizeof aside, "%s.replaced", checkpoint);
+    snprintf(log, sizeof log, "%s/log.csv", w.run);
+    captured c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "simclr", "--data", w.spec, "--out", w.run,
+                                                 "--epochs", "1", "--batch", "8", "--width", "8", "--stem", "small",
+                                                 "--size", "32", "--threads", "1", "--workers", "1", "--force",
+                                                 "--method-options", "no_such_key=1", NULL});
+    cr_expect_neq(c.rc, 0, "a bad method option trained: %s", c.err);
+    cr_expect(strstr(c.err, "as it was before --force"), "%s", c.err);
+    cr_expect_eq(access(checkpoint, F_OK), 0, "the old checkpoint is gone");
+    cr_expect_eq(access(log, F_OK), 0, "the old log is gone");
+    cr_expect_neq(access(aside, F_OK), 0, "%s left behind", aside);
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", w.run, "--data", w.spec, "--threads", "1", NULL});
+    cr_expect_eq(c.rc, 0, "the kept checkpoint does not evaluate: %s", c.err);
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "byol", "--data", w.spec, "--out", w.run, "--epochs",
+                                        "1", "--batch", "8", "--width", "8", "--stem", "small", "--size", "32",
+                                        "--threads", "1", "--workers", "1", "--force", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect_neq(access(aside, F_OK), 0, "%s left behind after a good run", aside);
+    gs_cli_checkpoint ck;
+    cr_assert(gs_cli_checkpoint_read("test", w.run, &ck));
+    cr_expect_str_eq(ck.method, "byol");
     test_remove_tree(w.dir);
 }

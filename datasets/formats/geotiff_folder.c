@@ -173,6 +173,7 @@ static gs_status geotiff_read(const gs_dataset *ds, int64_t index, gs_sample_dat
 }
 
 const gs_dataset_format gs_format_geotiff = {
+    .tiled = true,
     .name = "geotiff",
     .summary = "any folder of GeoTIFF scenes (recursive), tiled into unlabeled patches",
     .open = geotiff_open,

@@ -541,6 +541,7 @@ static gs_status potsdam_read(const gs_dataset *ds, int64_t index, gs_sample_dat
 }
 
 const gs_dataset_format gs_format_potsdam = {
+    .tiled = true,
     .name = "potsdam",
     .summary = "ISPRS Potsdam tiles (RGBIR/RGB/IRRG + colour labels) or pre-cut crops, cut into patches",
     .open = potsdam_open,

@@ -476,6 +476,7 @@ void gs_s2_timeseries_describe(const gs_dataset *ds, FILE *out) {
 }
 
 const gs_dataset_format gs_format_s2_timeseries = {
+    .tiled = true,
     .name = "s2-timeseries",
     .summary = "<location>/<YYYY-MM-DD>.tif time series (Earth Engine exports), all dates of a tile per sample",
     .open = s2ts_open,

@@ -117,7 +117,7 @@ static int data_check(int argc, char **argv) {
     int64_t bad = 0, decoded = 0, n = limit != GS_UNSET_INT && limit < ds.n_samples ? limit : ds.n_samples;
     for (int64_t i = 0; i < n; i++) {
         gs_error e = {0};
-        if (ds.format->read(&ds, i, &data, &e) != GS_OK || gs_sample_check_finite(&ds, i, data.pixels, &e) != GS_OK) {
+        if (gs_dataset_read(&ds, i, &data, &e) != GS_OK || gs_sample_check_finite(&ds, i, data.pixels, &e) != GS_OK) {
             fprintf(stderr, "bad: %s\n", e.message);
             bad++;
             continue;

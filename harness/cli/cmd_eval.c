@@ -15,7 +15,7 @@
 
 typedef struct eval_args {
     const char *checkpoint, *weights, *backbone, *protocol, *labels, *data, *results, *method, *pretrain, *stem,
-        *splits, *decoder;
+        *splits, *decoder, *bands;
     bool random_init, force, freeze_encoder;
     long long seeds, seed, threads, epochs, iterations, batch, workers, patch, width, k, tile;
     double knn_temperature, layer_decay;
@@ -96,6 +96,9 @@ int gs_cmd_eval(int argc, char **argv) {
         {"layer-decay", GS_OPT_FLOAT, &a.layer_decay, "X",
          "fine-tuning a ViT: layer-wise lr decay, block i at X^(depth - i) of the head's lr; 1: none "
          "[the pretraining method's: 0.75 for satmae, else 1]", GS_BETWEEN(0.01, 1)},
+        {"bands", GS_OPT_STRING, &a.bands, "NAMES",
+         "bands by name, in this order: B4,B3,B2 (either spelling), rgb, or all [a checkpoint's own bands, found "
+         "by name in the data; else all]", GS_ANY_TEXT},
         {"tile", GS_OPT_INT, &a.tile, "PX",
          "tiled data (potsdam, geotiff): cut into PX x PX tiles, each one sample [the format's: 256 for potsdam]",
          GS_RANGE(16, 65536)},
@@ -186,12 +189,25 @@ int gs_cmd_eval(int argc, char **argv) {
     gs_dataset ds;
     gs_error err = {0};
     gs_dataset_options dopt = {.patch_size = (int)gs_option_int_or(a.tile, 0)};
+    if (a.bands) snprintf(dopt.bands, sizeof dopt.bands, "%s", a.bands);
     if (gs_dataset_open(a.data, &dopt, &ds, &err) != GS_OK) {
         fprintf(stderr, "geossl eval: %s\n", err.message);
-        return 1;
+        return a.bands && err.status == GS_ERR_ARGUMENT ? 2 : 1;
     }
-    if (a.tile != GS_UNSET_INT && strcmp(ds.format->name, "potsdam") && strcmp(ds.format->name, "geotiff")) {
-        fprintf(stderr, "geossl eval: --tile cuts tiled data (potsdam, geotiff); %s samples are whole images\n",
+    /* The checkpoint's bands, by name, wherever they are in this data. */
+    if (!a.bands && a.checkpoint && ckpt.band_names[0] && !gs_dataset_bands_are(&ds, ckpt.band_names)) {
+        if (gs_dataset_select_bands(&ds, ckpt.band_names, &err) != GS_OK) {
+            fprintf(stderr, "geossl eval: the checkpoint %s was pretrained on these %s; evaluate it on data that "
+                            "has them, or choose others with --bands\n", ckpt.path, err.message);
+            gs_dataset_close(&ds);
+            return 2;
+        }
+        fprintf(stderr, "geossl eval: bands %s of %s, as the checkpoint was pretrained on them\n", ckpt.band_names,
+                a.data);
+    }
+    if (a.tile != GS_UNSET_INT && !ds.format->tiled) {
+        fprintf(stderr, "geossl eval: --tile cuts tiled data (potsdam, geotiff, s2-timeseries); %s samples are whole "
+                        "images\n",
                 ds.format->name);
         gs_dataset_close(&ds);
         return 2;

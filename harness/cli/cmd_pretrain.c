@@ -51,12 +51,39 @@ static int print_recipe(const gs_pretrain_config *pc, const gs_dataset *ds, gs_e
     return 0;
 }
 
+/* --force sets the run it replaces aside (PATH.replaced) rather than
+ * deleting it: a new run that fails before its first checkpoint (a bad
+ * method option, a dataset error) puts it back, so a usage error never
+ * costs the hours that run holds.  restore: back under its own name. */
+static void set_aside(const char *path, bool restore) {
+    char aside[4200];
+    snprintf(aside, sizeof aside, "%s.replaced", path);
+    if (restore)
+        rename(aside, path);
+    else
+        rename(path, aside);
+}
+
+static void put_back(const char *out, const char *checkpoint, const char *log_csv, const char *config_json) {
+    set_aside(checkpoint, true);
+    set_aside(log_csv, true);
+    set_aside(config_json, true);
+    fprintf(stderr, "geossl pretrain: the run in %s is as it was before --force\n", out);
+}
+
+static void discard_aside(const char *path) {
+    char aside[4200];
+    snprintf(aside, sizeof aside, "%s.replaced", path);
+    remove(aside);
+}
+
 int gs_cmd_pretrain(int argc, char **argv) {
     const char *method = NULL, *backbone = "resnet18", *data = NULL, *out = NULL, *optimizer = NULL,
-               *stem = "imagenet", *augment = NULL, *method_options = NULL;
+               *stem = "imagenet", *augment = NULL, *method_options = NULL, *bands = NULL;
     long long epochs = 20, batch = 64, size = 0, seed = 0, threads = 0, workers = 2, width = 0, patch = 8,
               keep_every = 0;
     /* Unset: the method decides (gs_pretrain_config reads 0, or < 0 for weight decay, as "the method's"). */
+    long long tile = GS_UNSET_INT;
     long long head_hidden = GS_UNSET_INT, head_dim = GS_UNSET_INT, queue = GS_UNSET_INT, local_crops = GS_UNSET_INT;
     double lr = GS_UNSET_FLOAT, temperature = GS_UNSET_FLOAT, weight_decay = GS_UNSET_FLOAT;
     bool resume = false, force = false, print_config = false;
@@ -88,6 +115,12 @@ int gs_cmd_pretrain(int argc, char **argv) {
          GS_RANGE(1, GS_METHOD_MAX_VIEWS - 2)},
         {"method-options", GS_OPT_STRING, &method_options, "K=V,...",
          "the method's own settings (keys: geossl list methods), e.g. date_sampling=replacement", GS_ANY_TEXT},
+        {"bands", GS_OPT_STRING, &bands, "NAMES",
+         "bands by name, in this order: B4,B3,B2 (either spelling), rgb, or all; the checkpoint records them and "
+         "eval selects the same ones [all]", GS_ANY_TEXT},
+        {"tile", GS_OPT_INT, &tile, "PX",
+         "tiled data (potsdam, geotiff, s2-timeseries): cut into PX x PX tiles, each one sample [the format's]",
+         GS_RANGE(16, 65536)},
         {"size", GS_OPT_INT, &size, "PX", "view size (0: the dataset's) [0]", GS_SIZE_RANGE},
         {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem [imagenet]", GS_CHOICES(GS_STEM_NAMES)},
         {"width", GS_OPT_INT, &width, "N", "backbone width (0: standard) [0]", GS_WIDTH_RANGE},
@@ -123,9 +156,27 @@ int gs_cmd_pretrain(int argc, char **argv) {
     snprintf(config_json, sizeof config_json, "%s/config.json", out ? out : ".");
     gs_provenance_git_commit(commit, sizeof commit);
     snprintf(log_csv, sizeof log_csv, "%s/log.csv", out ? out : ".");
+    gs_dataset ds;
+    gs_error err = {0};
+    /* Pretraining sees the training images only: evaluation's test split is
+     * held out (gs_evaluate_default_split). */
+    gs_dataset_options dopt = {.patch_size = (int)gs_option_int_or(tile, 0)};
+    if (bands) snprintf(dopt.bands, sizeof dopt.bands, "%s", bands);
+    if (gs_dataset_open(data, &dopt, &ds, &err) != GS_OK || gs_evaluate_default_split(&ds, 0, &err) != GS_OK) {
+        fprintf(stderr, "geossl pretrain: %s\n", err.message);
+        return 1;
+    }
+    if (tile != GS_UNSET_INT && !ds.format->tiled) {
+        fprintf(stderr, "geossl pretrain: --tile cuts tiled data (potsdam, geotiff, s2-timeseries); %s samples are "
+                        "whole images\n", ds.format->name);
+        gs_dataset_close(&ds);
+        return 2;
+    }
+    bool replacing = false;
     if (!print_config) {
         if (resume && access(checkpoint, R_OK)) {
             fprintf(stderr, "geossl pretrain: --resume but %s does not exist\n", checkpoint);
+            gs_dataset_close(&ds);
             return 1;
         }
         /* A run folder is never overwritten by accident: its checkpoint is hours of work. */
@@ -133,21 +184,15 @@ int gs_cmd_pretrain(int argc, char **argv) {
             if (!force) {
                 fprintf(stderr, "geossl pretrain: %s already holds a run (%s): continue it with --resume, or start "
                                 "afresh with --force\n", out, checkpoint);
+                gs_dataset_close(&ds);
                 return 2;
             }
             fprintf(stderr, "geossl pretrain: --force: replacing the run in %s\n", out);
-            remove(checkpoint);
-            remove(log_csv);
-            remove(config_json);
+            replacing = true;
+            set_aside(checkpoint, false);
+            set_aside(log_csv, false);
+            set_aside(config_json, false);
         }
-    }
-    gs_dataset ds;
-    gs_error err = {0};
-    /* Pretraining sees the training images only: evaluation's test split is
-     * held out (gs_evaluate_default_split). */
-    if (gs_dataset_open(data, NULL, &ds, &err) != GS_OK || gs_evaluate_default_split(&ds, 0, &err) != GS_OK) {
-        fprintf(stderr, "geossl pretrain: %s\n", err.message);
-        return 1;
     }
     gs_context ctx;
     gs_context_options co = {.n_threads = (int)threads, .seed = (unsigned long long)seed};
@@ -183,6 +228,7 @@ int gs_cmd_pretrain(int argc, char **argv) {
         int n_views = 0;
         if (views_for(&pc, &ds, views, &n_views, &err) != GS_OK) {
             fprintf(stderr, "geossl pretrain: %s\n", err.message);
+            if (replacing) put_back(out, checkpoint, log_csv, config_json);
             gs_context_free(&ctx);
             gs_dataset_close(&ds);
             return 2;
@@ -201,9 +247,12 @@ int gs_cmd_pretrain(int argc, char **argv) {
         } else if (!access(checkpoint, F_OK)) {
             fprintf(stderr, "geossl pretrain: the last checkpoint is %s (continue with --resume)\n", checkpoint);
         } else {
-            /* Nothing was trained: leave no half-made run folder behind. */
+            /* Nothing was trained: leave no half-made run folder behind,
+             * and the run --force was to replace as it was. */
             remove(log_csv);
             remove(config_json);
+            if (replacing) put_back(out, checkpoint, log_csv, config_json);
+            replacing = false;
             if (made_folder) rmdir(out);
         }
         code = 1;
@@ -212,6 +261,11 @@ int gs_cmd_pretrain(int argc, char **argv) {
                backbone, (long long)r.steps, (long long)r.start_step, (double)r.first_loss, (double)r.final_loss,
                (double)r.embedding_std, r.img_per_s, r.seconds);
         printf("checkpoint %s\n", checkpoint);
+    }
+    if (replacing) { /* the new run has a checkpoint of its own */
+        discard_aside(checkpoint);
+        discard_aside(log_csv);
+        discard_aside(config_json);
     }
     gs_context_free(&ctx);
     gs_dataset_close(&ds);

@@ -69,6 +69,8 @@ bool gs_cli_checkpoint_read(const char *command, const char *path, gs_cli_checkp
     out->bands = gs_run_config_get(info.config, "bands", number, sizeof number) ? atoi(number) : 0;
     out->size = gs_run_config_get(info.config, "size", number, sizeof number) ? atoi(number) : 0;
     if (!gs_run_config_get(info.config, "options", out->options, sizeof out->options)) out->options[0] = '\0';
+    if (!gs_run_config_get(info.config, "band_names", out->band_names, sizeof out->band_names))
+        out->band_names[0] = '\0';
     gs_checkpoint_info_free(&info);
     out->has_aspp = heads_hold_aspp(out->path);
     return true;

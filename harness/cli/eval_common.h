@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "core/error.h"
+#include "dataset.h"
 #include "evaluate.h"
 #include "nn/backbone.h"
 
@@ -25,6 +26,7 @@ typedef struct gs_cli_checkpoint {
     char path[4096];
     char method[64], backbone[32], stem[16], pretrain_data[64];
     char options[1024]; /* the method's options it was trained with ("variant=group,...") */
+    char band_names[GS_MAX_BANDS * 17]; /* "B04,B03,B02"; "" for checkpoints written before geossl recorded them */
     int width, patch, bands, size;
     bool has_backbone; /* false for checkpoints written before geossl recorded it */
     bool has_aspp;     /* its "heads" group holds a DeepLab ASPP ("aspp.*", e.g. GLCNet's pretraining) */
