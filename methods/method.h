@@ -90,6 +90,12 @@ typedef struct gs_method_ops {
     /* Fine-tuning the exported ViT: the authors' layer-wise lr decay
      * (protocols/finetune.h), e.g. SatMAE's 0.75; 0: none. */
     float finetune_layer_decay;
+    /* A picture of what the method learned to do, from its last step (SatMAE:
+     * masked input | reconstruction | target): RGB bytes, malloc'd.  The
+     * pretraining loop writes it into the run folder as picture_name after
+     * the last step.  NULL: none. */
+    gs_status (*picture)(gs_context *ctx, gs_method *m, uint8_t **rgb, int *width, int *height);
+    const char *picture_name;
 } gs_method_ops;
 
 struct gs_method {

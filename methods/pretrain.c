@@ -12,6 +12,7 @@
 #include "loader.h"
 #include "ops/ops.h"
 #include "optim/schedule.h"
+#include "io/png_file.h"
 #include "run_record.h"
 #include "stats.h"
 
@@ -55,6 +56,30 @@ static gs_status save(gs_context *ctx, const gs_pretrain_config *cfg, gs_method 
     if (gs_checkpoint_save(ctx, cfg->checkpoint, groups, m->state.count ? 4 : 3, &meta) != GS_OK)
         return gs_error_set(err, ctx->status, "%s", ctx->error);
     return GS_OK;
+}
+
+/* The method's picture (SatMAE's reconstruction) beside the checkpoint,
+ * renewed every epoch.  It only illustrates: a failure is said, not fatal. */
+static void write_picture(gs_context *ctx, const gs_pretrain_config *cfg, gs_method *m) {
+    if (!m->ops->picture || !m->ops->picture_name) return;
+    char path[4200];
+    const char *slash = strrchr(cfg->checkpoint, '/');
+    if (slash)
+        snprintf(path, sizeof path, "%.*s/%s", (int)(slash - cfg->checkpoint), cfg->checkpoint, m->ops->picture_name);
+    else
+        snprintf(path, sizeof path, "%s", m->ops->picture_name);
+    uint8_t *rgb = NULL;
+    int width = 0, height = 0;
+    gs_error err = {0};
+    if (m->ops->picture(ctx, m, &rgb, &width, &height) != GS_OK) {
+        gs_error_set(&err, ctx->status, "%s", ctx->error);
+        gs_clear_error(ctx);
+    } else {
+        gs_png_write_rgb(path, rgb, width, height, &err);
+    }
+    free(rgb);
+    if (err.status != GS_OK && cfg->progress)
+        fprintf(cfg->progress, "%s: no %s: %s (training goes on)\n", cfg->method, m->ops->picture_name, err.message);
 }
 
 /* checkpoint.h5's snapshot of this epoch kept beside it as
@@ -286,6 +311,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
             /* The log reaches the disk before the checkpoint that covers it. */
             if (log) fflush(log);
             if (save(ctx, &cfg, &m, &opt, description, step, err) != GS_OK) break;
+            write_picture(ctx, &cfg, &m);
             int64_t epoch = step / per_epoch;
             if (cfg.keep_every > 0 && epoch % cfg.keep_every == 0 && keep_epoch(ctx, &cfg, &m, &opt, description, step,
                                                                               epoch, err) != GS_OK)

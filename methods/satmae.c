@@ -91,40 +91,9 @@
 #include "nn/mae_decoder.h"
 #include "nn/vit.h"
 #include "ops/ops.h"
+#include "satmae_internal.h"
 
-#define SATMAE_MAX_GROUPS 8
-#define SATMAE_NORM_PIX_EPS 1e-6
-#define SATMAE_ADAM_BETA2 0.95f
 
-enum { VARIANT_RGB, VARIANT_GROUP, VARIANT_TEMPORAL };
-#define SATMAE_FRAMES 3
-#define SATMAE_YEAR0 2002 /* the authors' year offset (spec 1.3) */
-
-typedef struct satmae {
-    int variant;
-    float mask_ratio;
-    bool consistent, norm_pix;
-    int dec_dim, dec_depth, dec_heads;
-    int64_t patch, grid, per_image, tokens, kept; /* L = grid^2 patches, T = G L tokens, K kept */
-    int n_groups;                                 /* G; 1 for rgb */
-    int group_size[SATMAE_MAX_GROUPS];
-    int group_bands[SATMAE_MAX_GROUPS][GS_MAX_BANDS];
-    /* Output j of group g's head is compared with band target_band[g][j]
-     * and weighted by the mask of group weight_group[g][j] (see pairing). */
-    int target_band[SATMAE_MAX_GROUPS][GS_MAX_BANDS];
-    int weight_group[SATMAE_MAX_GROUPS][GS_MAX_BANDS];
-    gs_conv_layer group_embed[SATMAE_MAX_GROUPS];
-    gs_mae_decoder decoder;
-    gs_linear_layer decoder_pred[SATMAE_MAX_GROUPS];
-    float *enc_embed;  /* group: (T, D), added to the group tokens */
-    float *dec_embed;  /* (1 + T, Dd), added to the decoder's tokens */
-    int32_t *keep;     /* (N, K) this step's kept tokens */
-    float *removed;    /* (N, T) 1 where masked */
-    int64_t keep_rows; /* N the buffers hold */
-    bool keep_given;   /* gs_satmae_use_mask filled keep for the next step */
-    int32_t *times;    /* temporal: (N, frames, 3) year - 2002, month - 1, hour of the next step */
-    int64_t time_rows; /* N the times are for; 0: every frame at time 0 */
-} satmae;
 
 static const gs_method_option_info SATMAE_OPTIONS[] = {
     {"variant", "rgb|group|temporal: plain MAE on every band, spectral groups, or 3 dates of a location "
@@ -709,6 +678,8 @@ static gs_tensor *satmae_loss(gs_context *ctx, gs_method *m, gs_tensor *const *v
     for (int g = 0; g < s->n_groups; g++) {
         const gs_linear_layer *head = &s->decoder_pred[s->variant == VARIANT_GROUP ? g : 0];
         gs_tensor *pred = gs_linear_layer_forward(ctx, head, gs_slice(ctx, h, 1, 1 + g * l, 1 + (g + 1) * l));
+        if (pred && satmae_keep_shown(ctx, s, g, pred->data, targets[g]->data, targets[g]->shape[2]) != GS_OK)
+            return NULL;
         gs_tensor *diff = gs_sub(ctx, pred, targets[g]);
         /* Each output channel's squared error, weighted by the mask of the
          * group it counts for over that group's size (a mean over its
@@ -793,6 +764,7 @@ static void satmae_free(gs_method *m) {
     free(s->keep);
     free(s->removed);
     free(s->times);
+    satmae_free_shown(s);
     free(s);
     m->impl = NULL;
 }
@@ -817,4 +789,6 @@ const gs_method_ops gs_method_satmae = {
     .features_name = "mean_tokens",
     .describe_features = satmae_describe_features,
     .finetune_layer_decay = 0.75f,
+    .picture = gs_satmae_picture,
+    .picture_name = "reconstruction.png",
 };

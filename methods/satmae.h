@@ -32,4 +32,13 @@ const int32_t *gs_satmae_kept_tokens(const gs_method *m);
  * head; this returns the tokens after the encoder's final norm.) */
 gs_tensor *gs_satmae_features(gs_context *ctx, gs_method *m, gs_tensor *x);
 
+/* The last training step's first sample as three panels side by side,
+ * masked input | reconstruction | target (satmae_picture.c): the red,
+ * green and blue bands (B4, B3, B2 of Sentinel-2 data; the first three
+ * otherwise), hidden patches grey in the first, predicted in the second,
+ * each band stretched over the target's range.  *rgb (malloc'd) holds
+ * height rows of width pixels, 3 bytes each.  GS_ERR_ARGUMENT before any
+ * step has run. */
+gs_status gs_satmae_picture(gs_context *ctx, gs_method *m, uint8_t **rgb, int *width, int *height);
+
 #endif

@@ -393,6 +393,52 @@ Test(methods_satmae, a_checkpoint_rebuilds_the_methods_features) {
     test_remove_tree(dir);
 }
 
+/* The run folder's picture: masked input | reconstruction | target, each
+ * panel at least 192 px; the masked panel is grey exactly where the mask
+ * hid a patch of the RGB bands' group and equals the target elsewhere; the
+ * reconstruction equals the target where the encoder saw the patch and
+ * shows the prediction (not the target) where it did not. */
+Test(methods_satmae, the_picture_shows_masked_input_reconstruction_and_target) {
+    gs_context ctx;
+    gradcheck_context(&ctx, 23);
+    gs_method m;
+    init_group(&ctx, &m, "decoder_width=16,decoder_depth=1,decoder_heads=2");
+    uint8_t *rgb = NULL;
+    int w = 0, h = 0;
+    cr_expect_eq(gs_satmae_picture(&ctx, &m, &rgb, &w, &h), GS_ERR_ARGUMENT, "a picture before any step");
+    gs_clear_error(&ctx);
+    gs_step_begin(&ctx);
+    gs_tensor *x = random_view(&ctx, 2, 13, 16);
+    gs_tensor *loss = m.ops->loss(&ctx, &m, &x, 1, 0);
+    cr_assert_not_null(loss, "%s", ctx.error);
+    const int32_t *kept = gs_satmae_kept_tokens(&m);
+    int64_t l = 16, k = gs_satmae_kept(&m); /* 16 x 16 at patch 4: 16 patches per group */
+    bool seen[16] = {false};
+    for (int64_t j = 0; j < k; j++)
+        if (kept[j] < l) seen[kept[j]] = true; /* group 0 holds B2, B3, B4 */
+    cr_assert_eq(gs_satmae_picture(&ctx, &m, &rgb, &w, &h), GS_OK, "%s", ctx.error);
+    int panel = h, gap = (w - 3 * panel) / 2;
+    cr_assert_geq(panel, 192);
+    cr_assert_eq(w, 3 * panel + 2 * gap);
+    int scale = panel / 16, hidden_differs = 0;
+    for (int p = 0; p < 16; p++) {
+        int y = (p / 4) * 4 * scale + scale, x = (p % 4) * 4 * scale + scale; /* inside patch p */
+        const uint8_t *masked = rgb + ((size_t)y * (size_t)w + (size_t)x) * 3;
+        const uint8_t *recon = masked + (size_t)(panel + gap) * 3, *target = masked + (size_t)(2 * (panel + gap)) * 3;
+        if (seen[p]) {
+            cr_expect_eq(memcmp(masked, target, 3), 0, "visible patch %d differs from the target", p);
+            cr_expect_eq(memcmp(recon, target, 3), 0, "visible patch %d is not the target in the reconstruction", p);
+        } else {
+            cr_expect(masked[0] == 128 && masked[1] == 128 && masked[2] == 128, "hidden patch %d is not grey", p);
+            hidden_differs += memcmp(recon, target, 3) != 0;
+        }
+    }
+    cr_expect_gt(hidden_differs, 0, "the reconstruction shows the target where the encoder saw nothing");
+    free(rgb);
+    gs_method_free(&m);
+    gs_context_free(&ctx);
+}
+
 /* temporal: the loader's acquisition dates (gs_batch.acquired: year, month,
  * day) reach the time codes: the loss equals the one with the same year and
  * month given through gs_satmae_use_dates (hour 0), and differs from the
