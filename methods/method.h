@@ -110,6 +110,11 @@ struct gs_method {
      * (region correspondences for GLCNet-style losses), sample indices,
      * labels when present.  NULL when the views come from elsewhere (tests). */
     const gs_batch *batch;
+    /* The data bands the encoder takes when the method picks some itself
+     * (SeCo's B4, B3, B2 out of 13), so the checkpoint records their names;
+     * NULL: every band of the data. */
+    const int *input_bands;
+    int n_input_bands;
     void *impl;
 };
 

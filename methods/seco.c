@@ -170,6 +170,8 @@ static gs_status choose_bands(gs_context *ctx, gs_method *m, seco *s) {
                        m->config.bands);
     }
     s->select_bands = true;
+    m->input_bands = s->band_index;
+    m->n_input_bands = 3;
     gs_backbone_free(&m->encoder);
     m->config.bands = 3;
     gs_backbone_config bc = m->config.backbone;

@@ -290,3 +290,28 @@ Test(cli_eval_checkpoint, force_keeps_the_old_run_when_the_new_one_cannot_start)
     cr_expect_str_eq(ck.method, "byol");
     test_remove_tree(w.dir);
 }
+
+/* SeCo trains on B4, B3, B2 of 13-band data: its checkpoint records those
+ * three names (not the data's 13), so eval picks them out of EuroSAT MS. */
+Test(cli_eval_checkpoint, a_seco_checkpoint_records_the_bands_its_encoder_takes) {
+    run_dir w;
+    pretrain_once(&w);
+    char seasonal[400], spec[420], out[400];
+    snprintf(seasonal, sizeof seasonal, "%s/seasonal", w.dir);
+    snprintf(spec, sizeof spec, "seco:%s", seasonal);
+    snprintf(out, sizeof out, "%s/seco-run", w.dir);
+    gs_synth_options so = {.seed = 1, .count = 12, .size = 66};
+    gs_error err = {0};
+    cr_assert_eq(gs_synth_write("seco", seasonal, &so, &err), GS_OK, "%s", err.message);
+    captured c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "seco", "--data", spec, "--out", out,
+                                                 "--epochs", "1", "--batch", "8", "--width", "8", "--size", "64",
+                                                 "--threads", "1", "--workers", "1", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    gs_cli_checkpoint ck;
+    cr_assert(gs_cli_checkpoint_read("test", out, &ck));
+    cr_expect_str_eq(ck.band_names, "B04,B03,B02");
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", out, "--data", w.ms_spec, "--threads", "1", NULL});
+    cr_expect_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.err, "bands B04,B03,B02 of"), "%s", c.err);
+    test_remove_tree(w.dir);
+}
