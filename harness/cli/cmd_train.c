@@ -57,7 +57,10 @@ int gs_cmd_train(int argc, char **argv) {
          GS_RANGE(1, 100000000)},
         {"resume", GS_OPT_FLAG, &resume, "", "continue from DIR/checkpoint.h5 (needs --out)", GS_NO_VALUE},
     };
-    int parsed = gs_options_parse("train", SUMMARY, options, (int)(sizeof options / sizeof *options), argc, argv);
+    const gs_command_line line = {.command = "train", .summary = SUMMARY, .options = options,
+                                  .n_options = (int)(sizeof options / sizeof *options)};
+    gs_parsed_args args;
+    int parsed = gs_command_line_parse(&line, argc, argv, &args);
     if (parsed) return parsed == 1 ? 0 : 2;
 
     gs_optimizer_kind kind = (gs_optimizer_kind)gs_option_choice(GS_OPTIMIZER_NAMES, optimizer);
@@ -89,13 +92,14 @@ int gs_cmd_train(int argc, char **argv) {
         c.checkpoint_path = path;
     }
     bool tty = isatty(fileno(stderr));
-    c.progress = show_progress;
+    c.progress = args.quiet ? NULL : show_progress;
     c.progress_user = &tty;
 
     gs_context ctx;
     gs_context_options ctx_options = {.n_threads = (int)threads, .seed = c.seed};
     gs_context_init(&ctx, &ctx_options);
-    fprintf(stderr, "geossl train: %s, %lld bands, %lldx%lld px, batch %lld, %lld steps, %s, %d threads\n", backbone,
+    if (!args.quiet)
+        fprintf(stderr, "geossl train: %s, %lld bands, %lldx%lld px, batch %lld, %lld steps, %s, %d threads\n", backbone,
             bands, size, size, batch, steps, optimizer, ctx.n_threads);
     gs_smoke_result r;
     gs_status status = gs_smoke_train(&ctx, &c, &r);
