@@ -2,7 +2,7 @@
  * order, --name=value, "--" ending the options; an unknown option or an
  * abbreviation gets "did you mean", naming the command and its --help;
  * every --help has one usage line; every kind of bad usage exits 2; and
- * --quiet leaves only errors and results. */
+ * --quiet / piped progress (whole lines, no '\r', not one per step). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,4 +240,25 @@ Test(cli_getopt, quiet_leaves_only_the_results) {
     argv[11] = NULL;
     c = run(gs_cmd_train, argv);
     cr_expect(strstr(c.err, "step 3/3"), "%s", c.err);
+}
+
+Test(cli_getopt, piped_progress_is_whole_lines_at_a_modest_rate) {
+    scratch s;
+    make_scratch(&s, 50); /* 500 samples: data check reports progress from 500 on */
+    captured c = run(gs_cmd_data, (char *[]){"data", "check", s.spec, NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.err, "decoded 500/500\n"), "a whole line: %s", c.err);
+    cr_expect_null(strchr(c.err, '\r'), "a carriage return in piped progress: %s", c.err);
+    c = run(gs_cmd_data, (char *[]){"data", "check", "--quiet", s.spec, NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect_str_empty(c.err, "progress despite --quiet: %s", c.err);
+    cr_expect(strstr(c.out, "decoded 500 samples"), "%s", c.out);
+    /* 40 quick steps print their first and last line, not one per step. */
+    c = run(gs_cmd_train, (char *[]){"train", "--steps", "40", "--size", "16", "--batch", "4", "--width", "8",
+                                     "--threads", "1", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect_null(strchr(c.err, '\r'), "%s", c.err);
+    cr_expect(strstr(c.err, "step 1/40") && strstr(c.err, "step 40/40"), "the first and the last: %s", c.err);
+    cr_expect_lt(count_of(c.err, " step "), 10, "one line per step: %s", c.err);
+    test_remove_tree(s.dir);
 }

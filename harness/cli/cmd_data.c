@@ -8,6 +8,7 @@
 #include "dataset.h"
 #include "evaluate.h"
 #include "options.h"
+#include "progress.h"
 #include "band_stats.h"
 #include "cache.h"
 #include "cache_dir.h"
@@ -111,10 +112,13 @@ static int data_check(int argc, char **argv) {
         lo[b] = INFINITY;
         hi[b] = -INFINITY;
     }
+    gs_progress progress;
+    gs_progress_init(&progress, stderr, args.quiet);
     int64_t bad = 0, decoded = 0, n = limit != GS_UNSET_INT && limit < ds.n_samples ? limit : ds.n_samples;
     for (int64_t i = 0; i < n; i++) {
         gs_error e = {0};
         if (ds.format->read(&ds, i, &data, &e) != GS_OK || gs_sample_check_finite(&ds, i, data.pixels, &e) != GS_OK) {
+            gs_progress_end(&progress);
             fprintf(stderr, "bad: %s\n", e.message);
             bad++;
             continue;
@@ -133,9 +137,11 @@ static int data_check(int argc, char **argv) {
         if (data.mask)
             for (int64_t k = 0; k < plane; k++)
                 pixel_classes[data.mask[k] >= 0 && data.mask[k] < ds.n_classes ? data.mask[k] : ds.n_classes]++;
-        if (!args.quiet && (i + 1) % 500 == 0) fprintf(stderr, "\rdecoded %lld/%lld", (long long)(i + 1), (long long)n);
+        /* Small datasets decode in a blink: no progress for them. */
+        if (n >= 500 && ((i + 1) % 500 == 0 || i + 1 == n))
+            gs_progress_update(&progress, i + 1 == n, "decoded %lld/%lld", (long long)(i + 1), (long long)n);
     }
-    if (!args.quiet && n >= 500) fputc('\n', stderr);
+    gs_progress_end(&progress);
     printf("decoded %lld samples, %lld bad\n", (long long)decoded, (long long)bad);
     if (decoded) {
         double count = (double)decoded * (double)ds.dates * (double)plane;
