@@ -234,15 +234,15 @@ static int refuse_unknown(const gs_command_line *line, const char *element) {
     return 2;
 }
 
-static int refuse_operands(const gs_command_line *line, const gs_parsed_args *args) {
+/* Too few operands (extra == NULL) or one too many (extra), with the usage line. */
+static int refuse_operands(const gs_command_line *line, const char *extra) {
     const char *operands = line->operands ? line->operands : "";
-    if (args->n_operands < line->min_operands)
+    if (!extra)
         fprintf(stderr, "geossl %s: %s is missing (usage: geossl %s %s [options]; see 'geossl %s --help')\n",
                 line->command, operands, line->command, operands, line->command);
     else
         fprintf(stderr, "geossl %s: unexpected argument '%s' (usage: geossl %s%s%s [options]; see 'geossl %s --help')\n",
-                line->command, args->operands[args->n_operands - 1], line->command, operands[0] ? " " : "", operands,
-                line->command);
+                line->command, extra, line->command, operands[0] ? " " : "", operands, line->command);
     return 2;
 }
 
@@ -264,18 +264,14 @@ static bool typed_in_full(const char *element, const char *name) {
 }
 
 /* One getopt_long result: 0 to go on, 1 after --help, 2 after a message. */
-static int take_one(const gs_command_line *line, int argc, char **argv, int code, int index,
+static int take_one(const gs_command_line *line, char **argv, int code, int index,
                     const struct option *longs, gs_parsed_args *args) {
     const gs_option *o = code >= TABLE_VAL ? &line->options[code - TABLE_VAL] : NULL;
     if (code == 1) { /* an operand ('-' at the front of the short options asks for them in order) */
-        if (args->n_operands < GS_MAX_OPERANDS && args->n_operands < line->max_operands) {
-            args->operands[args->n_operands++] = optarg;
-            return 0;
-        }
-        args->operands[args->n_operands < GS_MAX_OPERANDS ? args->n_operands : GS_MAX_OPERANDS - 1] = optarg;
-        args->n_operands++;
-        if (args->n_operands > GS_MAX_OPERANDS) args->n_operands = GS_MAX_OPERANDS;
-        return refuse_operands(line, args);
+        if (args->n_operands >= GS_MAX_OPERANDS || args->n_operands >= line->max_operands)
+            return refuse_operands(line, optarg);
+        args->operands[args->n_operands++] = optarg;
+        return 0;
     }
     if (code == ':') { /* a value-taking option last on the line */
         o = optopt >= TABLE_VAL ? &line->options[optopt - TABLE_VAL] : NULL;
@@ -297,7 +293,7 @@ static int take_one(const gs_command_line *line, int argc, char **argv, int code
             char element[3] = {'-', (char)optopt, '\0'};
             return refuse_unknown(line, element);
         }
-        return refuse_unknown(line, argv[optind - 1 < argc ? optind - 1 : argc - 1]); /* unknown or ambiguous */
+        return refuse_unknown(line, argv[optind - 1]); /* unknown, or a prefix of several */
     }
     /* getopt_long takes an unambiguous prefix; geossl does not (see options.h). */
     if (index >= 0 && !typed_in_full(option_element(argv), longs[index].name))
@@ -342,17 +338,19 @@ int gs_command_line_parse(const gs_command_line *line, int argc, char **argv, gs
     opterr = 0;
     int result = 0;
     while (result == 0) {
-        int index = -1, code = getopt_long(argc, argv, "-:hq", longs, &index);
+        int index = -1;
+        optarg = NULL; /* option_element compares with it */
+        int code = getopt_long(argc, argv, "-:hq", longs, &index);
         if (code == -1) break;
-        result = take_one(line, argc, argv, code, index, longs, args);
+        result = take_one(line, argv, code, index, longs, args);
     }
     /* After "--": operands all. */
     for (int i = optind; result == 0 && i < argc; i++) {
         optarg = argv[i];
-        result = take_one(line, argc, argv, 1, -1, longs, args);
+        result = take_one(line, argv, 1, -1, longs, args);
     }
     free(longs);
-    if (result == 0 && args->n_operands < line->min_operands) result = refuse_operands(line, args);
+    if (result == 0 && args->n_operands < line->min_operands) result = refuse_operands(line, NULL);
     return result;
 }
 
