@@ -15,7 +15,6 @@
 static int bench_train(int argc, char **argv, bool inference) {
     const char *backbone = "resnet18", *stem = "imagenet";
     long long size = 64, bands = 3, batch = 64, threads = 0, warmup = 3, steps = 7, patch = 8, seed = 0;
-    bool quiet = false;
     const gs_option options[] = {
         {"backbone", GS_OPT_STRING, &backbone, "NAME", "encoder [resnet18]", GS_CHOICES(GS_BACKBONE_NAMES)},
         {"size", GS_OPT_INT, &size, "PX", "input size [64]", GS_RANGE(8, 16384)},
@@ -27,12 +26,13 @@ static int bench_train(int argc, char **argv, bool inference) {
         {"patch", GS_OPT_INT, &patch, "N", "ViT patch size [8]", GS_PATCH_RANGE},
         {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem [imagenet]", GS_CHOICES(GS_STEM_NAMES)},
         {"seed", GS_OPT_INT, &seed, "N", "random seed [0]", GS_SEED_RANGE},
-        {"quiet", GS_OPT_FLAG, &quiet, "", "no per-step lines", GS_NO_VALUE},
     };
     const char *summary = inference ? "Times feature extraction (forward, eval mode, no gradients); prints the median img/s."
                                     : "Times training steps (forward, backward, SGD) after warm-up; prints the median img/s.";
-    int parsed = gs_options_parse(inference ? "bench infer" : "bench train", summary, options,
-                                  (int)(sizeof options / sizeof *options), argc, argv);
+    const gs_command_line line = {.command = inference ? "bench infer" : "bench train", .summary = summary,
+                                  .options = options, .n_options = (int)(sizeof options / sizeof *options)};
+    gs_parsed_args args;
+    int parsed = gs_command_line_parse(&line, argc, argv, &args);
     if (parsed) return parsed == 1 ? 0 : 2;
     gs_context ctx;
     gs_context_options co = {.n_threads = (int)threads, .seed = (unsigned long long)seed};
@@ -42,7 +42,7 @@ static int bench_train(int argc, char **argv, bool inference) {
                      .stem = (gs_stem)gs_option_choice(GS_STEM_NAMES, stem), .pos = GS_POS_LEARNED},
         .batch = (int)batch, .warmup_steps = (int)warmup, .steps = (int)steps, .inference = inference};
     gs_train_bench_result r;
-    if (gs_train_bench(&ctx, &c, quiet ? NULL : stderr, &r) != GS_OK) {
+    if (gs_train_bench(&ctx, &c, args.quiet ? NULL : stderr, &r) != GS_OK) {
         fprintf(stderr, "geossl bench: %s: %s\n", gs_status_name(ctx.status), ctx.error);
         gs_context_free(&ctx);
         return 1;
@@ -106,17 +106,15 @@ static int bench_loader(int argc, char **argv) {
         {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "skip unreadable samples", GS_NO_VALUE},
         {"seed", GS_OPT_INT, &seed, "N", "random seed [0]", GS_SEED_RANGE},
     };
-    const char *summary = "usage: geossl bench loader FORMAT:PATH [options]\n\n"
-                          "Runs the threaded loader as pretraining does (shuffled, augmented views, normalized)\n"
-                          "and prints decoded images per second.";
-    const char *spec = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
-    int parsed = gs_options_parse("bench loader", summary, options, (int)(sizeof options / sizeof *options),
-                                  argc - (spec ? 1 : 0), argv + (spec ? 1 : 0));
+    const gs_command_line line = {
+        .command = "bench loader", .operands = "FORMAT:PATH", .min_operands = 1, .max_operands = 1,
+        .summary = "Runs the threaded loader as pretraining does (shuffled, augmented views, normalized)\n"
+                   "and prints decoded images per second.",
+        .options = options, .n_options = (int)(sizeof options / sizeof *options)};
+    gs_parsed_args args;
+    int parsed = gs_command_line_parse(&line, argc, argv, &args);
     if (parsed) return parsed == 1 ? 0 : 2;
-    if (!spec) {
-        fprintf(stderr, "geossl bench loader: name the dataset as FORMAT:PATH\n");
-        return 2;
-    }
+    const char *spec = args.operands[0];
     gs_dataset src, cached, *ds = &src;
     gs_error err = {0};
     if (gs_dataset_open(spec, NULL, &src, &err) != GS_OK) {
@@ -126,7 +124,7 @@ static int bench_loader(int argc, char **argv) {
     if (cache) {
         char dir[4000], path[4096];
         gs_cache_default_dir(dir, sizeof dir);
-        gs_cache_options co = {.workers = (int)workers, .progress = stderr};
+        gs_cache_options co = {.workers = (int)workers, .progress = args.quiet ? NULL : stderr};
         if (gs_cache_make_dir(dir, &err) != GS_OK) goto fail;
         gs_cache_path(&src, dir, path, sizeof path);
         if (gs_cache_use(&src, path, &co, &cached, NULL, &err) != GS_OK) goto fail;
@@ -136,7 +134,7 @@ static int bench_loader(int argc, char **argv) {
                                  .views = (int)views, .size = (int)size, .augment = augment, .skip_bad = skip_bad,
                                  .seed = (uint64_t)seed};
     gs_loader_bench_result r;
-    if (gs_loader_bench(ds, &o, stderr, &r, &err) != GS_OK) goto fail;
+    if (gs_loader_bench(ds, &o, args.quiet ? NULL : stderr, &r, &err) != GS_OK) goto fail;
     printf("loader %s: %lld images in %lld batches, %d workers, %lld views%s\n", spec, (long long)r.images,
            (long long)r.batches, (int)workers, views, cache ? ", from the cache" : "");
     if (r.cache) printf("cache lock: %lld reads, %.3f s waiting\n", (long long)r.lock.reads, r.lock.wait_s);
@@ -151,19 +149,36 @@ fail:
     return 1;
 }
 
+static int bench_training(int argc, char **argv) { return bench_train(argc, argv, false); }
+static int bench_inference(int argc, char **argv) { return bench_train(argc, argv, true); }
+
+/* The benchmarks, so help and the unknown-benchmark message list the same ones. */
+typedef struct bench_kind {
+    const char *name, *summary;
+    int (*run)(int argc, char **argv);
+} bench_kind;
+
+static const bench_kind BENCHES[] = {
+    {"train", "training throughput of a backbone (median img/s, parameters, peak memory)", bench_training},
+    {"infer", "feature-extraction throughput", bench_inference},
+    {"kernels", "every op's forward/backward time as CSV", bench_kernels},
+    {"loader", "data-loader throughput on a dataset (FORMAT:PATH)", bench_loader},
+};
+#define N_BENCHES (int)(sizeof BENCHES / sizeof *BENCHES)
+
 int gs_cmd_bench(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        printf("usage: geossl bench <what> [options]\n\n"
-               "  train     training throughput of a backbone (median img/s, parameters, peak memory)\n"
-               "  infer     feature-extraction throughput\n"
-               "  kernels   every op's forward/backward time as CSV\n"
-               "  loader    data-loader throughput on a dataset (FORMAT:PATH)\n");
-        return argc < 2 ? 2 : 0;
+    bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+    if (argc < 2 || help) {
+        FILE *out = help ? stdout : stderr; /* without a benchmark it is a usage error */
+        fprintf(out, "usage: geossl bench <what> [options]\n\n");
+        for (int i = 0; i < N_BENCHES; i++) fprintf(out, "  %-9s %s\n", BENCHES[i].name, BENCHES[i].summary);
+        return help ? 0 : 2;
     }
-    if (!strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1, false);
-    if (!strcmp(argv[1], "infer")) return bench_train(argc - 1, argv + 1, true);
-    if (!strcmp(argv[1], "kernels")) return bench_kernels(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "loader")) return bench_loader(argc - 1, argv + 1);
-    fprintf(stderr, "geossl bench: unknown benchmark '%s' (train, infer or kernels)\n", argv[1]);
+    for (int i = 0; i < N_BENCHES; i++)
+        if (!strcmp(argv[1], BENCHES[i].name)) return BENCHES[i].run(argc - 1, argv + 1);
+    char names[256] = "";
+    for (int i = 0; i < N_BENCHES; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", BENCHES[i].name);
+    fprintf(stderr, "geossl bench: unknown benchmark '%s' (%s; see 'geossl bench --help')\n", argv[1], names);
     return 2;
 }

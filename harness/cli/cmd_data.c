@@ -8,6 +8,7 @@
 #include "dataset.h"
 #include "evaluate.h"
 #include "options.h"
+#include "progress.h"
 #include "band_stats.h"
 #include "cache.h"
 #include "cache_dir.h"
@@ -47,18 +48,15 @@ static int data_check(int argc, char **argv) {
         {"splits", GS_OPT_STRING, &splits, "DIR", "published split lists from DIR, as eval --splits [as eval]",
          GS_ANY_TEXT},
     };
-    const char *summary =
-        "usage: geossl data check FORMAT:PATH [options]\n\n"
-        "Indexes a dataset, decodes every pixel of every sample, and prints counts per class and split,\n"
-        "shapes, band statistics and every bad file.";
-    const char *spec = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
-    int parsed = gs_options_parse("data check", summary, options, (int)(sizeof options / sizeof *options),
-                                  argc - (spec ? 1 : 0), argv + (spec ? 1 : 0));
+    const gs_command_line line = {
+        .command = "data check", .operands = "FORMAT:PATH", .min_operands = 1, .max_operands = 1,
+        .summary = "Indexes a dataset (FORMAT:PATH; see 'geossl data formats'), decodes every pixel of every "
+                   "sample,\nand prints counts per class and split, shapes, band statistics and every bad file.",
+        .options = options, .n_options = (int)(sizeof options / sizeof *options)};
+    gs_parsed_args args;
+    int parsed = gs_command_line_parse(&line, argc, argv, &args);
     if (parsed) return parsed == 1 ? 0 : 2;
-    if (!spec) {
-        fprintf(stderr, "geossl data check: name the dataset as FORMAT:PATH (see 'geossl data formats')\n");
-        return 2;
-    }
+    const char *spec = args.operands[0];
     gs_dataset_options o = {.patch_size = (int)gs_option_int_or(patch, 0), .stride = (int)gs_option_int_or(stride, 0),
                             .bigearthnet19 = bigearthnet19,
                             .eroded_labels = eroded};
@@ -114,10 +112,13 @@ static int data_check(int argc, char **argv) {
         lo[b] = INFINITY;
         hi[b] = -INFINITY;
     }
+    gs_progress progress;
+    gs_progress_init(&progress, stderr, args.quiet);
     int64_t bad = 0, decoded = 0, n = limit != GS_UNSET_INT && limit < ds.n_samples ? limit : ds.n_samples;
     for (int64_t i = 0; i < n; i++) {
         gs_error e = {0};
         if (gs_dataset_read(&ds, i, &data, &e) != GS_OK || gs_sample_check_finite(&ds, i, data.pixels, &e) != GS_OK) {
+            gs_progress_end(&progress);
             fprintf(stderr, "bad: %s\n", e.message);
             bad++;
             continue;
@@ -136,9 +137,11 @@ static int data_check(int argc, char **argv) {
         if (data.mask)
             for (int64_t k = 0; k < plane; k++)
                 pixel_classes[data.mask[k] >= 0 && data.mask[k] < ds.n_classes ? data.mask[k] : ds.n_classes]++;
-        if ((i + 1) % 500 == 0) fprintf(stderr, "\rdecoded %lld/%lld", (long long)(i + 1), (long long)n);
+        /* Small datasets decode in a blink: no progress for them. */
+        if (n >= 500 && ((i + 1) % 500 == 0 || i + 1 == n))
+            gs_progress_update(&progress, i + 1 == n, "decoded %lld/%lld", (long long)(i + 1), (long long)n);
     }
-    if (n >= 500) fputc('\n', stderr);
+    gs_progress_end(&progress);
     printf("decoded %lld samples, %lld bad\n", (long long)decoded, (long long)bad);
     if (decoded) {
         double count = (double)decoded * (double)ds.dates * (double)plane;
@@ -184,17 +187,15 @@ static int data_cache(int argc, char **argv) {
          GS_NO_VALUE},
         {"rebuild", GS_OPT_FLAG, &rebuild, "", "rebuild even when the cache is up to date", GS_NO_VALUE},
     };
-    const char *summary = "usage: geossl data cache FORMAT:PATH [options]\n\n"
-                          "Packs a dataset (pixels, labels, splits, band statistics) into one chunked HDF5 file so\n"
-                          "epochs after the first read no small files; reuses it while the source is unchanged.";
-    const char *spec = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
-    int parsed = gs_options_parse("data cache", summary, options, (int)(sizeof options / sizeof *options),
-                                  argc - (spec ? 1 : 0), argv + (spec ? 1 : 0));
+    const gs_command_line line = {
+        .command = "data cache", .operands = "FORMAT:PATH", .min_operands = 1, .max_operands = 1,
+        .summary = "Packs a dataset (pixels, labels, splits, band statistics) into one chunked HDF5 file so\n"
+                   "epochs after the first read no small files; reuses it while the source is unchanged.",
+        .options = options, .n_options = (int)(sizeof options / sizeof *options)};
+    gs_parsed_args args;
+    int parsed = gs_command_line_parse(&line, argc, argv, &args);
     if (parsed) return parsed == 1 ? 0 : 2;
-    if (!spec) {
-        fprintf(stderr, "geossl data cache: name the dataset as FORMAT:PATH\n");
-        return 2;
-    }
+    const char *spec = args.operands[0];
     gs_dataset src, cached;
     gs_error err = {0};
     if (gs_dataset_open(spec, NULL, &src, &err) != GS_OK) {
@@ -214,7 +215,7 @@ static int data_cache(int argc, char **argv) {
         }
         gs_cache_path(&src, dir, path, sizeof path);
     }
-    gs_cache_options o = {.workers = (int)workers, .skip_bad = skip_bad, .progress = stderr};
+    gs_cache_options o = {.workers = (int)workers, .skip_bad = skip_bad, .progress = args.quiet ? NULL : stderr};
     gs_cache_report report = {0};
     gs_status st = rebuild ? gs_cache_build(&src, path, &o, &report, &err)
                            : gs_cache_use(&src, path, &o, &cached, &report, &err);
@@ -230,19 +231,40 @@ static int data_cache(int argc, char **argv) {
     return 0;
 }
 
+/* The subcommands, so help and the unknown-subcommand message list the same ones. */
+typedef struct data_subcommand {
+    const char *name, *summary;
+    int (*run)(int argc, char **argv);
+} data_subcommand;
+
+static int data_formats_command(int argc, char **argv) {
+    int parsed = gs_options_parse("data formats", "Lists the dataset formats.", NULL, 0, argc, argv);
+    if (parsed) return parsed == 1 ? 0 : 2;
+    return data_formats();
+}
+
+static const data_subcommand DATA_SUBCOMMANDS[] = {
+    {"formats", "list the dataset formats", data_formats_command},
+    {"synth", "write synthetic data in a format's real layout", gs_cmd_data_synth},
+    {"check", "index a dataset, decode every file, print counts and statistics", data_check},
+    {"cache", "pack a dataset into one HDF5 file", data_cache},
+};
+#define N_DATA_SUBCOMMANDS (int)(sizeof DATA_SUBCOMMANDS / sizeof *DATA_SUBCOMMANDS)
+
 int gs_cmd_data(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        printf("usage: geossl data <command> [options]\n\n"
-               "  formats   list the dataset formats\n"
-               "  synth     write synthetic data in a format's real layout\n"
-               "  check     index a dataset, decode every file, print counts and statistics\n"
-               "  cache     pack a dataset into one HDF5 file\n");
-        return argc < 2 ? 2 : 0;
+    bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+    if (argc < 2 || help) {
+        FILE *out = help ? stdout : stderr; /* without a subcommand it is a usage error */
+        fprintf(out, "usage: geossl data <command> [options]\n\n");
+        for (int i = 0; i < N_DATA_SUBCOMMANDS; i++)
+            fprintf(out, "  %-9s %s\n", DATA_SUBCOMMANDS[i].name, DATA_SUBCOMMANDS[i].summary);
+        return help ? 0 : 2;
     }
-    if (!strcmp(argv[1], "formats")) return data_formats();
-    if (!strcmp(argv[1], "check")) return data_check(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "synth")) return gs_cmd_data_synth(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "cache")) return data_cache(argc - 1, argv + 1);
-    fprintf(stderr, "geossl data: unknown command '%s' (see 'geossl data --help')\n", argv[1]);
+    for (int i = 0; i < N_DATA_SUBCOMMANDS; i++)
+        if (!strcmp(argv[1], DATA_SUBCOMMANDS[i].name)) return DATA_SUBCOMMANDS[i].run(argc - 1, argv + 1);
+    char names[256] = "";
+    for (int i = 0; i < N_DATA_SUBCOMMANDS; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", DATA_SUBCOMMANDS[i].name);
+    fprintf(stderr, "geossl data: unknown command '%s' (%s; see 'geossl data --help')\n", argv[1], names);
     return 2;
 }

@@ -14,12 +14,6 @@ static const char *SUMMARY =
     "texture and layout, in the format's real folder layout, file names, bands, JSON and split lists.\n"
     "The same --seed writes byte-identical files.";
 
-static void usage(FILE *out, const gs_option *options, int n) {
-    gs_options_usage(out, "data synth FORMAT DIR", SUMMARY, options, n);
-    fprintf(out, "\nformats:\n");
-    gs_synth_print_formats(out);
-}
-
 int gs_cmd_data_synth(int argc, char **argv) {
     long long seed = 0;
     /* Unset: the format's default (gs_synth_options reads 0 as that). */
@@ -34,31 +28,29 @@ int gs_cmd_data_synth(int argc, char **argv) {
         {"classes", GS_OPT_INT, &classes, "N", "resisc45: the first N classes [45]", GS_RANGE(1, 45)},
         {"dates", GS_OPT_INT, &dates, "N", "seco, ssl4eo-s12: dates per location [5, 4]", GS_RANGE(1, 100)},
     };
-    int n = (int)(sizeof options / sizeof *options);
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        usage(stdout, options, n);
-        return 0;
+    const gs_command_line line = {.command = "data synth", .operands = "FORMAT DIR", .min_operands = 2,
+                                  .max_operands = 2, .summary = SUMMARY, .options = options,
+                                  .n_options = (int)(sizeof options / sizeof *options)};
+    gs_parsed_args args;
+    int parsed = gs_command_line_parse(&line, argc, argv, &args);
+    if (parsed == 1) {
+        printf("\nformats:\n");
+        gs_synth_print_formats(stdout);
     }
-    if (argc < 3 || argv[1][0] == '-' || argv[2][0] == '-') {
-        fprintf(stderr, "geossl data synth: needs FORMAT and DIR, e.g. 'geossl data synth eurosat-rgb data/eurosat'\n");
-        usage(stderr, options, n);
-        return 2;
-    }
-    /* Options follow FORMAT DIR; the parser skips its argv[0] (here DIR). */
-    int parsed = gs_options_parse("data synth", SUMMARY, options, n, argc - 2, argv + 2);
     if (parsed) return parsed == 1 ? 0 : 2;
+    const char *format = args.operands[0], *dir = args.operands[1];
     gs_synth_options opt = {.seed = (uint64_t)seed, .count = (int)gs_option_int_or(count, 0),
                              .size = (int)gs_option_int_or(size, 0), .n_classes = (int)gs_option_int_or(classes, 0),
                              .dates = (int)gs_option_int_or(dates, 0)};
     gs_error err = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (gs_synth_write(argv[1], argv[2], &opt, &err) != GS_OK) {
+    if (gs_synth_write(format, dir, &opt, &err) != GS_OK) {
         fprintf(stderr, "geossl data synth: %s\n", err.message);
         return 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    printf("wrote synthetic %s to %s in %.2f s; open it as %s:%s\n", argv[1], argv[2], seconds, argv[1], argv[2]);
+    printf("wrote synthetic %s to %s in %.2f s; open it as %s:%s\n", format, dir, seconds, format, dir);
     return 0;
 }

@@ -60,10 +60,13 @@ int gs_cmd_demo(int argc, char **argv) {
         {"images", GS_OPT_INT, &per_class, "N", "generated images per class (10 classes) [100]", GS_RANGE(1, 100000)},
         {"threads", GS_OPT_INT, &threads, "N", "compute threads (0: all cores) [0]", GS_THREADS_RANGE},
     };
-    int parsed = gs_options_parse("demo",
-                                  "Generates EuroSAT-format data, pretrains SimCLR and BYOL briefly, evaluates kNN\n"
-                                  "and linear probe against a random-init encoder, and writes a report.",
-                                  options, (int)(sizeof options / sizeof *options), argc, argv);
+    const gs_command_line line = {.command = "demo",
+                                  .summary = "Generates EuroSAT-format data, pretrains SimCLR and BYOL briefly, "
+                                             "evaluates kNN\nand linear probe against a random-init encoder, and "
+                                             "writes a report.",
+                                  .options = options, .n_options = (int)(sizeof options / sizeof *options)};
+    gs_parsed_args args;
+    int parsed = gs_command_line_parse(&line, argc, argv, &args);
     if (parsed) return parsed == 1 ? 0 : 2;
     char data[4096], spec[4200], results[4096], run[4096], ckpt[4200], report_dir[4096];
     snprintf(data, sizeof data, "%s/eurosat", dir);
@@ -74,7 +77,8 @@ int gs_cmd_demo(int argc, char **argv) {
     gs_error err = {0};
     struct stat st;
     if (stat(data, &st) != 0) {
-        fprintf(stderr, "geossl demo: generating %lld EuroSAT-format images in %s\n", 10 * per_class, data);
+        if (!args.quiet)
+            fprintf(stderr, "geossl demo: generating %lld EuroSAT-format images in %s\n", 10 * per_class, data);
         gs_synth_options so = {.seed = 0, .count = (int)per_class};
         if (gs_synth_write("eurosat-rgb", data, &so, &err) != GS_OK) {
             fprintf(stderr, "geossl demo: %s\n", err.message);
@@ -99,12 +103,13 @@ int gs_cmd_demo(int argc, char **argv) {
         gs_context_init(&ctx, &co);
         gs_pretrain_config pc = {.method = methods[i], .backbone = {.name = "resnet18"}, .epochs = (int)epochs,
                                  .batch = 64, .weight_decay = -1, .optimizer = -1, .seed = 0, .workers = 2,
-                                 .checkpoint = ckpt, .stats_dir = dir, .progress = stderr};
+                                 .checkpoint = ckpt, .stats_dir = dir,
+                                 .progress = args.quiet ? NULL : stderr};
         gs_pretrain_result pr;
         if (gs_pretrain(&ctx, &ds, &pc, &pr, &err) != GS_OK) {
             fprintf(stderr, "geossl demo: %s\n", err.message);
             code = 1;
-        } else {
+        } else if (!args.quiet) {
             fprintf(stderr, "geossl demo: %s pretrained: loss %.3f -> %.3f in %.0f s (%.1f img/s)\n", methods[i],
                     (double)pr.first_loss, (double)pr.final_loss, pr.seconds, pr.img_per_s);
         }

@@ -124,7 +124,10 @@ int gs_cmd_eval(int argc, char **argv) {
                           "results CSV.\nSplits: --splits DIR, else the dataset's own (its format's, or its published "
                           "lists in the data folder), else every 5th image of each class (sorted by file name) is "
                           "test; the settings column of each row says which.";
-    int parsed = gs_options_parse("eval", summary, options, (int)(sizeof options / sizeof *options), argc, argv);
+    gs_parsed_args args;
+    int parsed = gs_command_line_parse(&(gs_command_line){.command = "eval", .summary = summary, .options = options,
+                                                          .n_options = (int)(sizeof options / sizeof *options)},
+                                       argc, argv, &args);
     if (parsed) return parsed == 1 ? 0 : 2;
     gs_protocol protocol;
     double fraction;
@@ -239,7 +242,7 @@ int gs_cmd_eval(int argc, char **argv) {
         .threads = (int)a.threads, .batch = (int)gs_option_int_or(a.batch, 0), .workers = (int)a.workers,
         .finetune_epochs = (int)gs_option_int_or(a.epochs, 0), .iterations = (int)gs_option_int_or(a.iterations, 0),
         .freeze_encoder = a.freeze_encoder, .decoder = decoder, .aspp_checkpoint = aspp_checkpoint, .knn_k = (int)a.k,
-        .knn_temperature = (float)a.knn_temperature, .results = a.results, .replace = a.force, .progress = stderr};
+        .knn_temperature = (float)a.knn_temperature, .results = a.results, .replace = a.force, .progress = args.quiet ? NULL : stderr};
     gs_cli_eval_job_from_checkpoint(&job, a.checkpoint ? &ckpt : NULL,
                                     (float)gs_option_float_or(a.layer_decay, -1.0));
     if (job.layer_decay > 0.0f && job.layer_decay < 1.0f && protocol == GS_PROTOCOL_FINETUNE &&
@@ -276,8 +279,9 @@ int gs_cmd_eval(int argc, char **argv) {
     gs_eval_result r = {0};
     for (long long s = 0; s < a.seeds && exit_code == 0; s++) {
         job.id.seed = (uint64_t)(a.seed + s);
-        fprintf(stderr, "geossl eval: %s %s on %s, %s labels, seed %llu\n", method, backbone_name, a.data, labels,
-                (unsigned long long)job.id.seed);
+        if (!args.quiet)
+            fprintf(stderr, "geossl eval: %s %s on %s, %s labels, seed %llu\n", method, backbone_name, a.data, labels,
+                    (unsigned long long)job.id.seed);
         double wall;
         gs_status status = gs_cli_evaluate(&job, &r, &wall, &err);
         if (r.n_metrics > 0) {

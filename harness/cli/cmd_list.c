@@ -13,16 +13,16 @@ int gs_cmd_list(int argc, char **argv) {
     const gs_option options[] = {
         {"verbose", GS_OPT_FLAG, &verbose, "", "each method's summary and its --method-options keys", GS_NO_VALUE},
     };
-    if (argc >= 2 && argv[1][0] != '-') {
-        if (strcmp(argv[1], "methods")) {
-            fprintf(stderr, "geossl list: unknown list '%s' (methods)\n", argv[1]);
-            return 2;
-        }
-        argc--, argv++;
-    }
-    int parsed = gs_options_parse("list", "usage: geossl list methods [--verbose]\n\nLists the methods.", options,
-                                  (int)(sizeof options / sizeof *options), argc, argv);
+    const gs_command_line line = {.command = "list", .operands = "[methods]", .min_operands = 0, .max_operands = 1,
+                                  .summary = "Lists the methods.", .options = options,
+                                  .n_options = (int)(sizeof options / sizeof *options)};
+    gs_parsed_args args;
+    int parsed = gs_command_line_parse(&line, argc, argv, &args);
     if (parsed) return parsed == 1 ? 0 : 2;
+    if (args.n_operands == 1 && strcmp(args.operands[0], "methods")) {
+        fprintf(stderr, "geossl list: unknown list '%s' (methods)\n", args.operands[0]);
+        return 2;
+    }
     for (int i = 0; gs_method_at(i); i++) {
         const gs_method_ops *ops = gs_method_at(i);
         if (!verbose) {

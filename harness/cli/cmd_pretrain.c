@@ -139,8 +139,10 @@ int gs_cmd_pretrain(int argc, char **argv) {
         {"force", GS_OPT_FLAG, &force, "", "start afresh in a folder that holds a run (its checkpoint and log go)",
          GS_NO_VALUE},
     };
-    int parsed = gs_options_parse("pretrain", "Self-supervised pretraining of an encoder.", options,
-                                  (int)(sizeof options / sizeof *options), argc, argv);
+    const gs_command_line line = {.command = "pretrain", .summary = "Self-supervised pretraining of an encoder.",
+                                  .options = options, .n_options = (int)(sizeof options / sizeof *options)};
+    gs_parsed_args args;
+    int parsed = gs_command_line_parse(&line, argc, argv, &args);
     if (parsed) return parsed == 1 ? 0 : 2;
     if (!method || !data || (!out && !print_config)) {
         fprintf(stderr, "geossl pretrain: --method, --data and --out are required (see --help)\n");
@@ -156,6 +158,12 @@ int gs_cmd_pretrain(int argc, char **argv) {
     snprintf(config_json, sizeof config_json, "%s/config.json", out ? out : ".");
     gs_provenance_git_commit(commit, sizeof commit);
     snprintf(log_csv, sizeof log_csv, "%s/log.csv", out ? out : ".");
+    if (!print_config && resume && access(checkpoint, R_OK)) {
+        /* Resuming a run that is not there is a usage error, as every other one: exit 2. */
+        fprintf(stderr, "geossl pretrain: --resume but %s does not exist (start the run without --resume)\n",
+                checkpoint);
+        return 2;
+    }
     gs_dataset ds;
     gs_error err = {0};
     /* Pretraining sees the training images only: evaluation's test split is
@@ -174,11 +182,6 @@ int gs_cmd_pretrain(int argc, char **argv) {
     }
     bool replacing = false;
     if (!print_config) {
-        if (resume && access(checkpoint, R_OK)) {
-            fprintf(stderr, "geossl pretrain: --resume but %s does not exist\n", checkpoint);
-            gs_dataset_close(&ds);
-            return 1;
-        }
         /* A run folder is never overwritten by accident: its checkpoint is hours of work. */
         if (!resume && !access(checkpoint, F_OK)) {
             if (!force) {
@@ -208,7 +211,7 @@ int gs_cmd_pretrain(int argc, char **argv) {
         .queue_size = (int)gs_option_int_or(queue, 0), .local_crops = (int)gs_option_int_or(local_crops, 0),
         .method_options = method_options, .seed = (uint64_t)seed, .workers = (int)workers, .checkpoint = checkpoint, .resume = resume,
         .augment = augment, .log_csv = log_csv, .config_json = config_json, .keep_every = (int)keep_every,
-        .git_commit = commit, .version = GEOSSL_VERSION, .progress = stderr};
+        .git_commit = commit, .version = GEOSSL_VERSION, .progress = args.quiet ? NULL : stderr};
     if (print_config) {
         int code = print_recipe(&pc, &ds, &err);
         if (code) fprintf(stderr, "geossl pretrain: %s\n", err.message);

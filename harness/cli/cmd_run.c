@@ -47,6 +47,7 @@ typedef struct suite_run {
     gs_dataset pretrain_ds; /* when pretrain_data is none of the eval datasets */
     data_state pretrain_state;
     int n_cells, n_failed, n_skipped, n_run;
+    FILE *progress; /* pretraining's and evaluations' progress lines; NULL: --quiet */
 } suite_run;
 
 /* One cell's coordinates in the grid, in run order (method outermost). */
@@ -256,7 +257,7 @@ static gs_status pretrain(suite_run *s, int method, char *checkpoint, size_t siz
                      .stem = c->small_stem ? GS_STEM_SMALL : GS_STEM_IMAGENET},
         .epochs = c->epochs, .batch = c->batch, .size = c->size, .weight_decay = -1, .optimizer = -1,
         .seed = (uint64_t)c->seeds[0], .workers = c->workers, .checkpoint = checkpoint, .resume = resume,
-        .progress = stderr};
+        .progress = s->progress};
     gs_pretrain_result r;
     if (gs_pretrain(&ctx, ds, &pc, &r, err) == GS_OK) {
         char summary[256];
@@ -284,7 +285,7 @@ static void evaluate_cell(suite_run *s, int index, const char *checkpoint) {
         s->n_failed++;
         return;
     }
-    fprintf(stderr, "geossl run: %s\n", label);
+    if (s->progress) fprintf(s->progress, "geossl run: %s\n", label);
     const char *method = c->methods[cell.method];
     gs_cli_eval_job job = {
         .ds = ds,
@@ -296,7 +297,7 @@ static void evaluate_cell(suite_run *s, int index, const char *checkpoint) {
                .protocol = c->protocols[cell.protocol], .label_fraction = c->label_fractions[cell.fraction],
                .seed = (uint64_t)c->seeds[cell.seed]},
         .threads = c->threads, .batch = c->eval_batch, .workers = c->workers, .finetune_epochs = c->finetune_epochs,
-        .results = s->results, .progress = stderr};
+        .results = s->results, .progress = s->progress};
     /* The pretrained method says how its encoder is evaluated (SatMAE's pooled tokens). */
     gs_cli_checkpoint ckpt;
     if (checkpoint && !gs_cli_checkpoint_read("run", checkpoint, &ckpt)) {
@@ -401,19 +402,14 @@ int gs_cmd_run(int argc, char **argv) {
     const char *summary = "Runs a suite's grid: every method x eval dataset x protocol x label fraction x seed,\n"
                           "pretraining each method once.  Cells already in OUT/results.csv are skipped, so running\n"
                           "the same command again continues a killed or failed run.  Ends with OUT/report.";
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            gs_options_usage(stdout, "run SUITE", summary, options, n_options);
-            printf("\n%s", GS_SUITE_CONFIG_HELP);
-            return 0;
-        }
-    if (argc < 2 || argv[1][0] == '-') {
-        fprintf(stderr, "geossl run: the suite file comes first: geossl run SUITE [options] (see --help)\n");
-        return 2;
-    }
-    const char *suite_path = argv[1];
+    const gs_command_line line = {.command = "run", .operands = "SUITE", .min_operands = 1, .max_operands = 1,
+                                  .summary = summary, .options = options, .n_options = n_options};
+    gs_parsed_args args;
+    int parsed = gs_command_line_parse(&line, argc, argv, &args);
+    if (parsed == 1) printf("\n%s", GS_SUITE_CONFIG_HELP);
+    if (parsed) return parsed == 1 ? 0 : 2;
+    const char *suite_path = args.operands[0];
     setvbuf(stdout, NULL, _IOLBF, 0); /* cell lines in order with the progress on stderr */
-    if (gs_options_parse("run", summary, options, n_options, argc - 1, argv + 1)) return 2;
 
     gs_suite_config *cfg = malloc(sizeof *cfg);
     suite_run *s = calloc(1, sizeof *s);
@@ -432,6 +428,7 @@ int gs_cmd_run(int argc, char **argv) {
     if (code) goto done;
     if (out) memcpy(cfg->out, out, strlen(out) + 1);
     s->cfg = cfg;
+    s->progress = args.quiet ? NULL : stderr;
     s->n_cells = cfg->n_methods * cfg->n_eval_data * cfg->n_protocols * cfg->n_label_fractions * cfg->n_seeds;
     snprintf(s->results, sizeof s->results, "%s/results.csv", cfg->out);
     gs_cli_backbone_label(cfg->backbone, cfg->patch, s->backbone_label, sizeof s->backbone_label);

@@ -8,18 +8,17 @@
 #include "commands.h"
 #include "core/context.h"
 #include "options.h"
+#include "progress.h"
 #include "train/smoke.h"
 
 static void show_progress(void *user, const gs_smoke_progress *p) {
-    bool tty = *(bool *)user;
     int width = 30, filled = (int)(width * p->step / (p->total ? p->total : 1));
     char bar[64];
     for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
     bar[width] = '\0';
-    fprintf(stderr, "%s[%s] step %lld/%lld  loss %.4f  acc %3.0f%%  %.1f img/s  ETA %.0f s%s", tty ? "\r" : "", bar,
-            (long long)p->step, (long long)p->total, (double)p->loss, 100.0 * p->accuracy, p->img_per_s, p->eta_s,
-            tty ? "   " : "\n");
-    if (tty && p->step == p->total) fputc('\n', stderr);
+    gs_progress_update(user, p->step == p->total, "[%s] step %lld/%lld  loss %.4f  acc %3.0f%%  %.1f img/s  ETA %.0f s",
+                       bar, (long long)p->step, (long long)p->total, (double)p->loss, 100.0 * p->accuracy,
+                       p->img_per_s, p->eta_s);
 }
 
 static const char *SUMMARY =
@@ -57,7 +56,10 @@ int gs_cmd_train(int argc, char **argv) {
          GS_RANGE(1, 100000000)},
         {"resume", GS_OPT_FLAG, &resume, "", "continue from DIR/checkpoint.h5 (needs --out)", GS_NO_VALUE},
     };
-    int parsed = gs_options_parse("train", SUMMARY, options, (int)(sizeof options / sizeof *options), argc, argv);
+    const gs_command_line line = {.command = "train", .summary = SUMMARY, .options = options,
+                                  .n_options = (int)(sizeof options / sizeof *options)};
+    gs_parsed_args args;
+    int parsed = gs_command_line_parse(&line, argc, argv, &args);
     if (parsed) return parsed == 1 ? 0 : 2;
 
     gs_optimizer_kind kind = (gs_optimizer_kind)gs_option_choice(GS_OPTIMIZER_NAMES, optimizer);
@@ -88,17 +90,19 @@ int gs_cmd_train(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/checkpoint.h5", out);
         c.checkpoint_path = path;
     }
-    bool tty = isatty(fileno(stderr));
+    gs_progress progress;
+    gs_progress_init(&progress, stderr, args.quiet);
     c.progress = show_progress;
-    c.progress_user = &tty;
+    c.progress_user = &progress;
 
     gs_context ctx;
     gs_context_options ctx_options = {.n_threads = (int)threads, .seed = c.seed};
     gs_context_init(&ctx, &ctx_options);
-    fprintf(stderr, "geossl train: %s, %lld bands, %lldx%lld px, batch %lld, %lld steps, %s, %d threads\n", backbone,
-            bands, size, size, batch, steps, optimizer, ctx.n_threads);
+    gs_progress_note(&progress, "geossl train: %s, %lld bands, %lldx%lld px, batch %lld, %lld steps, %s, %d threads",
+                     backbone, bands, size, size, batch, steps, optimizer, ctx.n_threads);
     gs_smoke_result r;
     gs_status status = gs_smoke_train(&ctx, &c, &r);
+    gs_progress_end(&progress);
     if (status != GS_OK) {
         fprintf(stderr, "geossl train: %s: %s\n", gs_status_name(status), ctx.error);
         if (out) fprintf(stderr, "geossl train: the last good checkpoint, if any, is %s\n", path);

@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,6 +75,7 @@ int gs_option_split_choices(char *list, const char **choices, int max) {
 
 static const char *table_problem(const gs_option *o) {
     const gs_option_allowed *a = &o->allowed;
+    if (!strcmp(o->name, "help") || !strcmp(o->name, "quiet")) return "is one every command has (the parser's)";
     switch (o->type) {
     case GS_OPT_INT:
         if (a->kind != GS_ALLOWED_INTS) return "is an integer option without a GS_RANGE";
@@ -110,21 +112,23 @@ bool gs_options_check(const char *command, const gs_option *options, int n_optio
     return true;
 }
 
-void gs_options_usage(FILE *out, const char *command, const char *summary, const gs_option *options,
-                      int n_options) {
-    gs_options_check(command, options, n_options);
-    fprintf(out, "usage: geossl %s [options]\n\n%s\n\noptions:\n", command, summary);
-    for (int i = 0; i < n_options; i++) {
+void gs_command_line_usage(FILE *out, const gs_command_line *line) {
+    gs_options_check(line->command, line->options, line->n_options);
+    fprintf(out, "usage: geossl %s%s%s [options]\n\n%s\n\noptions:\n", line->command, line->operands ? " " : "",
+            line->operands ? line->operands : "", line->summary);
+    for (int i = 0; i < line->n_options; i++) {
+        const gs_option *o = &line->options[i];
         char left[64], allowed[512];
-        snprintf(left, sizeof left, "--%s%s%s", options[i].name, options[i].type == GS_OPT_FLAG ? "" : " ",
-                 options[i].type == GS_OPT_FLAG ? "" : options[i].metavar);
-        gs_option_describe_allowed(&options[i], allowed, sizeof allowed);
+        snprintf(left, sizeof left, "--%s%s%s", o->name, o->type == GS_OPT_FLAG ? "" : " ",
+                 o->type == GS_OPT_FLAG ? "" : o->metavar);
+        gs_option_describe_allowed(o, allowed, sizeof allowed);
         if (allowed[0])
-            fprintf(out, "  %-24s %s (allowed: %s)\n", left, options[i].help, allowed);
+            fprintf(out, "  %-24s %s (allowed: %s)\n", left, o->help, allowed);
         else
-            fprintf(out, "  %-24s %s\n", left, options[i].help);
+            fprintf(out, "  %-24s %s\n", left, o->help);
     }
-    fprintf(out, "  %-24s %s\n", "--help", "show this help");
+    fprintf(out, "  %-24s %s\n", "-q, --quiet", "no progress lines: only errors and results");
+    fprintf(out, "  %-24s %s\n", "-h, --help", "show this help");
 }
 
 /* One line: the option, the value as typed, why not, and what would do. */
@@ -172,37 +176,189 @@ static int store_value(const char *command, const gs_option *o, const char *text
     return 0;
 }
 
+/* Edit distance between two option names (insertions, deletions and
+ * substitutions), for "did you mean"; names are short, so two rows do. */
+static int edit_distance(const char *a, size_t la, const char *b) {
+    size_t lb = strlen(b);
+    if (la > 63 || lb > 63) return 64;
+    int row[64], next[64];
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        next[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int replace = row[j - 1] + (a[i - 1] != b[j - 1]), insert = next[j - 1] + 1, remove = row[j] + 1;
+            next[j] = replace < insert ? replace : insert;
+            if (remove < next[j]) next[j] = remove;
+        }
+        memcpy(row, next, (lb + 1) * sizeof *row);
+    }
+    return row[lb];
+}
+
+/* How close `typed` (without dashes, up to an '=') is to `name`: 0 for a
+ * prefix (an abbreviation), else the edit distance; above 2 is not close. */
+static int closeness(const char *typed, size_t length, const char *name) {
+    if (length > 0 && !strncmp(typed, name, length)) return 0;
+    return edit_distance(typed, length, name);
+}
+
+/* "unknown option '--epoc' (did you mean --epochs?)" naming the command and
+ * its --help.  The parser's own --help and --quiet are candidates too. */
+static int refuse_unknown(const gs_command_line *line, const char *element) {
+    const char *typed = element + strspn(element, "-");
+    size_t length = strcspn(typed, "=");
+    const char *names[3] = {NULL, NULL, NULL};
+    int scores[3] = {3, 3, 3};
+    for (int i = 0; i < line->n_options + 2; i++) {
+        const char *name = i < line->n_options ? line->options[i].name : i == line->n_options ? "help" : "quiet";
+        int score = closeness(typed, length, name);
+        /* Keep the three closest, best first. */
+        for (int k = 0; k < 3; k++)
+            if (score < scores[k]) {
+                for (int m = 2; m > k; m--) names[m] = names[m - 1], scores[m] = scores[m - 1];
+                names[k] = name;
+                scores[k] = score;
+                break;
+            }
+    }
+    char hint[256] = "";
+    if (names[0] && length > 0) {
+        size_t used = (size_t)snprintf(hint, sizeof hint, " (did you mean --%s", names[0]);
+        for (int k = 1; k < 3 && names[k] && used < sizeof hint; k++)
+            used += (size_t)snprintf(hint + used, sizeof hint - used, "%s--%s", k == 2 || !names[2] ? " or " : ", ",
+                                     names[k]);
+        if (used < sizeof hint) snprintf(hint + used, sizeof hint - used, "?)");
+    }
+    fprintf(stderr, "geossl %s: unknown option '%s'%s; see 'geossl %s --help'\n", line->command, element, hint,
+            line->command);
+    return 2;
+}
+
+/* Too few operands (extra == NULL) or one too many (extra), with the usage line. */
+static int refuse_operands(const gs_command_line *line, const char *extra) {
+    const char *operands = line->operands ? line->operands : "";
+    if (!extra)
+        fprintf(stderr, "geossl %s: %s is missing (usage: geossl %s %s [options]; see 'geossl %s --help')\n",
+                line->command, operands, line->command, operands, line->command);
+    else
+        fprintf(stderr, "geossl %s: unexpected argument '%s' (usage: geossl %s%s%s [options]; see 'geossl %s --help')\n",
+                line->command, extra, line->command, operands[0] ? " " : "", operands, line->command);
+    return 2;
+}
+
+/* getopt_long's val for table entry i: above every character, so the short
+ * options (-h, -q) and the operand code (1) cannot collide with it. */
+enum { TABLE_VAL = 1000 };
+
+/* The argv element getopt_long has just read a long option from: the one
+ * before its value when the value was the next element. */
+static const char *option_element(char **argv) {
+    return optarg && optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+}
+
+/* Whether the element names the option in full (not an abbreviation). */
+static bool typed_in_full(const char *element, const char *name) {
+    if (strncmp(element, "--", 2)) return false;
+    size_t length = strcspn(element + 2, "=");
+    return length == strlen(name) && !strncmp(element + 2, name, length);
+}
+
+/* One getopt_long result: 0 to go on, 1 after --help, 2 after a message. */
+static int take_one(const gs_command_line *line, char **argv, int code, int index,
+                    const struct option *longs, gs_parsed_args *args) {
+    const gs_option *o = code >= TABLE_VAL ? &line->options[code - TABLE_VAL] : NULL;
+    if (code == 1) { /* an operand ('-' at the front of the short options asks for them in order) */
+        if (args->n_operands >= GS_MAX_OPERANDS || args->n_operands >= line->max_operands)
+            return refuse_operands(line, optarg);
+        args->operands[args->n_operands++] = optarg;
+        return 0;
+    }
+    if (code == ':') { /* a value-taking option last on the line */
+        o = optopt >= TABLE_VAL ? &line->options[optopt - TABLE_VAL] : NULL;
+        if (!o) return refuse_unknown(line, argv[optind - 1]);
+        char allowed[512];
+        gs_option_describe_allowed(o, allowed, sizeof allowed);
+        fprintf(stderr, "geossl %s: --%s needs a value (%s%s%s)\n", line->command, o->name, o->metavar,
+                allowed[0] ? "; allowed: " : "", allowed);
+        return 2;
+    }
+    if (code == '?') {
+        if (optopt >= TABLE_VAL || optopt == 'h' || optopt == 'q') { /* "--flag=value" */
+            const char *name = optopt == 'h' ? "help" : optopt == 'q' ? "quiet" : line->options[optopt - TABLE_VAL].name;
+            fprintf(stderr, "geossl %s: --%s takes no value (give it alone: --%s); see 'geossl %s --help'\n",
+                    line->command, name, name, line->command);
+            return 2;
+        }
+        if (optopt) { /* an unknown short option */
+            char element[3] = {'-', (char)optopt, '\0'};
+            return refuse_unknown(line, element);
+        }
+        return refuse_unknown(line, argv[optind - 1]); /* unknown, or a prefix of several */
+    }
+    /* getopt_long takes an unambiguous prefix; geossl does not (see options.h). */
+    if (index >= 0 && !typed_in_full(option_element(argv), longs[index].name))
+        return refuse_unknown(line, option_element(argv));
+    if (code == 'h') {
+        gs_command_line_usage(stdout, line);
+        return 1;
+    }
+    if (code == 'q') {
+        args->quiet = true;
+        return 0;
+    }
+    if (!o) return refuse_unknown(line, argv[optind - 1]);
+    if (o->type == GS_OPT_FLAG) {
+        *(bool *)o->value = true;
+        return 0;
+    }
+    return store_value(line->command, o, optarg) ? 2 : 0;
+}
+
+int gs_command_line_parse(const gs_command_line *line, int argc, char **argv, gs_parsed_args *args) {
+    memset(args, 0, sizeof *args);
+    if (!gs_options_check(line->command, line->options, line->n_options)) return 2;
+    /* The table plus --help and --quiet, built for each call: the tables are
+     * the commands' locals, holding pointers to their locals. */
+    struct option *longs = calloc((size_t)line->n_options + 3, sizeof *longs);
+    if (!longs) {
+        fprintf(stderr, "geossl %s: out of memory\n", line->command);
+        return 2;
+    }
+    for (int i = 0; i < line->n_options; i++)
+        longs[i] = (struct option){line->options[i].name,
+                                   line->options[i].type == GS_OPT_FLAG ? no_argument : required_argument, NULL,
+                                   TABLE_VAL + i};
+    longs[line->n_options] = (struct option){"help", no_argument, NULL, 'h'};
+    longs[line->n_options + 1] = (struct option){"quiet", no_argument, NULL, 'q'};
+    /* getopt keeps its own state in globals: optind = 0 starts it afresh
+     * (commands run more than once in a process, as the tests do), and
+     * opterr = 0 leaves the messages to us.  "-" returns operands in order
+     * (code 1) whatever POSIXLY_CORRECT says; ":" reports a missing value. */
+    optind = 0;
+    opterr = 0;
+    int result = 0;
+    while (result == 0) {
+        int index = -1;
+        optarg = NULL; /* option_element compares with it */
+        int code = getopt_long(argc, argv, "-:hq", longs, &index);
+        if (code == -1) break;
+        result = take_one(line, argv, code, index, longs, args);
+    }
+    /* After "--": operands all. */
+    for (int i = optind; result == 0 && i < argc; i++) {
+        optarg = argv[i];
+        result = take_one(line, argv, 1, -1, longs, args);
+    }
+    free(longs);
+    if (result == 0 && args->n_operands < line->min_operands) result = refuse_operands(line, NULL);
+    return result;
+}
+
 int gs_options_parse(const char *command, const char *summary, const gs_option *options, int n_options, int argc,
                      char **argv) {
-    if (!gs_options_check(command, options, n_options)) return 2;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            gs_options_usage(stdout, command, summary, options, n_options);
-            return 1;
-        }
-        const gs_option *o = NULL;
-        if (!strncmp(arg, "--", 2))
-            for (int k = 0; k < n_options; k++)
-                if (!strcmp(arg + 2, options[k].name)) o = &options[k];
-        if (!o) {
-            fprintf(stderr, "geossl %s: unknown option '%s' (see 'geossl %s --help')\n", command, arg, command);
-            return 2;
-        }
-        if (o->type == GS_OPT_FLAG) {
-            *(bool *)o->value = true;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            char allowed[512];
-            gs_option_describe_allowed(o, allowed, sizeof allowed);
-            fprintf(stderr, "geossl %s: --%s needs a value (%s%s%s)\n", command, o->name, o->metavar,
-                    allowed[0] ? "; allowed: " : "", allowed);
-            return 2;
-        }
-        if (store_value(command, o, argv[++i])) return 2;
-    }
-    return 0;
+    gs_command_line line = {.command = command, .summary = summary, .options = options, .n_options = n_options};
+    gs_parsed_args args;
+    return gs_command_line_parse(&line, argc, argv, &args);
 }
 
 bool gs_cli_make_folder(const char *command, const char *dir) {

@@ -1,12 +1,26 @@
-/* A small table-driven parser for "--name value" and "--flag" options,
- * shared by the subcommands; it also prints their --help.
+/* The command-line parser the subcommands share; it also prints their --help.
  *
  * Every option says what it accepts (the `allowed` field, built with the
  * macros below): a numeric option its range, an enumerated one its list of
  * choices.  The parser checks each value as it reads it, so a bad value is
  * one line naming the option, the value and what is allowed, and exit 2,
  * before any work starts; --help prints the same ranges and choices.  The
- * table is the one place both come from. */
+ * table is the one place both come from.
+ *
+ * The reading itself is glibc's getopt_long, with a struct option array
+ * built from the table at each call, so the usual conventions hold
+ * everywhere: options and operands (FORMAT:PATH, SUITE, ...) mix in any
+ * order, "--name=value" is "--name value", and "--" ends the options (what
+ * follows is an operand even when it starts with a dash).
+ *
+ * Abbreviations are refused: getopt_long would take "--epo" for "--epochs",
+ * but then adding an option (say --epoch-scale) would silently change or
+ * break what a script's abbreviation means.  Suites and scripts should keep
+ * working as options are added, so an option is typed in full, and a prefix
+ * gets "did you mean --epochs?" instead.
+ *
+ * Every command also takes --help (-h) and --quiet (-q: no progress lines,
+ * only errors and results); the parser handles both. */
 #ifndef GS_CLI_OPTIONS_H
 #define GS_CLI_OPTIONS_H
 
@@ -80,18 +94,44 @@ typedef struct gs_option {
     gs_option_allowed allowed;
 } gs_option;
 
-/* Parses argv[1..argc).  Returns 0 on success, 1 when --help was printed,
- * 2 on an error (printed to stderr, naming the option and the fix).  A
- * value is stored only once it is allowed; an unset option keeps its
- * starting value.  The table itself is checked first (gs_options_check). */
+/* What a command is called and takes: its operands (the arguments that are
+ * not options, in order) and its options. */
+#define GS_MAX_OPERANDS 8
+typedef struct gs_command_line {
+    const char *command;  /* "data check": messages begin "geossl data check: " */
+    const char *operands; /* as the usage line names them ("FORMAT:PATH", "FORMAT DIR"); NULL: none */
+    int min_operands, max_operands; /* at most GS_MAX_OPERANDS */
+    const char *summary;
+    const gs_option *options;
+    int n_options;
+} gs_command_line;
+
+/* What the parser hands back besides the option values it stored. */
+typedef struct gs_parsed_args {
+    char *operands[GS_MAX_OPERANDS]; /* in the order typed, pointing into argv */
+    int n_operands;
+    bool quiet; /* --quiet / -q: no progress lines */
+} gs_parsed_args;
+
+/* Parses argv[1..argc) (argv[0] is the command's name; argv may be
+ * reordered).  Returns 0 on success, 1 when --help was printed, 2 on an
+ * error (one line on stderr naming the command, the option or operand that
+ * is wrong and what would do).  A value is stored only once it is allowed;
+ * an unset option keeps its starting value.  The table itself is checked
+ * first (gs_options_check). */
+int gs_command_line_parse(const gs_command_line *line, int argc, char **argv, gs_parsed_args *args);
+/* The --help text: exactly one usage line, the summary, the options. */
+void gs_command_line_usage(FILE *out, const gs_command_line *line);
+
+/* gs_command_line_parse for a command that takes no operands and ignores
+ * --quiet (it prints no progress). */
 int gs_options_parse(const char *command, const char *summary, const gs_option *options, int n_options, int argc,
                      char **argv);
-void gs_options_usage(FILE *out, const char *command, const char *summary, const gs_option *options,
-                      int n_options);
 
 /* False, after a message naming the entry, when the table is wrong: an
  * option that states nothing it accepts, a GS_RANGE on a float option, an
- * empty range, a default not among the choices.  A bug in geossl, caught
+ * empty range, a default not among the choices, a name the parser keeps
+ * for itself (help, quiet).  A bug in geossl, caught
  * by any test that runs the command (--help included). */
 bool gs_options_check(const char *command, const gs_option *options, int n_options);
 
