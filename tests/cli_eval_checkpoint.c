@@ -252,6 +252,12 @@ Test(cli_eval_checkpoint, eval_selects_the_checkpoints_bands_by_name) {
     /* --bands overrides, and a band count that still differs is refused as before. */
     c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", nir, "--data", w.ms_spec, "--bands", "B4,B3", NULL});
     REFUSED(c, "3 bands", "has 2");
+    /* data check takes --bands (and --tile) the same way. */
+    c = run(gs_cmd_data, (char *[]){"data", "check", "--bands", "B8A,B4", w.ms_spec, NULL});
+    cr_expect_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.out, "2 bands"), "%s", c.out);
+    c = run(gs_cmd_data, (char *[]){"data", "check", "--bands", "B8A", w.spec, NULL});
+    REFUSED(c, "'B8A' is not in");
     /* pretrain takes --tile too, for tiled formats only. */
     c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "simclr", "--data", w.ms_spec, "--tile", "32", "--out",
                                         nir, "--force", NULL});

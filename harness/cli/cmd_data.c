@@ -36,12 +36,16 @@ static int data_check(int argc, char **argv) {
     bool skip_bad = false, bigearthnet19 = false, eroded = false;
     /* Unset: the format's patch, a stride of one patch, every sample. */
     long long patch = GS_UNSET_INT, stride = GS_UNSET_INT, limit = GS_UNSET_INT;
-    const char *splits = NULL;
+    const char *splits = NULL, *bands = NULL;
     const gs_option options[] = {
         {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "count bad files and exit 0 instead of failing", GS_NO_VALUE},
-        {"patch", GS_OPT_INT, &patch, "PX", "patch size for tiled formats (potsdam, geotiff) [format default]",
+        {"tile", GS_OPT_INT, &patch, "PX",
+         "tiled formats (potsdam, geotiff, s2-timeseries): tile size, as pretrain and eval --tile [format default]",
          GS_RANGE(1, 65536)},
-        {"stride", GS_OPT_INT, &stride, "PX", "patch stride [patch size]", GS_RANGE(1, 65536)},
+        {"patch", GS_OPT_INT, &patch, "PX", "the old name of --tile", GS_RANGE(1, 65536)},
+        {"stride", GS_OPT_INT, &stride, "PX", "tile stride [tile size]", GS_RANGE(1, 65536)},
+        {"bands", GS_OPT_STRING, &bands, "NAMES", "bands by name, as pretrain and eval --bands (B4,B3,B2, rgb) [all]",
+         GS_ANY_TEXT},
         {"bigearthnet19", GS_OPT_FLAG, &bigearthnet19, "", "BigEarthNet: the 19-class nomenclature", GS_NO_VALUE},
         {"eroded", GS_OPT_FLAG, &eroded, "", "Potsdam: eroded-boundary labels", GS_NO_VALUE},
         {"limit", GS_OPT_INT, &limit, "N", "decode only the first N samples [all]", GS_RANGE(1, LLONG_MAX)},
@@ -60,11 +64,12 @@ static int data_check(int argc, char **argv) {
     gs_dataset_options o = {.patch_size = (int)gs_option_int_or(patch, 0), .stride = (int)gs_option_int_or(stride, 0),
                             .bigearthnet19 = bigearthnet19,
                             .eroded_labels = eroded};
+    if (bands) snprintf(o.bands, sizeof o.bands, "%s", bands);
     gs_dataset ds;
     gs_error err = {0};
     if (gs_dataset_open(spec, &o, &ds, &err) != GS_OK) {
         fprintf(stderr, "geossl data check: %s\n", err.message);
-        return 1;
+        return bands && err.status == GS_ERR_ARGUMENT ? 2 : 1;
     }
     printf("%s: %s, %lld samples, %d classes, %d bands x %lld x %lld%s\n", spec, task_name(ds.task),
            (long long)ds.n_samples, ds.n_classes, ds.bands, (long long)ds.height, (long long)ds.width,
