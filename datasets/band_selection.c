@@ -2,7 +2,8 @@
  * on every format that has the bands it names, whatever their order and
  * spelling there (EuroSAT MS's "B04", a time series' "B4", RGB formats'
  * "red").  The format still reads every band; gs_dataset_read keeps the
- * chosen ones, in the order asked for. */
+ * chosen ones, in the order asked for, in the caller's buffer (no copy of
+ * the sample of its own). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,15 +53,19 @@ bool gs_dataset_bands_are(const gs_dataset *ds, const char *names) {
     return b == ds->bands;
 }
 
-const char *gs_dataset_band_names(const gs_dataset *ds, char *out, size_t size) {
+const char *gs_dataset_band_names_at(const gs_dataset *ds, const int *bands, int n, char *out, size_t size) {
     size_t used = 0;
     if (size) out[0] = '\0';
-    for (int b = 0; b < ds->bands && used < size; b++) {
-        int n = snprintf(out + used, size - used, "%s%s", b ? "," : "", ds->band_info[b].name);
-        if (n < 0) break;
-        used += (size_t)n;
+    for (int i = 0; i < n && used < size; i++) {
+        int n_written = snprintf(out + used, size - used, "%s%s", i ? "," : "", ds->band_info[bands ? bands[i] : i].name);
+        if (n_written < 0) break;
+        used += (size_t)n_written;
     }
     return out;
+}
+
+const char *gs_dataset_band_names(const gs_dataset *ds, char *out, size_t size) {
+    return gs_dataset_band_names_at(ds, NULL, ds->bands, out, size);
 }
 
 /* "rgb": the first triple the data has all of. */
@@ -109,10 +114,7 @@ gs_status gs_dataset_select_bands(gs_dataset *ds, const char *spec, gs_error *er
     /* Relative to the format's own bands, also when a selection was made before. */
     if (!ds->source_bands) {
         ds->source_bands = ds->bands;
-        for (int b = 0; b < ds->bands; b++) {
-            ds->band_source[b] = b;
-            ds->source_band_info[b] = ds->band_info[b];
-        }
+        for (int b = 0; b < ds->bands; b++) ds->band_source[b] = b;
     }
     int source[GS_MAX_BANDS];
     gs_band_info info[GS_MAX_BANDS];
@@ -127,15 +129,21 @@ gs_status gs_dataset_select_bands(gs_dataset *ds, const char *spec, gs_error *er
     return GS_OK;
 }
 
+int64_t gs_dataset_read_floats(const gs_dataset *ds) {
+    int64_t floats = gs_dataset_sample_floats(ds);
+    if (!ds->source_bands) return floats;
+    return floats + (floats / ds->bands) * ds->source_bands; /* the chosen bands, then the whole sample behind them */
+}
+
 gs_status gs_dataset_read(const gs_dataset *ds, int64_t index, gs_sample_data *out, gs_error *err) {
     if (!ds->source_bands) return ds->format->read(ds, index, out, err);
-    /* The format sees itself as it opened: all its bands, into a buffer of that size. */
+    /* The format sees itself as it opened, with all its bands, and reads the
+     * whole sample behind the chosen bands' place in the caller's buffer
+     * (gs_dataset_read_floats); the chosen planes are then copied to the front. */
     gs_dataset whole = *ds;
     whole.bands = ds->source_bands;
-    memcpy(whole.band_info, ds->source_band_info, sizeof whole.band_info);
     int64_t plane = ds->height * ds->width, dates = ds->dates > 0 ? ds->dates : 1;
-    float *all = malloc((size_t)(dates * whole.bands * plane) * sizeof *all);
-    if (!all) return gs_error_set(err, GS_ERR_MEMORY, "out of memory reading %s", ds->samples[index].path);
+    float *all = out->pixels + gs_dataset_sample_floats(ds);
     gs_sample_data raw = {.pixels = all, .mask = out->mask};
     gs_status st = ds->format->read(&whole, index, &raw, err);
     if (st == GS_OK)
@@ -143,6 +151,5 @@ gs_status gs_dataset_read(const gs_dataset *ds, int64_t index, gs_sample_data *o
             for (int b = 0; b < ds->bands; b++)
                 memcpy(out->pixels + (d * ds->bands + b) * plane, all + (d * whole.bands + ds->band_source[b]) * plane,
                        (size_t)plane * sizeof *all);
-    free(all);
     return st;
 }

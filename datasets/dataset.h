@@ -94,11 +94,9 @@ typedef struct gs_dataset {
     void *state;                  /* format-private */
     /* options.bands chose some of the bands the format reads: source_bands
      * of them (0: no selection), band_source[b] the source band that is
-     * band b, source_band_info their description.  Read samples through
-     * gs_dataset_read, which applies it. */
+     * band b.  Read samples through gs_dataset_read, which applies it. */
     int source_bands;
     int band_source[GS_MAX_BANDS];
-    gs_band_info source_band_info[GS_MAX_BANDS];
 } gs_dataset;
 
 /* What read() fills: buffers sized by the caller from the dataset. */
@@ -147,8 +145,13 @@ void gs_dataset_describe(const gs_dataset *ds, FILE *out);
 bool gs_dataset_sample_dates(const gs_dataset *ds, int64_t index, int32_t *ymd);
 
 /* One sample as its format reads it, with options.bands' selection
- * applied: what every reader outside the formats calls. */
+ * applied: what every reader outside the formats calls.  out->pixels must
+ * hold gs_dataset_read_floats(ds) floats; the sample is its first
+ * gs_dataset_sample_floats(ds). */
 gs_status gs_dataset_read(const gs_dataset *ds, int64_t index, gs_sample_data *out, gs_error *err);
+/* The buffer gs_dataset_read needs: the sample, plus, under a band
+ * selection, room for the whole sample the format reads. */
+int64_t gs_dataset_read_floats(const gs_dataset *ds);
 /* Applies a band selection (as options.bands) to an open dataset; called by
  * gs_dataset_open.  A second selection picks among the bands already
  * selected. */
@@ -156,6 +159,9 @@ gs_status gs_dataset_select_bands(gs_dataset *ds, const char *spec, gs_error *er
 /* Whether the dataset's bands are exactly `names` ("B04,B03,B02"), in
  * that order, under either spelling: no selection needed. */
 bool gs_dataset_bands_are(const gs_dataset *ds, const char *names);
+/* The names of bands bands[0..n) (NULL: the first n) joined by ',';
+ * returns out. */
+const char *gs_dataset_band_names_at(const gs_dataset *ds, const int *bands, int n, char *out, size_t size);
 /* The bands' names joined by ',' ("B04,B03,B02"), as checkpoints record
  * them; returns out. */
 const char *gs_dataset_band_names(const gs_dataset *ds, char *out, size_t size);

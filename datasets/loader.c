@@ -418,7 +418,7 @@ gs_status gs_loader_create(const gs_loader_config *c, gs_loader **out, gs_error 
     for (int i = 0; i < l->n_workers && st == GS_OK; i++) {
         worker *w = &l->workers[i];
         w->loader = l;
-        w->raw = malloc((size_t)gs_dataset_sample_floats(ds) * sizeof(float));
+        w->raw = malloc((size_t)gs_dataset_read_floats(ds) * sizeof(float));
         w->mask = l->segmentation ? malloc((size_t)(ds->height * ds->width) * sizeof(int32_t)) : NULL;
         if (!w->raw || (l->segmentation && !w->mask))
             st = gs_error_set(err, GS_ERR_MEMORY, "loader: out of memory for worker buffers");

@@ -33,15 +33,10 @@ static void describe_run(const gs_pretrain_config *cfg, const gs_method *m, cons
     gs_run_config_add(text, size, "stem", cfg->backbone.stem == GS_STEM_SMALL ? "small" : "imagenet");
     snprintf(number, sizeof number, "%d", m->config.bands);
     gs_run_config_add(text, size, "bands", number);
-    char names[GS_MAX_BANDS * 17] = "";
-    if (m->input_bands) {
-        for (int i = 0, used = 0; i < m->n_input_bands && used < (int)sizeof names; i++)
-            used += snprintf(names + used, sizeof names - (size_t)used, "%s%s", i ? "," : "",
-                             ds->band_info[m->input_bands[i]].name);
-    } else {
-        gs_dataset_band_names(ds, names, sizeof names);
-    }
-    gs_run_config_add(text, size, "band_names", names);
+    char names[GS_MAX_BANDS * 17];
+    gs_run_config_add(text, size, "band_names",
+                      m->input_bands ? gs_dataset_band_names_at(ds, m->input_bands, m->n_input_bands, names, sizeof names)
+                                     : gs_dataset_band_names(ds, names, sizeof names));
     snprintf(number, sizeof number, "%d", m->config.image_size);
     gs_run_config_add(text, size, "size", number);
     gs_run_config_add(text, size, "data", ds->format->name);

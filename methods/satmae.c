@@ -111,22 +111,6 @@ static const gs_method_option_info SATMAE_OPTIONS[] = {
     {NULL, NULL},
 };
 
-/* [sin(pos w_k), cos(pos w_k)], w_k = 10000^(-k / (dim / 2)) (spec 1.1). */
-static void sincos_1d(float *out, int64_t dim, double pos) {
-    int64_t half = dim / 2;
-    for (int64_t k = 0; k < half; k++) {
-        double omega = 1.0 / pow(10000.0, (double)k / (double)half);
-        out[k] = (float)sin(pos * omega);
-        out[half + k] = (float)cos(pos * omega);
-    }
-}
-
-/* MAE's 2-d table: the first half encodes the column, the second the row. */
-static void sincos_2d(float *out, int64_t dim, int64_t grid, int64_t patch_index) {
-    sincos_1d(out, dim / 2, (double)(patch_index % grid));
-    sincos_1d(out + dim / 2, dim / 2, (double)(patch_index / grid));
-}
-
 /* Parses "1:2:3/4:5" into the groups; false on a malformed list. */
 static bool parse_groups(const char *text, int bands, satmae *s) {
     s->n_groups = 0;
@@ -258,57 +242,6 @@ static void mae_init(gs_context *ctx, const gs_param_list *list) {
     }
 }
 
-/* The fixed encodings of the group tokens and of the decoder's. */
-static gs_status build_encodings(gs_context *ctx, gs_method *m, satmae *s) {
-    int64_t d = m->encoder.vit.config.dim, dd = s->dec_dim, l = s->per_image, t = s->tokens;
-    s->dec_embed = calloc((size_t)((1 + t) * dd), sizeof(float));
-    if (s->variant == VARIANT_GROUP) s->enc_embed = calloc((size_t)(t * d), sizeof(float));
-    if (!s->dec_embed || (s->variant == VARIANT_GROUP && !s->enc_embed))
-        return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for SatMAE's encodings");
-    if (s->variant == VARIANT_RGB) {
-        for (int64_t i = 0; i < l; i++) sincos_2d(s->dec_embed + (1 + i) * dd, dd, s->grid, i);
-        return GS_OK;
-    }
-    if (s->variant == VARIANT_TEMPORAL) return GS_OK; /* per sample: temporal_encodings */
-    int64_t chan = d / 4, dec_chan = dd / 4;
-    for (int g = 0; g < s->n_groups; g++)
-        for (int64_t i = 0; i < l; i++) {
-            float *e = s->enc_embed + (g * l + i) * d, *de = s->dec_embed + (1 + g * l + i) * dd;
-            sincos_2d(e, d - chan, s->grid, i);
-            sincos_1d(e + d - chan, chan, g);
-            sincos_2d(de, dd - dec_chan, s->grid, i);
-            sincos_1d(de + dd - dec_chan, dec_chan, g);
-        }
-    sincos_1d(s->dec_embed + dd - dec_chan, dec_chan, s->n_groups); /* the cls slot */
-    return GS_OK;
-}
-
-/* temporal (spec 1.3): position (5w/8, 2-d) then the year, month and hour
- * codes (w/8 each, 1-d) of a token of frame f of sample i, into row. */
-static void time_code(float *row, int64_t w, int64_t grid, int64_t patch_index, const int32_t *ymh) {
-    int64_t part = w / 8, pos = w - 3 * part;
-    sincos_2d(row, pos, grid, patch_index);
-    for (int k = 0; k < 3; k++) sincos_1d(row + pos + k * part, part, ymh ? (double)ymh[k] : 0.0);
-}
-
-/* The encoder's (N, T, D) and the decoder's (N, 1 + T, Dd) encodings of
- * this step's samples (cls slot zero), from their dates. */
-static gs_status temporal_encodings(gs_context *ctx, satmae *s, int64_t n, int64_t d, gs_tensor **enc, gs_tensor **dec) {
-    int64_t l = s->per_image, t = s->tokens, dd = s->dec_dim;
-    *enc = gs_tensor_zeros(ctx, &ctx->activations, GS_DIMS(n, t, d));
-    *dec = gs_tensor_zeros(ctx, &ctx->activations, GS_DIMS(n, 1 + t, dd));
-    if (!*enc || !*dec) return ctx->status;
-    for (int64_t i = 0; i < n; i++)
-        for (int f = 0; f < SATMAE_FRAMES; f++) {
-            const int32_t *ymh = s->time_rows == n ? s->times + (i * SATMAE_FRAMES + f) * 3 : NULL;
-            for (int64_t p = 0; p < l; p++) {
-                time_code((*enc)->data + (i * t + f * l + p) * d, d, s->grid, p, ymh);
-                time_code((*dec)->data + (i * (1 + t) + 1 + f * l + p) * dd, dd, s->grid, p, ymh);
-            }
-        }
-    return GS_OK;
-}
-
 /* group: the encoder's own patch embedding and position table become the
  * mean of a location's group tokens (see the header comment). */
 static void export_group_tokenization(gs_method *m, const satmae *s) {
@@ -391,92 +324,20 @@ static gs_status satmae_init(gs_context *ctx, gs_method *m) {
     mae_init(ctx, heads);
     gs_fill_trunc_normal(ctx, s->decoder.mask_token, 0.02f);
 
-    if (build_encodings(ctx, m, s) != GS_OK) return ctx->status;
+    if (satmae_build_encodings(ctx, m, s) != GS_OK) return ctx->status;
     if (s->variant == VARIANT_GROUP) {
         export_group_tokenization(m, s);
     } else if (s->variant == VARIANT_TEMPORAL) {
         /* The exported encoder sees one frame at time 0 (year 2002, January). */
         memset(vit->pos_embed->data, 0, (size_t)vit->pos_embed->numel * sizeof(float));
-        for (int64_t i = 0; i < s->per_image; i++) time_code(vit->pos_embed->data + (1 + i) * d, d, s->grid, i, NULL);
+        for (int64_t i = 0; i < s->per_image; i++) satmae_time_code(vit->pos_embed->data + (1 + i) * d, d, s->grid, i, NULL);
     } else {
         memset(vit->pos_embed->data, 0, (size_t)vit->pos_embed->numel * sizeof(float));
-        for (int64_t i = 0; i < s->per_image; i++) sincos_2d(vit->pos_embed->data + (1 + i) * d, d, s->grid, i);
+        for (int64_t i = 0; i < s->per_image; i++) satmae_sincos_2d(vit->pos_embed->data + (1 + i) * d, d, s->grid, i);
     }
     return GS_OK;
 }
 
-static gs_status ensure_rows(gs_context *ctx, satmae *s, int64_t n) {
-    if (n <= s->keep_rows) return GS_OK;
-    int32_t *keep = realloc(s->keep, (size_t)(n * s->kept) * sizeof *keep);
-    if (keep) s->keep = keep;
-    float *removed = realloc(s->removed, (size_t)(n * s->tokens) * sizeof *removed);
-    if (removed) s->removed = removed;
-    if (!keep || !removed) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for SatMAE's masks");
-    s->keep_rows = n;
-    return GS_OK;
-}
-
-typedef struct noisy_index {
-    float noise;
-    int32_t index;
-} noisy_index;
-
-static int by_noise(const void *a, const void *b) {
-    const noisy_index *x = a, *y = b;
-    if (x->noise != y->noise) return x->noise < y->noise ? -1 : 1;
-    return x->index - y->index;
-}
-
-/* MAE's random_masking: the tokens (or, consistent, the locations) with the
- * lowest noise are kept, in that order. */
-static gs_status draw_masks(gs_context *ctx, satmae *s, int64_t n) {
-    bool by_location = s->consistent && s->variant != VARIANT_RGB;
-    int64_t units = by_location ? s->per_image : s->tokens, keep_units = by_location ? s->kept / s->n_groups : s->kept;
-    noisy_index *order = gs_scratch(ctx, (size_t)units * sizeof *order);
-    if (!order) return ctx->status;
-    for (int64_t i = 0; i < n; i++) {
-        for (int64_t u = 0; u < units; u++) order[u] = (noisy_index){gs_rng_uniform(&ctx->rng), (int32_t)u};
-        qsort(order, (size_t)units, sizeof *order, by_noise);
-        int32_t *keep = s->keep + i * s->kept;
-        for (int64_t u = 0; u < keep_units; u++) {
-            if (!by_location) {
-                keep[u] = order[u].index;
-                continue;
-            }
-            for (int g = 0; g < s->n_groups; g++) keep[u * s->n_groups + g] = (int32_t)(g * s->per_image + order[u].index);
-        }
-    }
-    return GS_OK;
-}
-
-gs_status gs_satmae_use_mask(gs_context *ctx, gs_method *m, const int32_t *keep, int64_t n, int64_t k) {
-    satmae *s = m->impl;
-    if (k != s->kept)
-        return gs_fail(ctx, GS_ERR_ARGUMENT, "satmae: %lld kept tokens given, the mask ratio keeps %lld", (long long)k,
-                       (long long)s->kept);
-    if (ensure_rows(ctx, s, n) != GS_OK) return ctx->status;
-    memcpy(s->keep, keep, (size_t)(n * k) * sizeof *keep);
-    s->keep_given = true;
-    return GS_OK;
-}
-
-gs_status gs_satmae_use_dates(gs_context *ctx, gs_method *m, const int32_t *year_month_hour, int64_t n) {
-    satmae *s = m->impl;
-    int32_t *times = realloc(s->times, (size_t)(n * SATMAE_FRAMES * 3) * sizeof *times);
-    if (!times) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for SatMAE's dates");
-    s->times = times;
-    for (int64_t i = 0; i < n * SATMAE_FRAMES; i++) {
-        times[i * 3] = year_month_hour[i * 3] - SATMAE_YEAR0;
-        times[i * 3 + 1] = year_month_hour[i * 3 + 1] - 1;
-        times[i * 3 + 2] = year_month_hour[i * 3 + 2];
-    }
-    s->time_rows = n;
-    return GS_OK;
-}
-
-int64_t gs_satmae_tokens(const gs_method *m) { return ((const satmae *)m->impl)->tokens; }
-int64_t gs_satmae_kept(const gs_method *m) { return ((const satmae *)m->impl)->kept; }
-const int32_t *gs_satmae_kept_tokens(const gs_method *m) { return ((const satmae *)m->impl)->keep; }
 
 /* A constant (no gradient) tensor in the activation arena. */
 static gs_tensor *constant(gs_context *ctx, const float *data, int ndim, const int64_t *shape) {
@@ -635,17 +496,16 @@ static gs_status batch_dates(gs_context *ctx, gs_method *m, int64_t n) {
 
 static gs_tensor *satmae_loss(gs_context *ctx, gs_method *m, gs_tensor *const *views, int n_views, int64_t step) {
     (void)n_views;
-    (void)step;
     satmae *s = m->impl;
     const gs_vit_config *vc = &m->encoder.vit.config;
     gs_tensor *frames[SATMAE_FRAMES], *enc = NULL, *dec = NULL;
     int64_t n = split_frames(ctx, s, vc, views[0], frames);
     if (n < 1) return NULL;
     if (s->variant == VARIANT_TEMPORAL && s->time_rows != n && batch_dates(ctx, m, n) != GS_OK) return NULL;
-    if (s->variant == VARIANT_TEMPORAL && temporal_encodings(ctx, s, n, vc->dim, &enc, &dec) != GS_OK) return NULL;
+    if (s->variant == VARIANT_TEMPORAL && satmae_temporal_encodings(ctx, s, n, vc->dim, &enc, &dec) != GS_OK) return NULL;
     s->time_rows = 0;
     int64_t t = s->tokens, k = s->kept, l = s->per_image, d = vc->dim, dd = s->dec_dim;
-    if (!s->keep_given && (ensure_rows(ctx, s, n) != GS_OK || draw_masks(ctx, s, n) != GS_OK)) return NULL;
+    if (!s->keep_given && (satmae_ensure_rows(ctx, s, n) != GS_OK || satmae_draw_masks(ctx, s, n) != GS_OK)) return NULL;
     s->keep_given = false;
     for (int64_t i = 0; i < n * t; i++) s->removed[i] = 1.0f;
     for (int64_t i = 0; i < n; i++)
@@ -678,7 +538,11 @@ static gs_tensor *satmae_loss(gs_context *ctx, gs_method *m, gs_tensor *const *v
     for (int g = 0; g < s->n_groups; g++) {
         const gs_linear_layer *head = &s->decoder_pred[s->variant == VARIANT_GROUP ? g : 0];
         gs_tensor *pred = gs_linear_layer_forward(ctx, head, gs_slice(ctx, h, 1, 1 + g * l, 1 + (g + 1) * l));
-        if (pred && satmae_keep_shown(ctx, s, g, pred->data, targets[g]->data, targets[g]->shape[2]) != GS_OK)
+        /* The picture is written at each epoch's end: only that step's sample is kept. */
+        int64_t per_epoch = m->config.steps_per_epoch;
+        bool shown_step = per_epoch <= 0 || (step + 1) % per_epoch == 0;
+        if (pred && shown_step &&
+            satmae_keep_shown(ctx, s, g, pred->data, targets[g]->data, targets[g]->shape[2]) != GS_OK)
             return NULL;
         gs_tensor *diff = gs_sub(ctx, pred, targets[g]);
         /* Each output channel's squared error, weighted by the mask of the
@@ -715,7 +579,7 @@ gs_tensor *gs_satmae_features(gs_context *ctx, gs_method *m, gs_tensor *x) {
         tokens = gs_vit_patch_tokens(ctx, &m->encoder.vit, x);
     } else {
         if ((n = split_frames(ctx, s, vc, x, frames)) < 1) return NULL;
-        if (s->variant == VARIANT_TEMPORAL && temporal_encodings(ctx, s, n, vc->dim, &enc, &dec) != GS_OK) return NULL;
+        if (s->variant == VARIANT_TEMPORAL && satmae_temporal_encodings(ctx, s, n, vc->dim, &enc, &dec) != GS_OK) return NULL;
         s->time_rows = 0;
         tokens = embed_tokens(ctx, m, s, frames, enc);
     }

@@ -50,6 +50,23 @@ typedef struct satmae {
     bool shown;
 } satmae;
 
+/* satmae_encodings.c.  [sin(pos w_k), cos(pos w_k)] over dim values; MAE's
+ * 2-d table (column half, then row half); the fixed encodings of the group
+ * tokens and the decoder's at init; a temporal row (position 5w/8, year,
+ * month, hour w/8 each; ymh NULL: time 0); the per-sample temporal
+ * encodings of the encoder (N, T, D) and the decoder (N, 1 + T, Dd). */
+void satmae_sincos_1d(float *out, int64_t dim, double pos);
+void satmae_sincos_2d(float *out, int64_t dim, int64_t grid, int64_t patch_index);
+gs_status satmae_build_encodings(gs_context *ctx, gs_method *m, satmae *s);
+void satmae_time_code(float *row, int64_t w, int64_t grid, int64_t patch_index, const int32_t *ymh);
+gs_status satmae_temporal_encodings(gs_context *ctx, satmae *s, int64_t n, int64_t d, gs_tensor **enc,
+                                    gs_tensor **dec);
+
+/* satmae_masks.c.  The keep / removed buffers for n samples; this step's
+ * masks drawn from the context's RNG. */
+gs_status satmae_ensure_rows(gs_context *ctx, satmae *s, int64_t n);
+gs_status satmae_draw_masks(gs_context *ctx, satmae *s, int64_t n);
+
 /* Keeps sample 0's prediction and target of group (frame) g of this step. */
 gs_status satmae_keep_shown(gs_context *ctx, satmae *s, int g, const float *pred, const float *target, int64_t width);
 void satmae_free_shown(satmae *s);

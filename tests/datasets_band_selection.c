@@ -38,7 +38,7 @@ static void open_with(const char *spec, const char *bands, gs_dataset *ds) {
 }
 
 static float *read_sample(const gs_dataset *ds, int64_t index) {
-    float *pixels = malloc((size_t)gs_dataset_sample_floats(ds) * sizeof *pixels);
+    float *pixels = malloc((size_t)gs_dataset_read_floats(ds) * sizeof *pixels);
     gs_sample_data data = {.pixels = pixels};
     gs_error err = {0};
     cr_assert_eq(gs_dataset_read(ds, index, &data, &err), GS_OK, "%s", err.message);

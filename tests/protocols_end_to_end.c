@@ -181,19 +181,25 @@ Test(protocols_end_to_end, segmentation_on_generated_potsdam) {
     cr_expect_eq(system(cmd), 0);
 }
 
+/* The 3-class fixture, a width-16 ResNet-18 and the fixture's band statistics. */
+static void small_encoder_on_fixture(fixture_run *f, gs_context *ctx, gs_backbone *bb, gs_band_stats *stats) {
+    setup_run(f, 3);
+    gradcheck_context(ctx, 6);
+    gs_backbone_config bc = {.name = "resnet18", .bands = 3, .img_size = 64, .width = 16};
+    cr_assert_eq(gs_backbone_init(ctx, bb, &bc), GS_OK, "%s", ctx->error);
+    gs_error err = {0};
+    cr_assert_eq(gs_stats_get_in(&f->ds, f->dir, 2, NULL, stats, &err), GS_OK, "%s", err.message);
+}
+
 /* The feature cache: what is stored loads back bit-identical under its key;
  * another key is a mismatch (recompute), a cut file a format error. */
 Test(protocols_end_to_end, feature_cache_round_trip) {
     fixture_run f;
-    setup_run(&f, 3);
     gs_context ctx;
-    gradcheck_context(&ctx, 6);
     gs_backbone bb;
-    gs_backbone_config bc = {.name = "resnet18", .bands = 3, .img_size = 64, .width = 16};
-    cr_assert_eq(gs_backbone_init(&ctx, &bb, &bc), GS_OK, "%s", ctx.error);
-    gs_error err = {0};
     gs_band_stats stats;
-    cr_assert_eq(gs_stats_get_in(&f.ds, f.dir, 2, NULL, &stats, &err), GS_OK, "%s", err.message);
+    gs_error err = {0};
+    small_encoder_on_fixture(&f, &ctx, &bb, &stats);
     int64_t idx[30];
     for (int i = 0; i < 30; i++) idx[i] = i;
     gs_feature_set fs, back;
@@ -238,15 +244,11 @@ static gs_tensor *band_means(gs_context *ctx, void *owner, gs_tensor *x) {
 
 Test(protocols_end_to_end, a_feature_extractor_replaces_the_encoders_forward) {
     fixture_run f;
-    setup_run(&f, 3);
     gs_context ctx;
-    gradcheck_context(&ctx, 6);
     gs_backbone bb;
-    gs_backbone_config bc = {.name = "resnet18", .bands = 3, .img_size = 64, .width = 16};
-    cr_assert_eq(gs_backbone_init(&ctx, &bb, &bc), GS_OK, "%s", ctx.error);
-    gs_error err = {0};
     gs_band_stats stats;
-    cr_assert_eq(gs_stats_get_in(&f.ds, f.dir, 2, NULL, &stats, &err), GS_OK, "%s", err.message);
+    gs_error err = {0};
+    small_encoder_on_fixture(&f, &ctx, &bb, &stats);
     int64_t idx[12];
     for (int i = 0; i < 12; i++) idx[i] = 11 - i; /* reversed: rows follow idx */
     int64_t calls = 0;

@@ -107,8 +107,8 @@ static int data_check(int argc, char **argv) {
                    (long long)class_count[c * 4 + 0]);
     }
 
-    int64_t floats = gs_dataset_sample_floats(&ds), plane = ds.height * ds.width;
-    gs_sample_data data = {.pixels = malloc((size_t)floats * sizeof(float)),
+    int64_t plane = ds.height * ds.width;
+    gs_sample_data data = {.pixels = malloc((size_t)gs_dataset_read_floats(&ds) * sizeof(float)),
                            .mask = ds.task == GS_TASK_SEGMENTATION ? malloc((size_t)plane * sizeof(int32_t)) : NULL};
     double *sum = calloc((size_t)ds.bands, sizeof *sum), *sq = calloc((size_t)ds.bands, sizeof *sq);
     double *lo = malloc((size_t)ds.bands * sizeof *lo), *hi = malloc((size_t)ds.bands * sizeof *hi);

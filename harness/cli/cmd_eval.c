@@ -247,7 +247,7 @@ int gs_cmd_eval(int argc, char **argv) {
                                     (float)gs_option_float_or(a.layer_decay, -1.0));
     if (job.layer_decay > 0.0f && job.layer_decay < 1.0f && protocol == GS_PROTOCOL_FINETUNE &&
         (strncmp(backbone, "vit", 3) || a.freeze_encoder)) {
-        if (a.layer_decay == a.layer_decay) { /* given: a usage error; the method's default: not applicable */
+        if (!isnan(a.layer_decay)) { /* given: a usage error; the method's default: not applicable */
             fprintf(stderr, "geossl eval: --layer-decay needs a ViT encoder that is fine-tuned (%s)\n",
                     a.freeze_encoder ? "--freeze-encoder keeps it fixed" : "this encoder is not a ViT");
             gs_dataset_close(&ds);

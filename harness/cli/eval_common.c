@@ -229,51 +229,56 @@ gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double 
      * FALSE's heads expect: the same weights, the last stage dilated. */
     if (job->id.protocol == GS_PROTOCOL_SEGMENT && job->decoder == GS_SEGMENT_DECODER_DEEPLABV3PLUS)
         bc.output_stride = 16;
-    gs_backbone bb;
-    if (gs_cli_load_encoder(&ctx, &bb, &bc, job->checkpoint, job->weights) != GS_OK) {
-        gs_error_set(err, ctx.status, "%s: %s", gs_status_name(ctx.status), ctx.error);
-        gs_context_free(&ctx);
-        return err->status;
-    }
-    /* Features are cached per encoder: a file's path and mtime, or a random init's seed. */
-    char encoder_key[4400], cache_dir[4000];
-    struct stat src;
-    const char *source = job->checkpoint ? job->checkpoint : job->weights;
-    if (source && stat(source, &src) == 0)
-        snprintf(encoder_key, sizeof encoder_key, "%s|%s|%lld.%09ld", bb.arch, source, (long long)src.st_mtim.tv_sec,
-                 src.st_mtim.tv_nsec);
-    else
-        snprintf(encoder_key, sizeof encoder_key, "%s|random|seed %llu|threads %d", bb.arch,
-                 (unsigned long long)job->id.seed, ctx.n_threads);
-    gs_cache_default_dir(cache_dir, sizeof cache_dir);
-    gs_error dir_err = {0};
-    bool use_cache = gs_cache_make_dir(cache_dir, &dir_err) == GS_OK;
     gs_eval_config ec = gs_cli_eval_config(job);
-    ec.feature_cache_dir = use_cache ? cache_dir : NULL;
-    ec.encoder_key = encoder_key;
+    /* The encoder: the pretraining method's own, rebuilt from the checkpoint,
+     * when its features are the method's (its model group is the encoder:
+     * loaded once); otherwise the encoder alone. */
     gs_method method = {0};
+    gs_backbone bb = {0};
+    gs_backbone *encoder = &bb;
     gs_feature_extractor fx;
     if (ec.features && job->pretrained && job->checkpoint) {
         if (build_method(&ctx, job, &bc, &method, &fx) != GS_OK) {
             gs_error_set(err, ctx.status, "%s: rebuilding %s from %s: %s", gs_status_name(ctx.status),
                          job->pretrained->method, job->checkpoint, ctx.error);
             gs_method_free(&method);
-            gs_backbone_free(&bb);
             gs_context_free(&ctx);
             return err->status;
         }
         ec.features = &fx;
+        encoder = &method.encoder;
     } else {
         ec.features = NULL;
+        if (gs_cli_load_encoder(&ctx, &bb, &bc, job->checkpoint, job->weights) != GS_OK) {
+            gs_error_set(err, ctx.status, "%s: %s", gs_status_name(ctx.status), ctx.error);
+            gs_backbone_free(&bb);
+            gs_context_free(&ctx);
+            return err->status;
+        }
     }
-    if (gs_evaluate(&ctx, &bb, job->ds, &ec, r, err) == GS_OK) {
+    /* Features are cached per encoder: a file's path and mtime, or a random init's seed. */
+    char encoder_key[4400], cache_dir[4000];
+    struct stat src;
+    const char *source = job->checkpoint ? job->checkpoint : job->weights;
+    if (source && stat(source, &src) == 0)
+        snprintf(encoder_key, sizeof encoder_key, "%s|%s|%lld.%09ld", encoder->arch, source,
+                 (long long)src.st_mtim.tv_sec, src.st_mtim.tv_nsec);
+    else
+        snprintf(encoder_key, sizeof encoder_key, "%s|random|seed %llu|threads %d", encoder->arch,
+                 (unsigned long long)job->id.seed, ctx.n_threads);
+    gs_cache_default_dir(cache_dir, sizeof cache_dir);
+    gs_error dir_err = {0};
+    bool use_cache = gs_cache_make_dir(cache_dir, &dir_err) == GS_OK;
+    ec.feature_cache_dir = use_cache ? cache_dir : NULL;
+    ec.encoder_key = encoder_key;
+    if (gs_evaluate(&ctx, encoder, job->ds, &ec, r, err) == GS_OK) {
         *wall_s = gs_now_s() - t0;
         if (job->results) gs_cli_append_results(job->results, &job->id, r, ctx.n_threads, *wall_s, job->replace, err);
     } else {
         r->n_metrics = 0;
     }
     gs_method_free(&method);
-    gs_backbone_free(&bb);
+    if (encoder == &bb) gs_backbone_free(&bb);
     gs_context_free(&ctx);
     return err->status;
 }
