@@ -1,4 +1,4 @@
-/* libFuzzer target: the JPEG glue of datasets/image_io.c (libjpeg-turbo
+/* libFuzzer target: the JPEG glue of datasets/jpeg_io.c (libjpeg-turbo
  * below it), one file per input, under RESISC45's cap (256 x 256, the
  * largest any JPEG format geossl reads allows) and EuroSAT's (64 x 64).
  *

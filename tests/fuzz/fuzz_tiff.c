@@ -1,4 +1,4 @@
-/* libFuzzer target: the TIFF glue of datasets/image_io.c (libtiff below it),
+/* libFuzzer target: the TIFF glue of datasets/tiff_io.c (libtiff below it),
  * one file per input: probe, whole-image read under a dataset's caps, a
  * window read, GDAL band names and the EPSG code.
  *
