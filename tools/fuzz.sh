@@ -7,9 +7,11 @@
 # SECONDS per target (default 60; 0 only replays the regression inputs and
 # the seed corpus); TARGETs are names without the fuzz_ prefix (default: all
 # of tests/fuzz/fuzz_*.c).  For each target it first runs every input of
-# tests/fuzz/regressions/<target>/ (and the larger reproducers kept in
-# ../shared/repro, skipped with a note when absent), then fuzzes from
-# tests/fuzz/corpus/<target>/ for SECONDS.  New inputs go to
+# tests/fuzz/regressions/<target>/ (and the reproducers kept in
+# ../shared/repro, skipped with a note when absent), then fuzzes from the
+# seeds tests/fuzz/make_corpus.sh writes into BUILD/fuzz-seeds/<target>/
+# (needs a built geossl, GEOSSL=path or build/geossl, tiffcp and python3)
+# for SECONDS.  New inputs go to
 # BUILD/fuzz-corpus/<target>/ (kept between runs, never into the tree);
 # findings to BUILD/fuzz-findings/<target>/, logs to BUILD/fuzz-logs/.
 # tests/fuzz/dict/<target>.dict, when present, is the target's dictionary.
@@ -58,19 +60,32 @@ for t in "${TARGETS[@]}"; do
     [ -f "tests/fuzz/fuzz_$t.c" ] || { echo "fuzz: no target '$t' (tests/fuzz/fuzz_$t.c)" >&2; exit 2; }
 done
 
-# Reproducers too large to commit, by target: read from ../shared/repro.
+# The files that crashed or fooled the readers (../shared/repro/README.md),
+# replayed by their target: read from there, never copied into the tree.
 shared_inputs() {
     case $1 in
-    tiff) echo tiff-ycbcr-subsampled-256.tif ;;
+    tiff) echo tiff-ycbcr-subsampled-256.tif tiff-ycbcr-subsampled-overflow.tif tiff-fuzzer-overflow.tif ;;
+    jpeg) echo jpeg-60783x256-header.jpg jpeg-65500x65500-header.jpg ;;
+    checkpoint) echo checkpoint-hdf5-overflow.h5 checkpoint-huge-string.h5 ;;
     esac
 }
 
 echo "== fuzz: building ${TARGETS[*]} in $BUILD with $CC"
 CC=$CC "${NICE[@]}" cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGEOSSL_FUZZ=ON \
     -DGEOSSL_BUILD_TESTS=OFF >/dev/null
-BUILD_TARGETS=()
+BUILD_TARGETS=(--target seed_writer)
 for t in "${TARGETS[@]}"; do BUILD_TARGETS+=(--target "fuzz_$t"); done
 "${NICE[@]}" cmake --build "$BUILD" -j "${FUZZ_BUILD_JOBS:-$(nproc)}" "${BUILD_TARGETS[@]}"
+
+# Seed corpora: small valid files written by geossl and seed_writer
+# (tests/fuzz/make_corpus.sh), generated here, not committed; remade when
+# the script or the writer changes.
+SEEDS=$BUILD/fuzz-seeds
+if [ ! -d "$SEEDS" ] || [ tests/fuzz/make_corpus.sh -nt "$SEEDS" ] || [ "$BUILD/tests/fuzz/seed_writer" -nt "$SEEDS" ]; then
+    echo "== fuzz: writing the seed corpora into $SEEDS"
+    CORPUS_DIR=$SEEDS SEED_WRITER=$BUILD/tests/fuzz/seed_writer GEOSSL=${GEOSSL:-build/geossl} \
+        bash tests/fuzz/make_corpus.sh
+fi
 
 mkdir -p "$BUILD/fuzz-logs"
 declare -A RESULT EXECS COV FT
@@ -89,7 +104,7 @@ for t in "${TARGETS[@]}"; do
 
     # 1. Every regression input and seed, once each.
     inputs=()
-    for d in "tests/fuzz/regressions/$t" "tests/fuzz/corpus/$t"; do
+    for d in "tests/fuzz/regressions/$t" "$SEEDS/$t"; do
         [ -d "$d" ] && while IFS= read -r -d '' f; do inputs+=("$f"); done < <(find "$d" -type f -print0 | sort -z)
     done
     for name in $(shared_inputs "$t"); do
@@ -112,7 +127,7 @@ for t in "${TARGETS[@]}"; do
     # 2. Fuzzing: new inputs into $work; the committed seeds and regressions read only.
     dict=()
     [ -f "tests/fuzz/dict/$t.dict" ] && dict=(-dict="tests/fuzz/dict/$t.dict")
-    seeds=("$work" "tests/fuzz/corpus/$t")
+    seeds=("$work" "$SEEDS/$t")
     [ -d "tests/fuzz/regressions/$t" ] && seeds+=("tests/fuzz/regressions/$t")
     echo "== fuzz_$t: fuzzing for $SECONDS_PER_TARGET s"
     # shellcheck disable=SC2086

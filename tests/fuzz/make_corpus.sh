@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates the seed corpora under tests/fuzz/corpus/ (committed; run this
-# only to refresh them).  Needs a built geossl (GEOSSL=path, default
+# Writes the seed corpora (one folder per fuzz target) into CORPUS_DIR
+# (default build-fuzz/fuzz-seeds); tools/fuzz.sh runs it, nothing of it is
+# committed.  Needs a built geossl (GEOSSL=path, default
 # build/geossl), the fuzz build's seed_writer (SEED_WRITER=path, default
 # build-fuzz/tests/fuzz/seed_writer: tools/fuzz.sh 0 builds it), tiffcp
 # (libtiff-tools) and python3 (standard library only).
@@ -13,7 +14,7 @@ SEED_WRITER=${SEED_WRITER:-build-fuzz/tests/fuzz/seed_writer}
 [ -x "$GEOSSL" ] || { echo "make_corpus: no geossl at $GEOSSL (build it, or set GEOSSL=...)" >&2; exit 1; }
 [ -x "$SEED_WRITER" ] || { echo "make_corpus: no seed_writer at $SEED_WRITER (set SEED_WRITER=...)" >&2; exit 1; }
 command -v tiffcp >/dev/null || { echo "make_corpus: needs tiffcp (apt-get install libtiff-tools)" >&2; exit 1; }
-OUT=tests/fuzz/corpus
+OUT=${CORPUS_DIR:-build-fuzz/fuzz-seeds}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export GEOSSL_CACHE_DIR=$WORK/cache
