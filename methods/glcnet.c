@@ -101,7 +101,11 @@
  *  - The encoder: the pretraining loop builds m->encoder at the command
  *    line's output stride (32 by default); init switches it to stride 16
  *    in place (same parameters, dilated layer4; output_stride=8 also
- *    dilates layer3), so its architecture string says os=16. */
+ *    dilates layer3), so its architecture string says os=16.  Dilation as
+ *    the authors' DeepLab ResNet has it (spec section 1: layer4's first
+ *    block dilated 2 as well; "dilation=deeplab" in the architecture
+ *    string, which evaluation's DeepLabv3+ encoder follows);
+ *    dilation=torchvision keeps that block at the previous rate. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +143,8 @@ static const gs_method_option_info GLCNET_OPTIONS[] = {
     {"aspp_dropout", "dropout after the ASPP projection in training, in [0, 1) [0.5]"},
     {"head_channels", "channels of the ASPP and the decoder convolutions; 0: 256 x width / 64 [0]"},
     {"output_stride", "16 or 8: the encoder's output stride [16]"},
+    {"dilation", "deeplab (the authors' ResNet: a dilated stage's first block at the stage's rate) or torchvision "
+                 "(its replace_stride_with_dilation: that block at the previous rate) [deeplab]"},
     {"bn_momentum", "batchnorm momentum (torch's convention) of the whole network, in [0, 1] [0.9]"},
     {"gray_p", "probability that view 2 gets one band copied into all, in [0, 1] [0.1]"},
     {"denominator", "negatives (the released loss: the positive left out) or all (SimCLR's NT-Xent) [negatives]"},
@@ -492,9 +498,9 @@ static void copy_geometry(gs_conv_layer *dst, const gs_conv_layer *src) {
 /* The encoder at another output stride, in place: the same parameters,
  * strides and dilations taken from a network built at that stride in a
  * scratch context. */
-static gs_status restride(gs_context *ctx, gs_resnet *net, int output_stride) {
+static gs_status restride(gs_context *ctx, gs_resnet *net, int output_stride, bool deeplab_dilation) {
     int current = net->config.output_stride ? net->config.output_stride : 32;
-    if (current == output_stride) return GS_OK;
+    if (current == output_stride && net->config.deeplab_dilation == deeplab_dilation) return GS_OK;
     gs_context scratch;
     gs_context_options co = {.n_threads = 1, .seed = 1};
     if (gs_context_init(&scratch, &co) != GS_OK) {
@@ -504,6 +510,7 @@ static gs_status restride(gs_context *ctx, gs_resnet *net, int output_stride) {
     }
     gs_resnet_config rc = net->config;
     rc.output_stride = output_stride;
+    rc.deeplab_dilation = deeplab_dilation;
     gs_resnet other;
     if (gs_resnet_init(&scratch, &other, &rc) == GS_OK) {
         copy_geometry(&net->conv1, &other.conv1);
@@ -518,6 +525,7 @@ static gs_status restride(gs_context *ctx, gs_resnet *net, int output_stride) {
         memcpy(net->stage_stride, other.stage_stride, sizeof net->stage_stride);
         memcpy(net->arch, other.arch, sizeof net->arch);
         net->config.output_stride = output_stride;
+        net->config.deeplab_dilation = deeplab_dilation;
     } else {
         gs_fail(ctx, scratch.status, "GLCNet: %s", scratch.error);
     }
@@ -535,7 +543,7 @@ static gs_status glcnet_init(gs_context *ctx, gs_method *m) {
                        m->encoder.arch);
     if (m->config.temperature <= 0) m->config.temperature = 0.5f;
     const gs_method_config *cfg = &m->config;
-    int patch = 0, head = 0, stride = 0, denominator = 0, adam = 0;
+    int patch = 0, head = 0, stride = 0, dilation = 0, denominator = 0, adam = 0;
     float dropout = 0.5f, momentum = 0.9f;
     g->patches = 4;
     g->lambda = 0.5f;
@@ -548,6 +556,7 @@ static gs_status glcnet_init(gs_context *ctx, gs_method *m) {
         gs_method_option_float(ctx, cfg, "aspp_dropout", 0.0, 0.999, &dropout) != GS_OK ||
         gs_method_option_int(ctx, cfg, "head_channels", 0, 4096, &head) != GS_OK ||
         gs_method_option_choice(ctx, cfg, "output_stride", "16|8", &stride) != GS_OK ||
+        gs_method_option_choice(ctx, cfg, "dilation", "deeplab|torchvision", &dilation) != GS_OK ||
         gs_method_option_float(ctx, cfg, "bn_momentum", 0.0, 1.0, &momentum) != GS_OK ||
         gs_method_option_float(ctx, cfg, "gray_p", 0.0, 1.0, &g->gray_p) != GS_OK ||
         gs_method_option_choice(ctx, cfg, "denominator", "negatives|all", &denominator) != GS_OK ||
@@ -562,7 +571,7 @@ static gs_status glcnet_init(gs_context *ctx, gs_method *m) {
                        cfg->image_size);
 
     gs_resnet *net = &m->encoder.resnet;
-    if (restride(ctx, net, stride == 0 ? 16 : 8) != GS_OK) return ctx->status;
+    if (restride(ctx, net, stride == 0 ? 16 : 8, dilation == 0) != GS_OK) return ctx->status;
     set_bn_momentum(&net->bn1, momentum);
     for (int i = 0; i < net->n_blocks; i++) {
         set_bn_momentum(&net->blocks[i].bn1, momentum);

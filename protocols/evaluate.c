@@ -137,7 +137,7 @@ static void format_settings(const gs_dataset *ds, const gs_eval_config *cfg, int
     if (cfg->protocol == GS_PROTOCOL_FINETUNE || cfg->protocol == GS_PROTOCOL_SEGMENT) {
         gs_finetune_config fc = gs_finetune_resolve(&cfg->finetune, n_train);
         /* iterations replaces epochs when set; encoder=frozen and
-         * aspp=pretrained appear only when they hold (a trained encoder and
+         * aspp=pretrained (and dilation=deeplab) appear only when they hold (a trained encoder and
          * a fresh head are what rows without them measured); segmentation
          * always names its decoder. */
         char length[48], head[96] = "";
@@ -147,8 +147,9 @@ static void format_settings(const gs_dataset *ds, const gs_eval_config *cfg, int
             snprintf(length, sizeof length, "epochs=%d", fc.epochs);
         if (cfg->protocol == GS_PROTOCOL_SEGMENT) {
             bool deeplab = fc.decoder == GS_SEGMENT_DECODER_DEEPLABV3PLUS;
-            snprintf(head, sizeof head, ";decoder=%s%s",
-                     deeplab ? "deeplabv3plus" : "fpn", deeplab && fc.aspp_checkpoint ? ";aspp=pretrained" : "");
+            snprintf(head, sizeof head, ";decoder=%s%s%s", deeplab ? "deeplabv3plus" : "fpn",
+                     deeplab && fc.aspp_checkpoint ? ";aspp=pretrained" : "",
+                     deeplab && fc.deeplab_dilation ? ";dilation=deeplab" : "");
         }
         char decay[40] = "";
         if (fc.layer_decay > 0.0f) snprintf(decay, sizeof decay, ";layer_decay=%g", (double)fc.layer_decay);

@@ -65,6 +65,10 @@ static gs_status build_deeplab(gs_context *ctx, gs_finetune_model *m, const gs_d
         return gs_error_set(err, GS_ERR_ARGUMENT, "the DeepLabv3+ head needs an encoder at output stride 16 or 8 "
                             "(gs_backbone_config.output_stride); this %s is at %d", m->encoder->arch,
                             os ? os : 32);
+    if (cfg->deeplab_dilation != r->config.deeplab_dilation)
+        return gs_error_set(err, GS_ERR_INTERNAL, "the DeepLabv3+ protocol was configured for %s dilation but the "
+                            "encoder %s has the other", cfg->deeplab_dilation ? "DeepLab's" : "torchvision's",
+                            m->encoder->arch);
     gs_deeplab_config dc = gs_deeplab_default_config(r->stage_channels[3], r->stage_channels[0], os, ds->n_classes);
     /* The head's widths scale with the encoder's, as GLCNet's pretraining
      * builds them (256 and 48 at the standard width 64), so a narrow run's

@@ -51,6 +51,10 @@ typedef struct gs_finetune_config {
      * pretrained ASPP ("aspp.*", e.g. GLCNet's); they initialize the ASPP,
      * the decoder stays fresh.  NULL: both fresh. */
     const char *aspp_checkpoint;
+    /* deeplabv3plus only: the encoder's dilated stages start at their own
+     * rate (gs_resnet_config.deeplab_dilation, GLCNet's pretraining network);
+     * must match the encoder, and the settings column says it. */
+    bool deeplab_dilation;
     /* ViT encoders: layer-wise learning-rate decay in (0, 1), BEiT's rule
      * (nn/vit.h gs_vit_layer_id): block i learns at decay^(depth - i) of the
      * head's rate, the patch embedding at decay^(depth + 1).  SatMAE and MAE

@@ -140,8 +140,15 @@ Test(cli_segment, a_narrow_glcnet_run_is_evaluated_with_its_aspp) {
     cr_assert_eq(c.rc, 0, "%s", c.err);
     c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", run_dir, "--data", w.spec, "--protocol", "segment",
                                     "--decoder", "deeplabv3plus", "--iterations", "2", "--batch", "2", "--tile", "64",
-                                    "--threads", "1", "--workers", "1", NULL});
+                                    "--threads", "1", "--workers", "1", "--results", w.results, NULL});
     cr_assert_eq(c.rc, 0, "%s", c.err);
     cr_expect(strstr(c.err, "ASPP starts from"), "%s", c.err);
+    /* The run's DeepLab dilation (GLCNet's default) is the evaluated encoder's too, and the row says so. */
+    gs_results r;
+    gs_error err = {0};
+    cr_assert_eq(gs_results_load(w.results, &r, &err), GS_OK, "%s", err.message);
+    cr_assert_gt(r.n_rows, 0);
+    cr_expect(strstr(r.rows[0].settings, ";aspp=pretrained;dilation=deeplab;"), "%s", r.rows[0].settings);
+    gs_results_free(&r);
     test_remove_tree(w.dir);
 }

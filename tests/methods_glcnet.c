@@ -444,7 +444,9 @@ Test(methods_glcnet, layout_defaults_and_options) {
     gs_method_config mc = {.backbone = {.name = "resnet18", .width = 16}, .image_size = 64, .bands = 4, .batch = 4};
     cr_assert_eq(gs_method_init(&ctx, &m, ops, &mc), GS_OK, "%s", ctx.error);
     cr_expect_float_eq(m.config.temperature, 0.5f, 1e-7f);
-    cr_expect_str_eq(m.encoder.arch, "resnet18 bands=4 width=16 stem=imagenet classes=0 os=16");
+    /* The authors' DeepLab ResNet: layer4's first block dilated too. */
+    cr_expect_str_eq(m.encoder.arch, "resnet18 bands=4 width=16 stem=imagenet classes=0 os=16 dilation=deeplab");
+    cr_expect_eq(m.encoder.resnet.blocks[m.encoder.resnet.stage_end[2]].conv2.dilation, 2);
     cr_expect_eq(m.encoder.resnet.stage_stride[4], 16);
     /* The ASPP first, every name "aspp.*", then the decoder and the heads. */
     int aspp = 0;
@@ -481,9 +483,13 @@ Test(methods_glcnet, layout_defaults_and_options) {
 
     /* output_stride=8 dilates layer3 too; lambda weighs the two terms. */
     gradcheck_context(&ctx, 1);
-    mc.options = "output_stride=8,head_channels=24,lambda=1,patch_size=9,patches=2";
+    mc.options = "output_stride=8,head_channels=24,lambda=1,patch_size=9,patches=2,dilation=torchvision";
     cr_assert_eq(gs_method_init(&ctx, &m, ops, &mc), GS_OK, "%s", ctx.error);
     cr_expect_eq(m.encoder.resnet.stage_stride[4], 8);
+    /* torchvision's rule: a dilated stage's first block at the previous rate. */
+    cr_expect_eq(m.encoder.resnet.blocks[m.encoder.resnet.stage_end[1]].conv2.dilation, 1);
+    cr_expect_eq(m.encoder.resnet.blocks[m.encoder.resnet.stage_end[2]].conv2.dilation, 2);
+    cr_expect_null(strstr(m.encoder.arch, "dilation"), "%s", m.encoder.arch);
     cr_expect_eq(gs_param_find(&m.heads, "aspp.project.conv.weight")->shape[0], 24);
     gs_step_begin(&ctx);
     views[0] = gs_activation(&ctx, GS_DIMS(2, 4, 32, 32));

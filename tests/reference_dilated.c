@@ -3,7 +3,9 @@
  * narrow ResNet-18 at output stride 16 and 8 (torchvision's
  * replace_stride_with_dilation, both 3x3 convolutions of a BasicBlock
  * dilated) in train mode with every gradient, and a narrow ResNet-50 at
- * output stride 8 (torchvision's own Bottleneck) in eval mode.
+ * output stride 8 (torchvision's own Bottleneck) in eval mode, and the
+ * ResNet-18 at output stride 16 with the DeepLab dilation of GLCNet's
+ * authors (layer4's first block dilated too).
  * Fixtures: tools/reference/deeplab_reference.py. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -105,11 +107,14 @@ typedef struct resnet_case {
     fixture *fx;
 } resnet_case;
 
+/* Fixtures named *_deeplab hold the DeepLab ResNet of GLCNet's authors
+ * (gs_resnet_config.deeplab_dilation). */
 static void setup_resnet(resnet_case *c, const char *file, const char *backend, int depth, int width, int os) {
     c->fx = load(file);
     backend_context(&c->ctx, backend);
     gs_resnet_config cfg = {.depth = depth, .in_bands = 4, .width = width, .stem = GS_STEM_IMAGENET,
-                            .num_classes = 10, .output_stride = os};
+                            .num_classes = 10, .output_stride = os,
+                            .deeplab_dilation = strstr(file, "_deeplab.") != NULL};
     cr_assert_eq(gs_resnet_init(&c->ctx, &c->net, &cfg), GS_OK, "%s", c->ctx.error);
     char msg[256];
     cr_assert(reference_load_params(c->fx, &c->net.params, msg, sizeof msg), "%s", msg);
@@ -174,6 +179,31 @@ static void check_resnet18_every_backend(const char *file, int os) {
 
 Test(reference_dilated, resnet18_os16) { check_resnet18_every_backend("deeplab_resnet18_os16.gsfx", 16); }
 Test(reference_dilated, resnet18_os8) { check_resnet18_every_backend("deeplab_resnet18_os8.gsfx", 8); }
+
+Test(reference_dilated, resnet18_os16_deeplab_dilation) {
+    check_resnet18_every_backend("deeplab_resnet18_os16_deeplab.gsfx", 16);
+}
+
+Test(reference_dilated, deeplab_dilation_dilates_the_first_block_and_is_named) {
+    gs_context ctx;
+    backend_context(&ctx, "default");
+    gs_resnet_config cfg = {.depth = 18, .in_bands = 3, .width = 8, .stem = GS_STEM_IMAGENET, .output_stride = 16};
+    gs_resnet torchvision, deeplab;
+    cr_assert_eq(gs_resnet_init(&ctx, &torchvision, &cfg), GS_OK, "%s", ctx.error);
+    cfg.deeplab_dilation = true;
+    cr_assert_eq(gs_resnet_init(&ctx, &deeplab, &cfg), GS_OK, "%s", ctx.error);
+    int first4 = torchvision.stage_end[2]; /* layer4.0 */
+    cr_expect_eq(torchvision.blocks[first4].conv2.dilation, 1);
+    cr_expect_eq(deeplab.blocks[first4].conv1.dilation, 2);
+    cr_expect_eq(deeplab.blocks[first4].conv2.dilation, 2);
+    cr_expect_eq(deeplab.blocks[first4 + 1].conv2.dilation, 2);
+    cr_expect_eq(deeplab.blocks[first4 - 1].conv2.dilation, 1, "layer3 stays undilated at stride 16");
+    cr_expect_not_null(strstr(deeplab.arch, " os=16 dilation=deeplab"), "%s", deeplab.arch);
+    cr_expect_null(strstr(torchvision.arch, "dilation"), "%s", torchvision.arch);
+    gs_resnet_free(&torchvision);
+    gs_resnet_free(&deeplab);
+    gs_context_free(&ctx);
+}
 
 Test(reference_dilated, resnet50_os8_eval) {
     resnet_case c;

@@ -71,6 +71,7 @@ bool gs_cli_checkpoint_read(const char *command, const char *path, gs_cli_checkp
     if (!gs_run_config_get(info.config, "options", out->options, sizeof out->options)) out->options[0] = '\0';
     if (!gs_run_config_get(info.config, "band_names", out->band_names, sizeof out->band_names))
         out->band_names[0] = '\0';
+    out->deeplab_dilation = info.architecture && strstr(info.architecture, "dilation=deeplab");
     gs_checkpoint_info_free(&info);
     out->has_aspp = heads_hold_aspp(out->path);
     return true;
@@ -177,6 +178,13 @@ void gs_cli_eval_job_from_checkpoint(gs_cli_eval_job *job, const gs_cli_checkpoi
     job->layer_decay = layer_decay >= 0.0f ? layer_decay : ops ? ops->finetune_layer_decay : 0.0f;
 }
 
+/* DeepLabv3+ on a checkpoint whose encoder was pretrained with DeepLab's
+ * dilation (GLCNet's) is evaluated on the same network. */
+static bool uses_deeplab_dilation(const gs_cli_eval_job *job) {
+    return job->id.protocol == GS_PROTOCOL_SEGMENT && job->decoder == GS_SEGMENT_DECODER_DEEPLABV3PLUS &&
+           job->pretrained && job->pretrained->deeplab_dilation;
+}
+
 gs_eval_config gs_cli_eval_config(const gs_cli_eval_job *job) {
     bool frozen = job->id.protocol == GS_PROTOCOL_KNN || job->id.protocol == GS_PROTOCOL_LINEAR;
     return (gs_eval_config){.protocol = job->id.protocol, .label_fraction = job->id.label_fraction,
@@ -186,6 +194,7 @@ gs_eval_config gs_cli_eval_config(const gs_cli_eval_job *job) {
                             .finetune = {.epochs = job->finetune_epochs, .iterations = job->iterations,
                                          .batch = job->batch, .freeze_encoder = job->freeze_encoder,
                                          .decoder = job->decoder, .aspp_checkpoint = job->aspp_checkpoint,
+                                         .deeplab_dilation = uses_deeplab_dilation(job),
                                          .layer_decay = job->layer_decay}};
 }
 
@@ -227,8 +236,10 @@ gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double 
     bc.img_size = (int)job->ds->height;
     /* DeepLabv3+ runs on the encoder at output stride 16, as GLCNet and
      * FALSE's heads expect: the same weights, the last stage dilated. */
-    if (job->id.protocol == GS_PROTOCOL_SEGMENT && job->decoder == GS_SEGMENT_DECODER_DEEPLABV3PLUS)
+    if (job->id.protocol == GS_PROTOCOL_SEGMENT && job->decoder == GS_SEGMENT_DECODER_DEEPLABV3PLUS) {
         bc.output_stride = 16;
+        bc.deeplab_dilation = uses_deeplab_dilation(job);
+    }
     gs_eval_config ec = gs_cli_eval_config(job);
     /* The encoder: the pretraining method's own, rebuilt from the checkpoint,
      * when its features are the method's (its model group is the encoder:

@@ -30,6 +30,7 @@ typedef struct gs_cli_checkpoint {
     int width, patch, bands, size;
     bool has_backbone; /* false for checkpoints written before geossl recorded it */
     bool has_aspp;     /* its "heads" group holds a DeepLab ASPP ("aspp.*", e.g. GLCNet's pretraining) */
+    bool deeplab_dilation; /* its encoder's architecture says dilation=deeplab (GLCNet's default) */
 } gs_cli_checkpoint;
 
 /* Reads `path` (a checkpoint file or the run folder holding checkpoint.h5).

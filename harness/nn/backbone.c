@@ -22,6 +22,7 @@ gs_status gs_backbone_init(gs_context *ctx, gs_backbone *bb, const gs_backbone_c
         if (c->width > 0) rc.width = c->width;
         rc.stem = c->stem;
         rc.output_stride = c->output_stride;
+        rc.deeplab_dilation = c->deeplab_dilation;
         rc.num_classes = c->num_classes;
         if (gs_resnet_init(ctx, &bb->resnet, &rc) != GS_OK) return ctx->status;
         bb->params = &bb->resnet.params;

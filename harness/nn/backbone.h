@@ -15,6 +15,7 @@ typedef struct gs_backbone_config {
     int width;         /* 0: the standard width (ResNet 64; ViT 192 / 384) */
     gs_stem stem;      /* ResNet only */
     int output_stride; /* ResNet only; 0: 32 (torchvision's); 16 or 8 dilate the last stages (DeepLab) */
+    bool deeplab_dilation; /* ResNet at output stride 16 / 8: gs_resnet_config's (the first dilated block's rate) */
     int patch;         /* ViT only; 0: 16 */
     gs_pos_embed pos;  /* ViT only */
     int num_classes;   /* 0: features out */

@@ -90,6 +90,7 @@ gs_status gs_resnet_init(gs_context *ctx, gs_resnet *net, const gs_resnet_config
         if (dilated_stage[s]) {
             dilation *= stage_stride;
             stage_stride = 1;
+            if (config->deeplab_dilation) first_dilation = dilation;
         }
         stride_so_far *= stage_stride;
         for (int i = 0; i < counts[s]; i++) {
@@ -109,8 +110,9 @@ gs_status gs_resnet_init(gs_context *ctx, gs_resnet *net, const gs_resnet_config
         gs_linear_layer_init(ctx, &net->params, "fc", &net->fc, in_ch, config->num_classes, true);
     }
     /* The default network keeps the string checkpoints already carry. */
-    char os_note[16] = "";
-    if (os != 32) snprintf(os_note, sizeof os_note, " os=%d", os);
+    char os_note[40] = "";
+    if (os != 32)
+        snprintf(os_note, sizeof os_note, " os=%d%s", os, config->deeplab_dilation ? " dilation=deeplab" : "");
     snprintf(net->arch, sizeof net->arch, "resnet%d bands=%d width=%d stem=%s classes=%d%s", config->depth,
              config->in_bands, config->width, config->stem == GS_STEM_IMAGENET ? "imagenet" : "small",
              config->num_classes, os_note);

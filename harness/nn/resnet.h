@@ -12,7 +12,11 @@
  * 1x1 downsample loses its stride; the parameters do not change.  torchvision
  * refuses dilation in BasicBlock; ResNet-18 here dilates both 3x3
  * convolutions of a block by the block's dilation (padding = dilation), the
- * place where torchvision's Bottleneck puts it on its one 3x3. */
+ * place where torchvision's Bottleneck puts it on its one 3x3.
+ * deeplab_dilation instead runs the first block of a dilated stage at the
+ * stage's own rate too, as the DeepLab ResNet of GLCNet's authors does
+ * (../shared/specs/glcnet.md section 1: "the first block of layer4 also
+ * dilated 2"); the architecture string then ends in "dilation=deeplab". */
 #ifndef GS_NN_RESNET_H
 #define GS_NN_RESNET_H
 
@@ -32,6 +36,8 @@ typedef struct gs_resnet_config {
     int output_stride; /* 0 or 32: torchvision's network; 16: layer4 dilated; 8: layer3 and layer4 dilated.
                           (The figures of the imagenet stem; the small stem does not downsample, so its
                           strides are 4 times smaller.) */
+    bool deeplab_dilation; /* a dilated stage's first block at the stage's rate (DeepLab's ResNet), not at the
+                              previous one (torchvision's) */
 } gs_resnet_config;
 
 /* True for the output strides gs_resnet_config accepts: 0 (meaning 32), 32, 16, 8. */

@@ -9,6 +9,9 @@
   torchvision's _make_layer hands it (the first block of a dilated stage gets
   the previous dilation, the others the doubled one), the rule
   harness/nn/resnet.c follows.
+* deeplab_resnet18_os16_deeplab.gsfx: the same at output stride 16 with the
+  first block of layer4 dilated 2 as well (the DeepLab ResNet of GLCNet's
+  authors, gs_resnet_config.deeplab_dilation).
 * deeplab_resnet50_os8.gsfx: a narrow ResNet-50 (base width 8) with
   torchvision's own Bottleneck and replace_stride_with_dilation, unmodified.
   Each ResNet fixture holds the train-mode logits, the layer4 feature map,
@@ -110,9 +113,12 @@ class DilatedBasicBlock(BasicBlock):
             conv.padding = (dilation, dilation)
 
 
-def narrow_resnet(block, layers, width, bands, classes, dilate):
+def narrow_resnet(block, layers, width, bands, classes, dilate, deeplab_dilation=False):
     """torchvision's ResNet narrowed to stage widths width*(1,2,4,8), with
-    replace_stride_with_dilation=dilate, its 7x7 stem taking `bands` inputs."""
+    replace_stride_with_dilation=dilate, its 7x7 stem taking `bands` inputs.
+    deeplab_dilation: the first block of a dilated stage runs at the stage's
+    own rate, as the DeepLab ResNet of GLCNet's authors does (spec section 1),
+    instead of torchvision's previous rate."""
     model = ResNet(block, layers, num_classes=classes, replace_stride_with_dilation=dilate)
     model.inplanes, model.dilation = width, 1
     model.conv1 = nn.Conv2d(bands, width, 7, 2, 3, bias=False)
@@ -122,6 +128,15 @@ def narrow_resnet(block, layers, width, bands, classes, dilate):
     model.layer3 = model._make_layer(block, width * 4, layers[2], stride=2, dilate=dilate[1])
     model.layer4 = model._make_layer(block, width * 8, layers[3], stride=2, dilate=dilate[2])
     model.fc = nn.Linear(width * 8 * block.expansion, classes)
+    if deeplab_dilation:
+        for stage, dilated in zip((model.layer2, model.layer3, model.layer4), dilate):
+            if not dilated:
+                continue
+            rate = stage[1].conv2.dilation[0]  # the later blocks run at the stage's rate
+            first = stage[0]
+            convs = (first.conv1, first.conv2) if block is DilatedBasicBlock else (first.conv2,)
+            for conv in convs:
+                conv.dilation, conv.padding = (rate, rate), (rate, rate)
     return model
 
 
@@ -129,6 +144,8 @@ RESNETS = {
     # name: block, layers, width, input size, seed, replace_stride_with_dilation, train
     "resnet18_os16": (DilatedBasicBlock, [2, 2, 2, 2], 8, 48, 11, [False, False, True], True),
     "resnet18_os8": (DilatedBasicBlock, [2, 2, 2, 2], 8, 40, 12, [False, True, True], True),
+    # GLCNet's authors' rule (deeplab_dilation): layer4's first block dilated 2 too.
+    "resnet18_os16_deeplab": (DilatedBasicBlock, [2, 2, 2, 2], 8, 48, 14, [False, False, True], True),
     # Train-mode gradients of this narrow ResNet-50 failed the conditioning
     # check for every seed, size and width tried (float32 moved some
     # batchnorm-bias gradients by percents), so it is checked in eval mode
@@ -141,8 +158,9 @@ BANDS, CLASSES, BATCH = 4, 10, 4
 
 def resnet_fixture(name):
     block, layers, width, size, seed, dilate, train = RESNETS[name]
+    deeplab = name.endswith("_deeplab")
     torch.manual_seed(seed)
-    model = narrow_resnet(block, layers, width, BANDS, CLASSES, dilate)
+    model = narrow_resnet(block, layers, width, BANDS, CLASSES, dilate, deeplab)
     with torch.no_grad():
         for n, m in model.named_modules():
             if isinstance(m, nn.BatchNorm2d):
@@ -156,7 +174,7 @@ def resnet_fixture(name):
     state = {k: v.clone() for k, v in model.state_dict().items()}
 
     def compute(st, dtype):
-        net = narrow_resnet(block, layers, width, BANDS, CLASSES, dilate).to(dtype)
+        net = narrow_resnet(block, layers, width, BANDS, CLASSES, dilate, deeplab).to(dtype)
         net.load_state_dict({k: v.to(dtype) if v.is_floating_point() else v for k, v in st.items()})
         feats = {}
         net.layer4.register_forward_hook(lambda mod, inp, out: feats.update(stage4=out))

@@ -63,7 +63,8 @@ LRS = [1e-4, 2e-4, 3e-4, 2e-4, 1e-4]  # Adam moves every weight by ~lr: 1e-3 mak
 class GLCNet(nn.Module):
     def __init__(self):
         super().__init__()
-        self.encoder = dr.narrow_resnet(dr.DilatedBasicBlock, [2, 2, 2, 2], WIDTH, BANDS, 10, [False, False, True])
+        self.encoder = dr.narrow_resnet(dr.DilatedBasicBlock, [2, 2, 2, 2], WIDTH, BANDS, 10, [False, False, True],
+                                        deeplab_dilation=True)  # the authors' DeepLab ResNet (spec section 1)
         self.encoder.fc = nn.Identity()
         self.aspp = dr.ASPP(WIDTH * 8, HEAD, RATES, 0.0)
         self.decoder = dr.Decoder(WIDTH, HEAD, LOW, HEAD, LOCAL)
