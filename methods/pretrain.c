@@ -1,5 +1,6 @@
 #include "pretrain.h"
 #include "core/clock.h"
+#include <math.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,76 @@ gs_status gs_pretrain_views(const gs_pretrain_config *cfg, int bands, int size, 
     return GS_OK;
 }
 
+/* The optimizer as configured or as the method's paper has it (lr scaled by batch / 256). */
+static gs_optimizer_config optimizer_config(const gs_pretrain_config *cfg, const gs_method_ops *ops) {
+    gs_optimizer_config oc = gs_optimizer_defaults(cfg->optimizer >= 0 ? (gs_optimizer_kind)cfg->optimizer
+                                                                       : ops->optimizer);
+    oc.lr = cfg->lr > 0 ? cfg->lr : ops->lr * (float)cfg->batch / 256.0f;
+    oc.weight_decay = cfg->weight_decay >= 0 ? cfg->weight_decay : ops->weight_decay;
+    if (oc.kind != GS_OPTIM_ADAMW) oc.momentum = 0.9f;
+    return oc;
+}
+
+gs_status gs_pretrain_resolve(const gs_pretrain_config *cfg, int bands, int size, int64_t train_samples,
+                              gs_pretrain_resolved *out, gs_error *err) {
+    memset(out, 0, sizeof *out);
+    const gs_method_ops *ops = find_method(cfg->method, err);
+    if (!ops) return err->status;
+    if (gs_method_options_check(ops, cfg->method_options, err) != GS_OK) return err->status;
+    gs_method_config mc = method_config(cfg, bands, size);
+    int64_t per_epoch = cfg->batch > 0 ? train_samples / cfg->batch : 0;
+    mc.steps_per_epoch = per_epoch > 0 ? per_epoch : 1;
+    mc.total_steps = mc.steps_per_epoch * (cfg->epochs > 0 ? cfg->epochs : 1);
+    mc.dataset_size = train_samples > 0 ? train_samples : 1 << 20;
+    /* Without data a step is taken for an epoch: the checks still hold. */
+    int64_t known_per_epoch = per_epoch > 0 ? per_epoch : 1;
+    if (gs_pretrain_warmup_steps(cfg, known_per_epoch, known_per_epoch * cfg->epochs, &out->warmup_steps, err) !=
+        GS_OK)
+        return err->status;
+    if (per_epoch == 0) out->warmup_steps = 0;
+    out->steps_per_epoch = per_epoch;
+    out->own_schedule = ops->lr_at != NULL;
+    out->optimizer = optimizer_config(cfg, ops);
+    gs_context scratch;
+    gs_context_options co = {.n_threads = 1, .seed = cfg->seed};
+    gs_method m;
+    memset(&m, 0, sizeof m);
+    gs_status status = GS_OK;
+    if (gs_context_init(&scratch, &co) == GS_OK && gs_method_init(&scratch, &m, ops, &mc) == GS_OK) {
+        out->method = m.config;
+        out->method.options = NULL; /* not needed, and not to outlive the method */
+        snprintf(out->architecture, sizeof out->architecture, "%s", m.encoder.arch);
+    } else {
+        status = gs_error_set(err, scratch.status, "%s", scratch.error);
+    }
+    gs_method_free(&m);
+    gs_context_free(&scratch);
+    return status;
+}
+
+gs_status gs_pretrain_warmup_steps(const gs_pretrain_config *cfg, int64_t steps_per_epoch, int64_t total_steps,
+                                   int64_t *warmup_steps, gs_error *err) {
+    const gs_method_ops *ops = find_method(cfg->method, err);
+    if (!ops) return err->status;
+    *warmup_steps = 0;
+    if (ops->lr_at) {
+        if (cfg->warmup_epochs >= 0)
+            return gs_error_set(err, GS_ERR_ARGUMENT, "%s follows its own schedule (%s): --warmup-epochs does not "
+                                "apply to it", ops->name, ops->schedule ? ops->schedule : "the method's");
+        return GS_OK;
+    }
+    if (cfg->warmup_epochs < 0) {
+        *warmup_steps = total_steps / 10;
+        return GS_OK;
+    }
+    double steps = cfg->warmup_epochs * (double)steps_per_epoch;
+    if (!(steps <= (double)total_steps))
+        return gs_error_set(err, GS_ERR_ARGUMENT, "a warm-up of %g epochs is longer than the %lld epochs of training",
+                            cfg->warmup_epochs, (long long)(total_steps / (steps_per_epoch > 0 ? steps_per_epoch : 1)));
+    *warmup_steps = llround(steps);
+    return GS_OK;
+}
+
 /* The method's own schedule when it has one, else warm-up + cosine. */
 static double lr_at(const gs_method_ops *ops, const gs_cosine_schedule *s, int64_t step) {
     return ops->lr_at ? ops->lr_at(s->base, step, s->total_steps) : gs_cosine_lr(s, step);
@@ -233,6 +304,11 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         return gs_error_set(err, GS_ERR_ARGUMENT, "%lld training samples are fewer than one batch of %d",
                             (long long)n_train, cfg.batch);
     }
+    int64_t warmup_steps;
+    if (gs_pretrain_warmup_steps(&cfg, per_epoch, per_epoch * cfg.epochs, &warmup_steps, err) != GS_OK) {
+        free(train);
+        return err->status;
+    }
     gs_method_config mc = method_config(&cfg, ds->bands, size);
     mc.total_steps = per_epoch * cfg.epochs;
     mc.steps_per_epoch = per_epoch;
@@ -246,10 +322,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         gs_error_set(err, ctx->status, "%s", ctx->error);
         goto done;
     }
-    gs_optimizer_config oc = gs_optimizer_defaults(cfg.optimizer >= 0 ? (gs_optimizer_kind)cfg.optimizer : ops->optimizer);
-    oc.lr = cfg.lr > 0 ? cfg.lr : ops->lr * (float)cfg.batch / 256.0f;
-    oc.weight_decay = cfg.weight_decay >= 0 ? cfg.weight_decay : ops->weight_decay;
-    if (oc.kind != GS_OPTIM_ADAMW) oc.momentum = 0.9f;
+    gs_optimizer_config oc = optimizer_config(&cfg, ops);
     if (gs_optimizer_init(ctx, &opt, &m.trainable, &oc) != GS_OK) {
         gs_error_set(err, ctx->status, "%s", ctx->error);
         goto done;
@@ -271,10 +344,10 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
     if (cfg.config_json) {
         gs_run_record record = {.cfg = &cfg, .method = &m, .optimizer = &oc, .data = ds, .views = lc.views,
                                 .n_views = lc.n_views, .train_samples = n_train, .steps_per_epoch = per_epoch,
-                                .start_step = step, .threads = ctx->n_threads};
+                                .start_step = step, .threads = ctx->n_threads, .warmup_steps = warmup_steps};
         if (gs_run_record_write(cfg.config_json, &record, err) != GS_OK) goto done;
     }
-    gs_cosine_schedule schedule = {.base = oc.lr, .final = 0.0, .warmup_steps = per_epoch * cfg.epochs / 10,
+    gs_cosine_schedule schedule = {.base = oc.lr, .final = 0.0, .warmup_steps = warmup_steps,
                                    .total_steps = per_epoch * cfg.epochs};
     double t_start = gs_now_s();
     int64_t images = 0;

@@ -34,6 +34,10 @@ typedef struct gs_pretrain_config {
                               * step are dropped and new ones appended. */
     const char *config_json; /* the resolved configuration (run_record.h), written at start and resume; NULL: none */
     int keep_every;          /* > 0: also keep the checkpoint of every N-th epoch as checkpoint-epochNNN.h5 */
+    double warmup_epochs;    /* linear warm-up length in epochs (fractions allowed), then cosine;
+                                < 0: 10% of all steps.  Methods with their own schedule (ops->lr_at) refuse it. */
+    const char *band_selection; /* for the record: the --bands the dataset was opened with; NULL: all */
+    int tile;                /* for the record: the tile side the dataset was cut into; 0: the format's */
     const char *git_commit, *version; /* recorded in config_json */
     FILE *progress;          /* progress lines; NULL: quiet */
 } gs_pretrain_config;
@@ -51,5 +55,26 @@ gs_status gs_pretrain_views(const gs_pretrain_config *cfg, int bands, int size, 
 
 gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config *cfg, gs_pretrain_result *out,
                       gs_error *err);
+
+/* What a run would train with, resolved as gs_pretrain resolves it (the
+ * method built and freed in a scratch context): --print-config's figures. */
+typedef struct gs_pretrain_resolved {
+    gs_method_config method;        /* temperature, head widths, EMA momentum, queue, ... as the method set them */
+    gs_optimizer_config optimizer;  /* kind, peak lr, weight decay, momentum */
+    int64_t steps_per_epoch, warmup_steps; /* 0 when train_samples was not given */
+    bool own_schedule;              /* ops->lr_at: the method's schedule, not warm-up + cosine */
+    char architecture[160];
+} gs_pretrain_resolved;
+
+/* train_samples 0: unknown (no data given), the step counts stay 0. */
+gs_status gs_pretrain_resolve(const gs_pretrain_config *cfg, int bands, int size, int64_t train_samples,
+                              gs_pretrain_resolved *out, gs_error *err);
+
+/* The warm-up in steps for a run of total_steps at steps_per_epoch (cfg's
+ * warmup_epochs, or 10% of the steps); GS_ERR_ARGUMENT when the method has
+ * its own schedule and warmup_epochs is set, or the warm-up is longer than
+ * the run. */
+gs_status gs_pretrain_warmup_steps(const gs_pretrain_config *cfg, int64_t steps_per_epoch, int64_t total_steps,
+                                   int64_t *warmup_steps, gs_error *err);
 
 #endif

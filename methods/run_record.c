@@ -52,6 +52,9 @@ gs_status gs_run_record_write(const char *path, const gs_run_record *r, gs_error
     cJSON_AddNumberToObject(data, "view_size", mc->image_size);
     cJSON_AddNumberToObject(data, "train_samples", (double)r->train_samples);
     cJSON_AddStringToObject(data, "split", or_default(r->data->split_source, "all samples"));
+    /* How the dataset was opened, so --config repeats it (absent: the defaults). */
+    if (c->band_selection && *c->band_selection) cJSON_AddStringToObject(data, "band_names", c->band_selection);
+    if (c->tile > 0) cJSON_AddNumberToObject(data, "tile", c->tile);
 
     cJSON *run = cJSON_AddObjectToObject(root, "training");
     cJSON_AddNumberToObject(run, "epochs", c->epochs);
@@ -69,9 +72,16 @@ gs_status gs_run_record_write(const char *path, const gs_run_record *r, gs_error
     cJSON_AddNumberToObject(opt, "lr", r->optimizer->lr);
     cJSON_AddNumberToObject(opt, "weight_decay", r->optimizer->weight_decay);
     cJSON_AddNumberToObject(opt, "momentum", r->optimizer->momentum);
+    char schedule[160];
+    snprintf(schedule, sizeof schedule, "linear warm-up over %lld steps, then cosine to 0", (long long)r->warmup_steps);
     cJSON_AddStringToObject(opt, "schedule",
-                            r->method->ops->lr_at ? or_default(r->method->ops->schedule, "the method's own")
-                                                  : "linear warm-up over 10% of the steps, then cosine to 0");
+                            r->method->ops->lr_at ? or_default(r->method->ops->schedule, "the method's own") : schedule);
+    /* The warm-up in epochs, as --warmup-epochs takes it (null: the method's own schedule). */
+    cJSON *sched = cJSON_AddObjectToObject(root, "schedule");
+    if (r->method->ops->lr_at || r->steps_per_epoch <= 0)
+        cJSON_AddNullToObject(sched, "warmup_epochs");
+    else
+        cJSON_AddNumberToObject(sched, "warmup_epochs", (double)r->warmup_steps / (double)r->steps_per_epoch);
 
     /* The method's hyperparameters as the method resolved them (0: its
      * paper default, applied inside the method). */

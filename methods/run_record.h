@@ -17,6 +17,7 @@ typedef struct gs_run_record {
     const gs_augment_config *views;
     int n_views;
     int64_t train_samples, steps_per_epoch, start_step;
+    int64_t warmup_steps; /* of the default schedule (ignored for a method's own) */
     int threads;
 } gs_run_record;
 

@@ -58,6 +58,8 @@ static bool take_checkpoint_settings(eval_args *a, const gs_cli_checkpoint *c) {
     return true;
 }
 
+static int eval_parsed(eval_args *ap, gs_parsed_args *argsp);
+
 int gs_cmd_eval(int argc, char **argv) {
     /* epochs and batch start unset: the protocol's defaults (gs_cli_eval_job reads 0 as those). */
     /* The encoder's settings start unset: a checkpoint supplies them, else the defaults in --help apply. */
@@ -126,9 +128,21 @@ int gs_cmd_eval(int argc, char **argv) {
                           "test; the settings column of each row says which.";
     gs_parsed_args args;
     int parsed = gs_command_line_parse(&(gs_command_line){.command = "eval", .summary = summary, .options = options,
-                                                          .n_options = (int)(sizeof options / sizeof *options)},
+                                                          .n_options = (int)(sizeof options / sizeof *options),
+                                                          .takes_config = true},
                                        argc, argv, &args);
-    if (parsed) return parsed == 1 ? 0 : 2;
+    if (parsed) {
+        gs_parsed_args_free(&args);
+        return parsed == 1 ? 0 : 2;
+    }
+    int code = eval_parsed(&a, &args);
+    gs_parsed_args_free(&args); /* option values may point into it */
+    return code;
+}
+
+static int eval_parsed(eval_args *ap, gs_parsed_args *argsp) {
+    eval_args a = *ap;
+    gs_parsed_args args = *argsp;
     gs_protocol protocol;
     double fraction;
     int sources = (a.checkpoint != NULL) + (a.weights != NULL) + a.random_init;

@@ -12,31 +12,68 @@
 #include "pretrain.h"
 #include "loader.h"
 
-/* The resolved recipe as `key = value` lines: what a run will do, defaults
- * spelled out, and each view's augmentations in the syntax --augment reads. */
-/* The views a run on ds will train on (--size 0: the data's). */
-static gs_status views_for(const gs_pretrain_config *pc, const gs_dataset *ds, gs_augment_config *views, int *n_views,
+/* The views a run on `bands`-band data at `size` px trains on. */
+static gs_status views_for(const gs_pretrain_config *pc, int bands, int size, gs_augment_config *views, int *n_views,
                            gs_error *err) {
-    return gs_pretrain_views(pc, ds->bands, pc->size > 0 ? pc->size : (int)ds->height, views, n_views, err);
+    return gs_pretrain_views(pc, bands, size, views, n_views, err);
 }
 
+/* The training samples a run on ds sees (gs_pretrain's: no test split). */
+static int64_t training_samples(const gs_dataset *ds) {
+    int64_t n = 0;
+    for (int64_t i = 0; i < ds->n_samples; i++)
+        n += ds->samples[i].split == GS_SPLIT_NONE || ds->samples[i].split == GS_SPLIT_TRAIN;
+    return n;
+}
+
+/* The resolved recipe as `key = value` lines: what a run will do, every
+ * default spelled out (the method's built in a scratch context), the views
+ * in the syntax --augment and --set augment.KEY read.  Without --data the
+ * views are those of 3-band images at --size (64 px unless given). */
 static int print_recipe(const gs_pretrain_config *pc, const gs_dataset *ds, gs_error *err) {
+    int bands = ds ? ds->bands : 3, size = pc->size > 0 ? pc->size : ds ? (int)ds->height : 64;
+    int64_t n_train = ds ? training_samples(ds) : 0;
+    gs_pretrain_resolved r;
     gs_augment_config views[GS_LOADER_MAX_VIEWS];
     int n_views = 0;
-    if (views_for(pc, ds, views, &n_views, err) != GS_OK) return 2;
-    printf("method = %s\nbackbone = %s\ndata = %s:%s  # %d bands, %lld x %lld px\n", pc->method, pc->backbone.name,
-           ds->format->name, ds->root, ds->bands, (long long)ds->height, (long long)ds->width);
-    printf("epochs = %d\nbatch = %d\nseed = %llu\n", pc->epochs, pc->batch, (unsigned long long)pc->seed);
+    if (gs_pretrain_resolve(pc, bands, size, n_train, &r, err) != GS_OK ||
+        views_for(pc, bands, size, views, &n_views, err) != GS_OK)
+        return 2;
     const gs_method_ops *ops = gs_method_find(pc->method);
-    if (pc->lr > 0)
-        printf("lr = %g\n", (double)pc->lr);
-    else if (ops)
-        printf("lr = %g  # the method's %g at batch 256, x %d / 256\n", (double)ops->lr * pc->batch / 256.0,
-               (double)ops->lr, pc->batch);
-    if (ops && ops->lr_at)
-        printf("schedule = %s\n", ops->schedule ? ops->schedule : "the method's own");
+    printf("method = %s\nbackbone = %s  # %s\n", ops->name, pc->backbone.name, r.architecture);
+    if (ds)
+        printf("data = %s:%s  # %d bands, %lld x %lld px, %lld training samples\n", ds->format->name, ds->root,
+               ds->bands, (long long)ds->height, (long long)ds->width, (long long)n_train);
     else
-        printf("warmup = 10%%  # of all steps, linear, then cosine to 0\n");
+        printf("data = none  # not given: the views below are for 3-band %d px images\n", size);
+    printf("epochs = %d\nbatch = %d\nseed = %llu\n", pc->epochs, pc->batch, (unsigned long long)pc->seed);
+    printf("optimizer = %s%s\n", gs_optimizer_kind_name(r.optimizer.kind), pc->optimizer >= 0 ? "" : "  # the method's");
+    if (pc->lr > 0)
+        printf("lr = %g\n", (double)r.optimizer.lr);
+    else
+        printf("lr = %g  # the method's %g at batch 256, x %d / 256\n", (double)r.optimizer.lr, (double)ops->lr,
+               pc->batch);
+    printf("weight_decay = %g%s\n", (double)r.optimizer.weight_decay, pc->weight_decay >= 0 ? "" : "  # the method's");
+    if (r.optimizer.kind == GS_OPTIM_ADAMW)
+        printf("betas = %g,%g\n", (double)r.optimizer.beta1, (double)r.optimizer.beta2);
+    else
+        printf("momentum = %g\n", (double)r.optimizer.momentum);
+    if (r.own_schedule)
+        printf("schedule = %s\n", ops->schedule ? ops->schedule : "the method's own");
+    else if (r.steps_per_epoch > 0)
+        printf("schedule.warmup_epochs = %g  # %lld of %lld steps, linear; then cosine to 0\n",
+               (double)r.warmup_steps / (double)r.steps_per_epoch, (long long)r.warmup_steps,
+               (long long)(r.steps_per_epoch * pc->epochs));
+    else
+        printf("schedule.warmup_epochs = %g  # linear; then cosine to 0\n",
+               pc->warmup_epochs >= 0 ? pc->warmup_epochs : 0.1 * pc->epochs);
+    if (r.method.temperature > 0) printf("temperature = %g\n", (double)r.method.temperature);
+    if (r.method.momentum > 0) printf("ema_momentum = %g  # target network's EMA base\n", (double)r.method.momentum);
+    if (r.method.queue_size > 0) printf("queue = %d\n", r.method.queue_size);
+    if (r.method.proj_hidden > 0) printf("head_hidden = %d\n", r.method.proj_hidden);
+    if (r.method.proj_dim > 0) printf("head_dim = %d\n", r.method.proj_dim);
+    if (r.method.local_crops > 0) printf("local_crops = %d\n", r.method.local_crops);
+    if (pc->method_options && *pc->method_options) printf("method_options = %s\n", pc->method_options);
     printf("views = %d\n", n_views);
     for (int v = 0; v < n_views; v++) {
         bool same = v > 0 && !memcmp(&views[v], &views[v - 1], sizeof views[v]);
@@ -77,7 +114,61 @@ static void discard_aside(const char *path) {
     remove(aside);
 }
 
+/* --config / --set keys beyond the options' own names: the paths of a run
+ * folder's config.json, so that file repeats its run. */
+static const gs_config_key CONFIG_KEYS[] = {
+    {"geossl", NULL, GS_KEY_RECORD, false},
+    {"git_commit", NULL, GS_KEY_RECORD, false},
+    {"written", NULL, GS_KEY_RECORD, false},
+    {"backbone.name", "backbone", GS_KEY_OPTION, false},
+    {"backbone.width", "width", GS_KEY_OPTION, false},
+    {"backbone.stem", "stem", GS_KEY_OPTION, false},
+    {"backbone.patch", "patch", GS_KEY_OPTION, false},
+    {"backbone.architecture", NULL, GS_KEY_RECORD, false},
+    {"data.spec", "data", GS_KEY_OPTION, false},
+    {"data.band_names", "bands", GS_KEY_OPTION, false},
+    {"data.tile", "tile", GS_KEY_OPTION, false},
+    {"data.view_size", "size", GS_KEY_OPTION, false},
+    {"data.bands", NULL, GS_KEY_RECORD, false},
+    {"data.dates", NULL, GS_KEY_RECORD, false},
+    {"data.train_samples", NULL, GS_KEY_RECORD, false},
+    {"data.split", NULL, GS_KEY_RECORD, false},
+    {"training.epochs", "epochs", GS_KEY_OPTION, false},
+    {"training.batch", "batch", GS_KEY_OPTION, false},
+    {"training.seed", "seed", GS_KEY_OPTION, false},
+    {"training.threads", "threads", GS_KEY_OPTION, false},
+    {"training.workers", "workers", GS_KEY_OPTION, false},
+    {"training.keep_every", "keep-every", GS_KEY_OPTION, false},
+    {"training.steps_per_epoch", NULL, GS_KEY_RECORD, false},
+    {"training.total_steps", NULL, GS_KEY_RECORD, false},
+    {"training.start_step", NULL, GS_KEY_RECORD, false},
+    {"optimizer.kind", "optimizer", GS_KEY_OPTION, false},
+    {"optimizer.lr", "lr", GS_KEY_OPTION, false},
+    {"optimizer.weight_decay", "weight-decay", GS_KEY_OPTION, false},
+    {"optimizer.momentum", NULL, GS_KEY_RECORD, false},
+    {"optimizer.schedule", NULL, GS_KEY_RECORD, false},
+    {"schedule.warmup_epochs", "warmup-epochs", GS_KEY_OPTION, false},
+    {"method_config.temperature", "temperature", GS_KEY_OPTION, true},
+    {"method_config.proj_hidden", "head-hidden", GS_KEY_OPTION, true},
+    {"method_config.proj_dim", "head-dim", GS_KEY_OPTION, true},
+    {"method_config.momentum", NULL, GS_KEY_RECORD, false},
+    {"method_config.queue_size", "queue", GS_KEY_OPTION, true},
+    {"method_config.local_crops", "local-crops", GS_KEY_OPTION, true},
+    {"augment_overrides", "augment", GS_KEY_LIST, false},
+    {"augment.", "augment", GS_KEY_ITEMS, false},
+    {"views", NULL, GS_KEY_RECORD, false},
+};
+
+static int pretrain_command(int argc, char **argv, gs_parsed_args *args);
+
 int gs_cmd_pretrain(int argc, char **argv) {
+    gs_parsed_args args;
+    int code = pretrain_command(argc, argv, &args);
+    gs_parsed_args_free(&args); /* option values may point into it */
+    return code;
+}
+
+static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
     const char *method = NULL, *backbone = "resnet18", *data = NULL, *out = NULL, *optimizer = NULL,
                *stem = "imagenet", *augment = NULL, *method_options = NULL, *bands = NULL;
     long long epochs = 20, batch = 64, size = 0, seed = 0, threads = 0, workers = 2, width = 0, patch = 8,
@@ -85,7 +176,8 @@ int gs_cmd_pretrain(int argc, char **argv) {
     /* Unset: the method decides (gs_pretrain_config reads 0, or < 0 for weight decay, as "the method's"). */
     long long tile = GS_UNSET_INT;
     long long head_hidden = GS_UNSET_INT, head_dim = GS_UNSET_INT, queue = GS_UNSET_INT, local_crops = GS_UNSET_INT;
-    double lr = GS_UNSET_FLOAT, temperature = GS_UNSET_FLOAT, weight_decay = GS_UNSET_FLOAT;
+    double lr = GS_UNSET_FLOAT, temperature = GS_UNSET_FLOAT, weight_decay = GS_UNSET_FLOAT,
+           warmup_epochs = GS_UNSET_FLOAT;
     bool resume = false, force = false, print_config = false;
     /* --method's choices are the registry's, so a new method needs no edit here. */
     char method_names[256];
@@ -103,6 +195,9 @@ int gs_cmd_pretrain(int argc, char **argv) {
         {"lr", GS_OPT_FLOAT, &lr, "X", "peak learning rate [the method's paper value x batch/256]", GS_ABOVE(0)},
         {"weight-decay", GS_OPT_FLOAT, &weight_decay, "X", "weight decay [the method's]", GS_AT_LEAST(0)},
         {"optimizer", GS_OPT_STRING, &optimizer, "NAME", "optimizer [the method's]", GS_CHOICES(GS_OPTIMIZER_NAMES)},
+        {"warmup-epochs", GS_OPT_FLOAT, &warmup_epochs, "X",
+         "linear lr warm-up in epochs, then cosine (not for methods with their own schedule) [10% of training]",
+         GS_AT_LEAST(0)},
         {"temperature", GS_OPT_FLOAT, &temperature, "X", "contrastive (DINO: student) temperature [the method's]",
          GS_ABOVE(0)},
         {"head-hidden", GS_OPT_INT, &head_hidden, "N", "hidden width of the projection / DINO head [the method's]",
@@ -140,12 +235,14 @@ int gs_cmd_pretrain(int argc, char **argv) {
          GS_NO_VALUE},
     };
     const gs_command_line line = {.command = "pretrain", .summary = "Self-supervised pretraining of an encoder.",
-                                  .options = options, .n_options = (int)(sizeof options / sizeof *options)};
-    gs_parsed_args args;
-    int parsed = gs_command_line_parse(&line, argc, argv, &args);
+                                  .options = options, .n_options = (int)(sizeof options / sizeof *options),
+                                  .takes_config = true, .config_keys = CONFIG_KEYS,
+                                  .n_config_keys = (int)(sizeof CONFIG_KEYS / sizeof *CONFIG_KEYS)};
+    int parsed = gs_command_line_parse(&line, argc, argv, args);
     if (parsed) return parsed == 1 ? 0 : 2;
-    if (!method || !data || (!out && !print_config)) {
-        fprintf(stderr, "geossl pretrain: --method, --data and --out are required (see --help)\n");
+    if (!method || ((!data || !out) && !print_config)) {
+        fprintf(stderr, "geossl pretrain: --method, --data and --out are required (--print-config needs --method "
+                        "only; see --help)\n");
         return 2;
     }
     if (resume && force) {
@@ -164,8 +261,27 @@ int gs_cmd_pretrain(int argc, char **argv) {
                 checkpoint);
         return 2;
     }
+    gs_pretrain_config pc = {
+        .method = method,
+        .backbone = {.name = backbone, .width = (int)width, .patch = (int)patch, .pos = GS_POS_LEARNED,
+                     .stem = (gs_stem)gs_option_choice(GS_STEM_NAMES, stem)},
+        .epochs = (int)epochs, .batch = (int)batch, .size = (int)size, .lr = (float)gs_option_float_or(lr, 0),
+        .weight_decay = (float)gs_option_float_or(weight_decay, -1), .optimizer = kind,
+        .temperature = (float)gs_option_float_or(temperature, 0),
+        .head_hidden = (int)gs_option_int_or(head_hidden, 0), .head_dim = (int)gs_option_int_or(head_dim, 0),
+        .queue_size = (int)gs_option_int_or(queue, 0), .local_crops = (int)gs_option_int_or(local_crops, 0),
+        .method_options = method_options, .seed = (uint64_t)seed, .workers = (int)workers, .checkpoint = checkpoint, .resume = resume,
+        .augment = augment, .log_csv = log_csv, .config_json = config_json, .keep_every = (int)keep_every,
+        .git_commit = commit, .version = GEOSSL_VERSION, .progress = args->quiet ? NULL : stderr,
+        .warmup_epochs = gs_option_float_or(warmup_epochs, -1), .band_selection = bands,
+        .tile = (int)gs_option_int_or(tile, 0)};
     gs_dataset ds;
     gs_error err = {0};
+    if (print_config && !data) {
+        int code = print_recipe(&pc, NULL, &err);
+        if (code) fprintf(stderr, "geossl pretrain: %s\n", err.message);
+        return code;
+    }
     /* Pretraining sees the training images only: evaluation's test split is
      * held out (gs_evaluate_default_split). */
     gs_dataset_options dopt = {.patch_size = (int)gs_option_int_or(tile, 0)};
@@ -200,18 +316,6 @@ int gs_cmd_pretrain(int argc, char **argv) {
     gs_context ctx;
     gs_context_options co = {.n_threads = (int)threads, .seed = (unsigned long long)seed};
     gs_context_init(&ctx, &co);
-    gs_pretrain_config pc = {
-        .method = method,
-        .backbone = {.name = backbone, .width = (int)width, .patch = (int)patch, .pos = GS_POS_LEARNED,
-                     .stem = (gs_stem)gs_option_choice(GS_STEM_NAMES, stem)},
-        .epochs = (int)epochs, .batch = (int)batch, .size = (int)size, .lr = (float)gs_option_float_or(lr, 0),
-        .weight_decay = (float)gs_option_float_or(weight_decay, -1), .optimizer = kind,
-        .temperature = (float)gs_option_float_or(temperature, 0),
-        .head_hidden = (int)gs_option_int_or(head_hidden, 0), .head_dim = (int)gs_option_int_or(head_dim, 0),
-        .queue_size = (int)gs_option_int_or(queue, 0), .local_crops = (int)gs_option_int_or(local_crops, 0),
-        .method_options = method_options, .seed = (uint64_t)seed, .workers = (int)workers, .checkpoint = checkpoint, .resume = resume,
-        .augment = augment, .log_csv = log_csv, .config_json = config_json, .keep_every = (int)keep_every,
-        .git_commit = commit, .version = GEOSSL_VERSION, .progress = args.quiet ? NULL : stderr};
     if (print_config) {
         int code = print_recipe(&pc, &ds, &err);
         if (code) fprintf(stderr, "geossl pretrain: %s\n", err.message);
@@ -229,7 +333,7 @@ int gs_cmd_pretrain(int argc, char **argv) {
     {
         gs_augment_config views[GS_LOADER_MAX_VIEWS];
         int n_views = 0;
-        if (views_for(&pc, &ds, views, &n_views, &err) != GS_OK) {
+        if (views_for(&pc, ds.bands, pc.size > 0 ? pc.size : (int)ds.height, views, &n_views, &err) != GS_OK) {
             fprintf(stderr, "geossl pretrain: %s\n", err.message);
             if (replacing) put_back(out, checkpoint, log_csv, config_json);
             gs_context_free(&ctx);

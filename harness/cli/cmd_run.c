@@ -391,7 +391,16 @@ static int write_report(const suite_run *s) {
     return 0;
 }
 
+static int run_command(int argc, char **argv, gs_parsed_args *args);
+
 int gs_cmd_run(int argc, char **argv) {
+    gs_parsed_args args;
+    int code = run_command(argc, argv, &args);
+    gs_parsed_args_free(&args);
+    return code;
+}
+
+static int run_command(int argc, char **argv, gs_parsed_args *args) {
     const char *out = NULL;
     bool dry = false;
     const gs_option options[] = {
@@ -403,12 +412,12 @@ int gs_cmd_run(int argc, char **argv) {
                           "pretraining each method once.  Cells already in OUT/results.csv are skipped, so running\n"
                           "the same command again continues a killed or failed run.  Ends with OUT/report.";
     const gs_command_line line = {.command = "run", .operands = "SUITE", .min_operands = 1, .max_operands = 1,
-                                  .summary = summary, .options = options, .n_options = n_options};
-    gs_parsed_args args;
-    int parsed = gs_command_line_parse(&line, argc, argv, &args);
+                                  .summary = summary, .options = options, .n_options = n_options,
+                                  .sets_to_command = true};
+    int parsed = gs_command_line_parse(&line, argc, argv, args);
     if (parsed == 1) printf("\n%s", GS_SUITE_CONFIG_HELP);
     if (parsed) return parsed == 1 ? 0 : 2;
-    const char *suite_path = args.operands[0];
+    const char *suite_path = args->operands[0];
     setvbuf(stdout, NULL, _IOLBF, 0); /* cell lines in order with the progress on stderr */
 
     gs_suite_config *cfg = malloc(sizeof *cfg);
@@ -418,7 +427,7 @@ int gs_cmd_run(int argc, char **argv) {
     if (!cfg || !s) {
         fprintf(stderr, "geossl run: out of memory\n");
         code = 1;
-    } else if (gs_suite_config_load(suite_path, cfg, &err) != GS_OK) {
+    } else if (gs_suite_config_load_with(suite_path, args->config, cfg, &err) != GS_OK) {
         fprintf(stderr, "geossl run: %s\n", err.message);
         code = err.status == GS_ERR_IO ? 1 : 2;
     } else if (out && strlen(out) >= sizeof cfg->out) {
@@ -428,7 +437,7 @@ int gs_cmd_run(int argc, char **argv) {
     if (code) goto done;
     if (out) memcpy(cfg->out, out, strlen(out) + 1);
     s->cfg = cfg;
-    s->progress = args.quiet ? NULL : stderr;
+    s->progress = args->quiet ? NULL : stderr;
     s->n_cells = cfg->n_methods * cfg->n_eval_data * cfg->n_protocols * cfg->n_label_fractions * cfg->n_seeds;
     snprintf(s->results, sizeof s->results, "%s/results.csv", cfg->out);
     gs_cli_backbone_label(cfg->backbone, cfg->patch, s->backbone_label, sizeof s->backbone_label);

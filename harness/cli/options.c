@@ -127,15 +127,23 @@ void gs_command_line_usage(FILE *out, const gs_command_line *line) {
         else
             fprintf(out, "  %-24s %s\n", left, o->help);
     }
+    if (line->takes_config)
+        fprintf(out, "  %-24s %s\n  %-24s %s\n", "--config FILE",
+                "options from a file: a run folder's config.json (repeats that run) or 'key = value' lines; keys "
+                "are the options' names with '_' for '-'",
+                "--set KEY=VALUE", "one key on top of --config (options typed here win over both)");
+    else if (line->sets_to_command)
+        fprintf(out, "  %-24s %s\n", "--set KEY=VALUE", "override one key of the suite file (repeatable)");
     fprintf(out, "  %-24s %s\n", "-q, --quiet", "no progress lines: only errors and results");
     fprintf(out, "  %-24s %s\n", "-h, --help", "show this help");
 }
 
-/* One line: the option, the value as typed, why not, and what would do. */
-static int reject(const char *command, const gs_option *o, const char *text, const char *why) {
+/* One line: where the value came from (the option, or a key of a recipe
+ * file), the value as typed, why not, and what would do. */
+static int reject(const char *command, const gs_option *o, const char *label, const char *text, const char *why) {
     char allowed[512];
     gs_option_describe_allowed(o, allowed, sizeof allowed);
-    fprintf(stderr, "geossl %s: --%s %s %s (allowed: %s)\n", command, o->name, text[0] ? text : "''", why, allowed);
+    fprintf(stderr, "geossl %s: %s %s %s (allowed: %s)\n", command, label, text[0] ? text : "''", why, allowed);
     return 2;
 }
 
@@ -145,30 +153,32 @@ static bool number_allowed(const gs_option_allowed *a, double v) {
     return above && below;
 }
 
-/* Reads and checks one value; stores it only when it is allowed. */
-static int store_value(const char *command, const gs_option *o, const char *text) {
+/* Reads and checks one value; stores it (when `o->value` is set and store
+ * is true) only when it is allowed. */
+static int read_value(const char *command, const gs_option *o, const char *label, const char *text, bool store) {
     const gs_option_allowed *a = &o->allowed;
     char *end = NULL;
     errno = 0;
     switch (o->type) {
     case GS_OPT_STRING:
         if (a->kind == GS_ALLOWED_CHOICES && gs_option_choice(a->choices, text) < 0)
-            return reject(command, o, text, "is not one of the choices");
-        *(const char **)o->value = text;
+            return reject(command, o, label, text, "is not one of the choices");
+        if (store) *(const char **)o->value = text;
         break;
     case GS_OPT_INT: {
         long long v = strtoll(text, &end, 10);
-        if (end == text || *end) return reject(command, o, text, "is not an integer");
-        if (errno == ERANGE || v < a->int_min || v > a->int_max) return reject(command, o, text, "is out of range");
-        *(long long *)o->value = v;
+        if (end == text || *end) return reject(command, o, label, text, "is not an integer");
+        if (errno == ERANGE || v < a->int_min || v > a->int_max)
+            return reject(command, o, label, text, "is out of range");
+        if (store) *(long long *)o->value = v;
         break;
     }
     case GS_OPT_FLOAT: {
         double v = strtod(text, &end);
-        if (end == text || *end) return reject(command, o, text, "is not a number");
-        if (!isfinite(v)) return reject(command, o, text, "is not a finite number");
-        if (!number_allowed(a, v)) return reject(command, o, text, "is out of range");
-        *(double *)o->value = v;
+        if (end == text || *end) return reject(command, o, label, text, "is not a number");
+        if (!isfinite(v)) return reject(command, o, label, text, "is not a finite number");
+        if (!number_allowed(a, v)) return reject(command, o, label, text, "is out of range");
+        if (store) *(double *)o->value = v;
         break;
     }
     case GS_OPT_FLAG: break;
@@ -176,9 +186,19 @@ static int store_value(const char *command, const gs_option *o, const char *text
     return 0;
 }
 
+static int store_value(const char *command, const gs_option *o, const char *text) {
+    char label[80];
+    snprintf(label, sizeof label, "--%s", o->name);
+    return read_value(command, o, label, text, true);
+}
+
+int gs_option_check_value(const char *command, const gs_option *o, const char *label, const char *text) {
+    return read_value(command, o, label, text, false);
+}
+
 /* Edit distance between two option names (insertions, deletions and
  * substitutions), for "did you mean"; names are short, so two rows do. */
-static int edit_distance(const char *a, size_t la, const char *b) {
+int gs_option_edit_distance(const char *a, size_t la, const char *b) {
     size_t lb = strlen(b);
     if (la > 63 || lb > 63) return 64;
     int row[64], next[64];
@@ -199,7 +219,7 @@ static int edit_distance(const char *a, size_t la, const char *b) {
  * prefix (an abbreviation), else the edit distance; above 2 is not close. */
 static int closeness(const char *typed, size_t length, const char *name) {
     if (length > 0 && !strncmp(typed, name, length)) return 0;
-    return edit_distance(typed, length, name);
+    return gs_option_edit_distance(typed, length, name);
 }
 
 /* "unknown option '--epoc' (did you mean --epochs?)" naming the command and
@@ -314,9 +334,25 @@ static int take_one(const gs_command_line *line, char **argv, int code, int inde
     return store_value(line->command, o, optarg) ? 2 : 0;
 }
 
+void gs_parsed_args_free(gs_parsed_args *args) {
+    if (args->config) gs_config_pairs_free(args->config);
+    free(args->config);
+    free(args->expanded_argv);
+    free(args->expanded_text);
+    args->config = NULL;
+    args->expanded_argv = NULL;
+    args->expanded_text = NULL;
+}
+
 int gs_command_line_parse(const gs_command_line *line, int argc, char **argv, gs_parsed_args *args) {
     memset(args, 0, sizeof *args);
     if (!gs_options_check(line->command, line->options, line->n_options)) return 2;
+    /* --config and --set first: they become options read before the typed ones. */
+    if (line->takes_config || line->sets_to_command) {
+        int expanded = gs_config_expand(line, argc, argv, args, &argc);
+        if (expanded) return expanded;
+        argv = args->expanded_argv;
+    }
     /* The table plus --help and --quiet, built for each call: the tables are
      * the commands' locals, holding pointers to their locals. */
     struct option *longs = calloc((size_t)line->n_options + 3, sizeof *longs);

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "config_file.h"
+
 typedef enum gs_option_type { GS_OPT_STRING, GS_OPT_INT, GS_OPT_FLOAT, GS_OPT_FLAG } gs_option_type;
 
 /* Which macro built an option's `allowed`; it must fit the option's type. */
@@ -104,6 +106,13 @@ typedef struct gs_command_line {
     const char *summary;
     const gs_option *options;
     int n_options;
+    /* --config FILE and --set KEY=VALUE (config_file.h).  takes_config: the
+     * pairs become options: every value option is a key by its own name,
+     * config_keys adds config.json's paths.  sets_to_command: the command
+     * reads the pairs itself from gs_parsed_args.config (suite keys). */
+    bool takes_config, sets_to_command;
+    const gs_config_key *config_keys;
+    int n_config_keys;
 } gs_command_line;
 
 /* What the parser hands back besides the option values it stored. */
@@ -111,7 +120,15 @@ typedef struct gs_parsed_args {
     char *operands[GS_MAX_OPERANDS]; /* in the order typed, pointing into argv */
     int n_operands;
     bool quiet; /* --quiet / -q: no progress lines */
+    /* Commands that take --config / --set: the pairs read (sets_to_command)
+     * and the option texts made from them, which option values point into:
+     * release with gs_parsed_args_free once the values are no longer used. */
+    gs_config_pairs *config;
+    char **expanded_argv;
+    char *expanded_text;
 } gs_parsed_args;
+
+void gs_parsed_args_free(gs_parsed_args *args);
 
 /* Parses argv[1..argc) (argv[0] is the command's name; argv may be
  * reordered).  Returns 0 on success, 1 when --help was printed, 2 on an
@@ -120,6 +137,13 @@ typedef struct gs_parsed_args {
  * an unset option keeps its starting value.  The table itself is checked
  * first (gs_options_check). */
 int gs_command_line_parse(const gs_command_line *line, int argc, char **argv, gs_parsed_args *args);
+/* Checks `text` as option o's value without storing it; 2 after a message
+ * that starts with `label` ("--lr", "optimizer.lr (config.json)"). */
+int gs_option_check_value(const char *command, const gs_option *o, const char *label, const char *text);
+
+/* Insertions, deletions and substitutions between a[0..la) and b ("did you mean"). */
+int gs_option_edit_distance(const char *a, size_t la, const char *b);
+
 /* The --help text: exactly one usage line, the summary, the options. */
 void gs_command_line_usage(FILE *out, const gs_command_line *line);
 

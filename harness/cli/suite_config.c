@@ -335,7 +335,32 @@ static gs_status check_complete(const gs_suite_config *c, const char *path, cons
     return GS_OK;
 }
 
+/* --set KEY=VALUE on the command line: over the file's value (or the default). */
+static gs_status apply_overrides(gs_suite_config *c, const gs_config_pairs *overrides, int *seen, gs_error *err) {
+    for (int i = 0; overrides && i < overrides->count; i++) {
+        const gs_config_pair *p = &overrides->items[i];
+        char why[400];
+        int k = 0;
+        while (k < N_KEYS && strcmp(KEYS[k].name, p->key)) k++;
+        if (k == N_KEYS)
+            unknown_key(p->key, why, sizeof why);
+        else if (!*p->value)
+            snprintf(why, sizeof why, "%s has no value", p->key);
+        else if (KEYS[k].set(c, p->value, why, sizeof why)) {
+            seen[k] = seen[k] ? seen[k] : -1;
+            continue;
+        }
+        return gs_error_set(err, GS_ERR_ARGUMENT, "--set %s=%s: %s", p->key, p->value, why);
+    }
+    return GS_OK;
+}
+
 gs_status gs_suite_config_parse(const char *text, const char *path, gs_suite_config *out, gs_error *err) {
+    return gs_suite_config_parse_with(text, path, NULL, out, err);
+}
+
+gs_status gs_suite_config_parse_with(const char *text, const char *path, const gs_config_pairs *overrides,
+                                     gs_suite_config *out, gs_error *err) {
     set_defaults(out, path);
     int seen[N_KEYS] = {0}; /* the line each key was set on */
     char *copy = strdup(text);
@@ -373,11 +398,16 @@ gs_status gs_suite_config_parse(const char *text, const char *path, gs_suite_con
         gs_error_set(err, GS_ERR_ARGUMENT, "%s:%d: %s", path, line_no, why);
     }
     free(copy);
-    if (err->status != GS_OK) return err->status;
+    if (err->status != GS_OK || apply_overrides(out, overrides, seen, err) != GS_OK) return err->status;
     return check_complete(out, path, seen, err);
 }
 
 gs_status gs_suite_config_load(const char *path, gs_suite_config *out, gs_error *err) {
+    return gs_suite_config_load_with(path, NULL, out, err);
+}
+
+gs_status gs_suite_config_load_with(const char *path, const gs_config_pairs *overrides, gs_suite_config *out,
+                                    gs_error *err) {
     FILE *f = fopen(path, "rb");
     if (!f) return gs_error_set(err, GS_ERR_IO, "cannot read the suite file %s: %s", path, strerror(errno));
     size_t cap = 4096, len = 0;
@@ -404,7 +434,7 @@ gs_status gs_suite_config_load(const char *path, gs_suite_config *out, gs_error 
         free(text);
         return gs_error_set(err, GS_ERR_ARGUMENT, "%s is not a text file (suite files are 'key = value' lines)", path);
     }
-    gs_status status = gs_suite_config_parse(text, path, out, err);
+    gs_status status = gs_suite_config_parse_with(text, path, overrides, out, err);
     free(text);
     return status;
 }

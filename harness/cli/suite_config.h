@@ -21,6 +21,7 @@
 #ifndef GS_CLI_SUITE_CONFIG_H
 #define GS_CLI_SUITE_CONFIG_H
 
+#include "config_file.h"
 #include <stdbool.h>
 
 #include "core/error.h"
@@ -59,6 +60,12 @@ typedef struct gs_suite_config {
 /* Reads and checks `path`.  Errors are GS_ERR_ARGUMENT ("PATH:LINE: what")
  * or GS_ERR_IO when the file cannot be read. */
 gs_status gs_suite_config_load(const char *path, gs_suite_config *out, gs_error *err);
+/* The same with --set KEY=VALUE overrides applied over the file (NULL: none);
+ * an unknown key or bad value is an error naming it. */
+gs_status gs_suite_config_load_with(const char *path, const gs_config_pairs *overrides, gs_suite_config *out,
+                                    gs_error *err);
+gs_status gs_suite_config_parse_with(const char *text, const char *path, const gs_config_pairs *overrides,
+                                     gs_suite_config *out, gs_error *err);
 /* The same for text in memory; `path` names it in errors and gives the
  * defaults of `name` and `out`. */
 gs_status gs_suite_config_parse(const char *text, const char *path, gs_suite_config *out, gs_error *err);
