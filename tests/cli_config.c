@@ -189,18 +189,43 @@ Test(cli_config, eval_takes_keys_by_option_name) {
 
 Test(cli_config, run_takes_suite_keys_through_set) {
     scratch s;
-    cr_assert(test_temp_dir(s.dir, sizeof s.dir)[0]);
-    char suite[400], out[400];
+    make_scratch(&s);
+    char suite[400], out[400], text[800];
     snprintf(suite, sizeof suite, "%s/s.conf", s.dir);
     snprintf(out, sizeof out, "%s/out", s.dir);
-    write_text(suite, "methods = random\neval_data = eurosat-rgb:/nowhere\nprotocols = knn\n");
+    snprintf(text, sizeof text, "methods = random\neval_data = %s\nprotocols = knn\n", s.spec);
+    write_text(suite, text);
     captured c = run(gs_cmd_run, (char *[]){"run", suite, "--set", "seedz=1", NULL});
     cr_expect_eq(c.rc, 2, "%s", c.err);
     cr_expect(strstr(c.err, "--set seedz=1") && strstr(c.err, "did you mean 'seeds'"), "%s", c.err);
     c = run(gs_cmd_run, (char *[]){"run", suite, "--set", "seeds=0,1,2", "--out", out, "--dry-run", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
     cr_expect(strstr(c.out, "3 cells:") && strstr(c.out, "seed 2: to run"), "the override did not reach the grid: %s%s",
               c.out, c.err);
     c = run(gs_cmd_run, (char *[]){"run", suite, "--config", suite, NULL});
     REFUSED(c, "not --config");
+    test_remove_tree(s.dir);
+}
+
+/* A dataset that does not open stops the run (and --dry-run) before any
+ * cell, with one line naming it; suites' ../shared/data paths follow
+ * $GEOSSL_SHARED_DATA. */
+Test(cli_config, run_checks_every_dataset_opens_and_follows_geossl_shared_data) {
+    scratch s;
+    make_scratch(&s);
+    char suite[400], out[400];
+    snprintf(suite, sizeof suite, "%s/s.conf", s.dir);
+    snprintf(out, sizeof out, "%s/out", s.dir);
+    write_text(suite, "methods = random\neval_data = eurosat-rgb:../shared/data/eurosat\nprotocols = knn\n");
+    setenv("GEOSSL_SHARED_DATA", "/nonexistent-geossl-shared", 1);
+    captured c = run(gs_cmd_run, (char *[]){"run", suite, "--out", out, "--dry-run", NULL});
+    cr_expect_eq(c.rc, 1, "%s", c.err);
+    cr_expect(strstr(c.err, "eval_data eurosat-rgb:/nonexistent-geossl-shared/eurosat"), "%s", c.err);
+    cr_expect(strstr(c.out, "to run") == NULL, "cells listed for a dataset that does not open: %s", c.out);
+    setenv("GEOSSL_SHARED_DATA", s.dir, 1); /* s.dir/eurosat is the generated data */
+    c = run(gs_cmd_run, (char *[]){"run", suite, "--out", out, "--dry-run", NULL});
+    cr_expect_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.out, "1 cells: 0 done, 1 to run"), "%s", c.out);
+    unsetenv("GEOSSL_SHARED_DATA");
     test_remove_tree(s.dir);
 }

@@ -259,11 +259,30 @@ static void write_suite(run_dir *r, const char *text) {
     fclose(f);
 }
 
+/* A small RESISC45 whose airplane images are cut short: it opens, and its
+ * cells fail when they read the images. */
+static void write_broken_resisc45(void) {
+    gs_error err = {0};
+    gs_synth_options so = {.seed = 1, .count = 5, .n_classes = 3, .size = 64};
+    cr_assert_eq(gs_synth_write("resisc45", "runs/data/resisc45-broken", &so, &err), GS_OK, "%s", err.message);
+    for (int i = 1; i <= 5; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "runs/data/resisc45-broken/airplane/airplane_%03d.jpg", i);
+        cr_assert_eq(truncate(path, 100), 0, "%s", path);
+    }
+}
+
 Test(cli_run_suite, a_failing_cell_does_not_stop_the_run) {
     run_dir r;
     make_run_dir(&r);
+    /* A dataset that does not open at all stops the run before any cell. */
     write_suite(&r, "methods = random\nwidth = 16\nthreads = 2\nprotocols = knn\n"
                     "eval_data = eurosat-rgb:runs/data/eurosat-tiny, resisc45:runs/data/missing\n");
+    cr_expect_eq(run_suite(r.suite, r.out, NULL), 1, "a dataset that does not open is an error");
+    cr_expect_not(exists(r.out, "results.csv"), "cells ran although a dataset does not open");
+    write_broken_resisc45();
+    write_suite(&r, "methods = random\nwidth = 16\nthreads = 2\nprotocols = knn\n"
+                    "eval_data = eurosat-rgb:runs/data/eurosat-tiny, resisc45:runs/data/resisc45-broken\n");
     cr_expect_eq(run_suite(r.suite, r.out, NULL), 1, "a failed cell makes the exit code nonzero");
     cr_expect_eq(census(r.results).cells, 1, "the other dataset's cell still ran");
     cr_expect(exists(r.out, "report/index.html"), "the report covers what ran");

@@ -225,6 +225,36 @@ static gs_dataset *pretrain_dataset(suite_run *s, gs_error *err) {
     return s->pretrain_state == DATA_OPEN ? &s->pretrain_ds : NULL;
 }
 
+/* Every dataset of the suite opens, checked before any work (and by
+ * --dry-run): a path that does not exist is one line per dataset and exit
+ * 1, not a grid of failed cells.  Opened datasets stay open for the run. */
+static bool datasets_open(suite_run *s) {
+    bool ok = true;
+    for (int i = 0; i < s->cfg->n_eval_data; i++) {
+        gs_dataset *ds = eval_dataset(s, i);
+        if (!ds) {
+            fprintf(stderr, "geossl run: eval_data %s: %s\n", s->cfg->eval_data[i], s->eval_error[i]);
+            ok = false;
+        } else if (s->progress) {
+            fprintf(s->progress, "[data] %s: %lld samples\n", s->cfg->eval_data[i], (long long)ds->n_samples);
+        }
+    }
+    bool pretrains = false;
+    for (int m = 0; m < s->cfg->n_methods; m++) pretrains |= !is_random(s->cfg->methods[m]);
+    if (pretrains) {
+        gs_error err = {0};
+        gs_dataset *ds = pretrain_dataset(s, &err);
+        if (!ds) {
+            fprintf(stderr, "geossl run: pretrain_data %s: %s\n", s->cfg->pretrain_data, err.message);
+            ok = false;
+        } else if (s->progress) {
+            fprintf(s->progress, "[data] %s (pretraining): %lld samples\n", s->cfg->pretrain_data,
+                    (long long)ds->n_samples);
+        }
+    }
+    return ok;
+}
+
 /* ---- steps ---- */
 
 /* Pretrains methods[method] into OUT/pretrain/<method>/ unless that was
@@ -430,6 +460,9 @@ static int run_command(int argc, char **argv, gs_parsed_args *args) {
     } else if (gs_suite_config_load_with(suite_path, args->config, cfg, &err) != GS_OK) {
         fprintf(stderr, "geossl run: %s\n", err.message);
         code = err.status == GS_ERR_IO ? 1 : 2;
+    } else if (gs_suite_config_resolve_shared(cfg, getenv("GEOSSL_SHARED_DATA"), &err) != GS_OK) {
+        fprintf(stderr, "geossl run: %s\n", err.message);
+        code = 2;
     } else if (out && strlen(out) >= sizeof cfg->out) {
         fprintf(stderr, "geossl run: --out is too long\n");
         code = 2;
@@ -449,6 +482,10 @@ static int run_command(int argc, char **argv, gs_parsed_args *args) {
     }
     if (!check_settings(cfg, suite_path, false)) {
         code = 2;
+        goto done;
+    }
+    if (!datasets_open(s)) {
+        code = 1;
         goto done;
     }
     if (dry) {

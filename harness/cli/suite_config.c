@@ -438,3 +438,28 @@ gs_status gs_suite_config_load_with(const char *path, const gs_config_pairs *ove
     free(text);
     return status;
 }
+
+/* FORMAT:../shared/data/REST -> FORMAT:SHARED/REST, in place. */
+static gs_status resolve_one(char *spec, size_t size, const char *shared_dir, gs_error *err) {
+    static const char PREFIX[] = "../shared/data";
+    char *path = strchr(spec, ':');
+    if (!path) return GS_OK;
+    path++;
+    size_t n = sizeof PREFIX - 1;
+    if (strncmp(path, PREFIX, n) || (path[n] != '/' && path[n] != '\0')) return GS_OK;
+    char resolved[GS_SUITE_MAX_PATH];
+    int length = snprintf(resolved, sizeof resolved, "%.*s%s%s", (int)(path - spec), spec, shared_dir, path + n);
+    if (length < 0 || (size_t)length >= size || (size_t)length >= sizeof resolved)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "%s with $GEOSSL_SHARED_DATA=%s is too long a path", spec,
+                            shared_dir);
+    memcpy(spec, resolved, (size_t)length + 1);
+    return GS_OK;
+}
+
+gs_status gs_suite_config_resolve_shared(gs_suite_config *c, const char *shared_dir, gs_error *err) {
+    if (!shared_dir || !*shared_dir) return GS_OK;
+    if (resolve_one(c->pretrain_data, sizeof c->pretrain_data, shared_dir, err) != GS_OK) return err->status;
+    for (int i = 0; i < c->n_eval_data; i++)
+        if (resolve_one(c->eval_data[i], sizeof c->eval_data[i], shared_dir, err) != GS_OK) return err->status;
+    return GS_OK;
+}

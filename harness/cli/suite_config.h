@@ -64,6 +64,11 @@ gs_status gs_suite_config_load(const char *path, gs_suite_config *out, gs_error 
  * an unknown key or bad value is an error naming it. */
 gs_status gs_suite_config_load_with(const char *path, const gs_config_pairs *overrides, gs_suite_config *out,
                                     gs_error *err);
+/* Data paths under "../shared/data" (the suites' spelling, relative to the
+ * checkout) are taken from shared_dir instead when it is set and not empty
+ * ($GEOSSL_SHARED_DATA, as the tests read it).  GS_ERR_ARGUMENT when a path
+ * would not fit. */
+gs_status gs_suite_config_resolve_shared(gs_suite_config *c, const char *shared_dir, gs_error *err);
 gs_status gs_suite_config_parse_with(const char *text, const char *path, const gs_config_pairs *overrides,
                                      gs_suite_config *out, gs_error *err);
 /* The same for text in memory; `path` names it in errors and gives the
