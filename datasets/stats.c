@@ -1,4 +1,5 @@
 #include "stats.h"
+#include "core/progress_lines.h"
 #include "io/durable_file.h"
 
 #include <dirent.h>
@@ -167,17 +168,22 @@ gs_status gs_stats_compute(const gs_dataset *ds, const int64_t *indices, int64_t
     gs_stats_accumulator acc;
     gs_stats_begin(&acc, ds->bands);
     int dates = ds->dates > 0 ? ds->dates : 1;
-    int64_t plane = ds->height * ds->width, floats = gs_dataset_sample_floats(ds), done = 0, step = n / 20 + 1;
+    int64_t plane = ds->height * ds->width, floats = gs_dataset_sample_floats(ds), done = 0;
+    gs_progress_lines lines;
+    gs_progress_lines_begin(&lines, progress);
     const gs_batch *b;
     while ((st = gs_loader_next(loader, &b, err)) == GS_OK && b) {
         for (int i = 0; i < b->n; i++)
             gs_stats_add(&acc, b->views[0].pixels + i * floats, dates, plane, ds->samples[b->indices[i]].stem);
-        if (progress && (done + b->n) / step != done / step)
-            fprintf(progress, "band statistics: %lld/%lld samples\n", (long long)(done + b->n), (long long)n);
         done += b->n;
+        if (gs_progress_lines_due(&lines))
+            fprintf(progress, "band statistics: %lld/%lld samples\n", (long long)done, (long long)n);
     }
     gs_loader_destroy(loader);
     if (st == GS_OK) gs_stats_end(&acc, out);
+    if (st == GS_OK && progress)
+        fprintf(progress, "band statistics: %lld samples in %.1f s\n", (long long)n,
+                gs_progress_lines_elapsed(&lines));
     return st;
 }
 

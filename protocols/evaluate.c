@@ -233,8 +233,8 @@ static gs_status features(gs_context *ctx, gs_backbone *encoder, const gs_datase
         gs_error miss = {0};
         if (gs_feature_set_load(path, key, out, &miss) == GS_OK) return GS_OK;
     }
-    if (gs_extract_features(ctx, encoder, cfg->features, ds, idx, n, stats, cfg->batch, cfg->workers, out, err) !=
-        GS_OK)
+    if (gs_extract_features(ctx, encoder, cfg->features, ds, idx, n, stats, cfg->batch, cfg->workers, cfg->progress,
+                            out, err) != GS_OK)
         return err->status;
     gs_error unsaved = {0};
     if (cached && gs_feature_set_save(path, key, out, &unsaved) != GS_OK) {

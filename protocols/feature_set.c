@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/progress_lines.h"
 #include "loader.h"
 #include "ops/ops.h"
 
@@ -22,7 +23,7 @@ void gs_feature_set_free(gs_feature_set *fs) {
 
 gs_status gs_extract_features(gs_context *ctx, gs_backbone *encoder, const gs_feature_extractor *fx,
                               const gs_dataset *ds, const int64_t *indices, int64_t n, const gs_band_stats *stats,
-                              int batch, int workers, gs_feature_set *out, gs_error *err) {
+                              int batch, int workers, FILE *progress, gs_feature_set *out, gs_error *err) {
     memset(out, 0, sizeof *out);
     if (ds->dates > 1)
         return gs_error_set(err, GS_ERR_ARGUMENT, "features: %s has several dates per sample; evaluation protocols "
@@ -47,6 +48,8 @@ gs_status gs_extract_features(gs_context *ctx, gs_backbone *encoder, const gs_fe
     }
     bool previous = gs_set_grad_enabled(ctx, false);
     int64_t row = 0;
+    gs_progress_lines lines;
+    gs_progress_lines_begin(&lines, progress);
     const gs_batch *b;
     while (gs_loader_next(loader, &b, err) == GS_OK && b) {
         gs_step_begin(ctx);
@@ -64,6 +67,9 @@ gs_status gs_extract_features(gs_context *ctx, gs_backbone *encoder, const gs_fe
             for (int64_t i = 0; i < (int64_t)b->n * ds->n_classes; i++)
                 out->targets[row * ds->n_classes + i] = b->targets[i] > 0.5f;
         row += b->n;
+        if (gs_progress_lines_due(&lines))
+            fprintf(progress, "features: %lld/%lld samples, %.0f s\n", (long long)row, (long long)n,
+                    gs_progress_lines_elapsed(&lines));
     }
     gs_set_grad_enabled(ctx, previous);
     gs_loader_destroy(loader);
@@ -71,6 +77,9 @@ gs_status gs_extract_features(gs_context *ctx, gs_backbone *encoder, const gs_fe
     else if (err->status == GS_OK && row != n)
         gs_error_set(err, GS_ERR_INTERNAL, "features: %lld of %lld samples came back", (long long)row, (long long)n);
     if (err->status != GS_OK) gs_feature_set_free(out);
+    else if (progress)
+        fprintf(progress, "features: %lld samples in %.1f s (%.0f img/s)\n", (long long)n,
+                gs_progress_lines_elapsed(&lines), (double)n / (gs_progress_lines_elapsed(&lines) + 1e-9));
     return err->status;
 }
 

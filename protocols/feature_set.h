@@ -4,6 +4,8 @@
 #ifndef GS_PROTOCOLS_FEATURE_SET_H
 #define GS_PROTOCOLS_FEATURE_SET_H
 
+#include <stdio.h>
+
 #include "dataset.h"
 #include "nn/backbone.h"
 #include "stats.h"
@@ -28,10 +30,11 @@ typedef struct gs_feature_extractor {
 } gs_feature_extractor;
 
 /* Runs the encoder (or fx, when not NULL) over the given samples at their
- * source size, normalized by `stats`; rows follow `indices`. */
+ * source size, normalized by `stats`; rows follow `indices`.  progress:
+ * a line every few seconds and a closing one (NULL: quiet). */
 gs_status gs_extract_features(gs_context *ctx, gs_backbone *encoder, const gs_feature_extractor *fx,
                               const gs_dataset *ds, const int64_t *indices, int64_t n, const gs_band_stats *stats,
-                              int batch, int workers, gs_feature_set *out, gs_error *err);
+                              int batch, int workers, FILE *progress, gs_feature_set *out, gs_error *err);
 void gs_feature_set_free(gs_feature_set *fs);
 
 /* The cache: one HDF5 file per key (checkpoint, dataset, split).  Load

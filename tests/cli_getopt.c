@@ -260,5 +260,14 @@ Test(cli_getopt, piped_progress_is_whole_lines_at_a_modest_rate) {
     cr_expect_null(strchr(c.err, '\r'), "%s", c.err);
     cr_expect(strstr(c.err, "step 1/40") && strstr(c.err, "step 40/40"), "the first and the last: %s", c.err);
     cr_expect_lt(count_of(c.err, " step "), 10, "one line per step: %s", c.err);
+    /* Band statistics and feature extraction of a short job: one closing line
+     * each (rate and time), not one per batch, and never silence. */
+    c = run(gs_cmd_eval, (char *[]){"eval", "--random-init", "--data", s.spec, "--width", "8", "--batch", "16",
+                                    "--threads", "1", "--workers", "1", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect_eq(count_of(c.err, "band statistics:"), 1, "%s", c.err);
+    cr_expect(strstr(c.err, "band statistics: 300 samples in "), "%s", c.err);
+    cr_expect_eq(count_of(c.err, "features:"), 2, "train and test, one line each: %s", c.err);
+    cr_expect(strstr(c.err, "features: 300 samples in ") && strstr(c.err, " img/s)"), "%s", c.err);
     test_remove_tree(s.dir);
 }

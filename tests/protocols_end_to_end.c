@@ -203,7 +203,7 @@ Test(protocols_end_to_end, feature_cache_round_trip) {
     int64_t idx[30];
     for (int i = 0; i < 30; i++) idx[i] = i;
     gs_feature_set fs, back;
-    cr_assert_eq(gs_extract_features(&ctx, &bb, NULL, &f.ds, idx, 30, &stats, 8, 2, &fs, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(gs_extract_features(&ctx, &bb, NULL, &f.ds, idx, 30, &stats, 8, 2, NULL, &fs, &err), GS_OK, "%s", err.message);
     cr_expect_eq(fs.n, 30);
     cr_expect_eq(fs.dim, 128);
     char path[400];
@@ -254,20 +254,20 @@ Test(protocols_end_to_end, a_feature_extractor_replaces_the_encoders_forward) {
     int64_t calls = 0;
     gs_feature_extractor fx = {.compute = band_means, .owner = &calls, .dim = 3, .name = "band_means"};
     gs_feature_set fs, one;
-    cr_assert_eq(gs_extract_features(&ctx, &bb, &fx, &f.ds, idx, 12, &stats, 5, 2, &fs, &err), GS_OK, "%s",
+    cr_assert_eq(gs_extract_features(&ctx, &bb, &fx, &f.ds, idx, 12, &stats, 5, 2, NULL, &fs, &err), GS_OK, "%s",
                  err.message);
     cr_expect_eq(calls, 3, "12 samples in batches of 5: 3 calls, not %lld", (long long)calls);
     cr_assert_eq(fs.dim, 3);
     /* Row r is sample idx[r]: the same as extracting that sample alone. */
     for (int r = 0; r < 12; r += 5) {
-        cr_assert_eq(gs_extract_features(&ctx, &bb, &fx, &f.ds, &idx[r], 1, &stats, 1, 1, &one, &err), GS_OK, "%s",
+        cr_assert_eq(gs_extract_features(&ctx, &bb, &fx, &f.ds, &idx[r], 1, &stats, 1, 1, NULL, &one, &err), GS_OK, "%s",
                      err.message);
         for (int b = 0; b < 3; b++) cr_expect_float_eq(fs.features[r * 3 + b], one.features[b], 1e-6f, "row %d", r);
         cr_expect_eq(fs.labels[r], one.labels[0]);
         gs_feature_set_free(&one);
     }
     fx.dim = 4;
-    cr_expect_neq(gs_extract_features(&ctx, &bb, &fx, &f.ds, idx, 12, &stats, 5, 2, &one, &err), GS_OK);
+    cr_expect_neq(gs_extract_features(&ctx, &bb, &fx, &f.ds, idx, 12, &stats, 5, 2, NULL, &one, &err), GS_OK);
     cr_expect(strstr(err.message, "values for") != NULL, "message: %s", err.message);
     gs_feature_set_free(&fs);
     gs_backbone_free(&bb);
