@@ -229,3 +229,41 @@ Test(cli_config, run_checks_every_dataset_opens_and_follows_geossl_shared_data) 
     unsetenv("GEOSSL_SHARED_DATA");
     test_remove_tree(s.dir);
 }
+
+/* --dates 1 turns seasonal data into one image per location, so the
+ * single-date baseline (MoCo v2) trains on the images SeCo sees; the
+ * count is recorded for --config; one-date data refuses more. */
+Test(cli_config, dates_gives_single_date_methods_seasonal_data) {
+    scratch s;
+    cr_assert(test_temp_dir(s.dir, sizeof s.dir)[0]);
+    snprintf(s.data, sizeof s.data, "%s/seco", s.dir);
+    snprintf(s.spec, sizeof s.spec, "seco:%s", s.data);
+    char cache[300], run_dir[400], config[420];
+    snprintf(cache, sizeof cache, "%s/cache", s.dir);
+    setenv("GEOSSL_CACHE_DIR", cache, 1);
+    gs_synth_options so = {.seed = 1, .count = 8, .size = 36};
+    gs_error err = {0};
+    cr_assert_eq(gs_synth_write("seco", s.data, &so, &err), GS_OK, "%s", err.message);
+    snprintf(run_dir, sizeof run_dir, "%s/moco", s.dir);
+    captured c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "mocov2", "--data", s.spec, "--out", run_dir,
+                                                 "--epochs", "1", "--batch", "4", "--width", "8", "--size", "32",
+                                                 "--threads", "1", "--workers", "1", NULL});
+    cr_expect_eq(c.rc, 1, "MoCo v2 on 5 dates per sample: %s", c.err);
+    cr_expect(strstr(c.err, "dates per sample"), "%s", c.err);
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "mocov2", "--data", s.spec, "--out", run_dir,
+                                        "--epochs", "1", "--batch", "4", "--width", "8", "--size", "32", "--dates",
+                                        "1", "--threads", "1", "--workers", "1", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    snprintf(config, sizeof config, "%s/config.json", run_dir);
+    FILE *f = fopen(config, "r");
+    cr_assert_not_null(f);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    cr_expect(strstr(text, "\"dates\":\t1"), "%s", text);
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "mocov2", "--data", "eurosat-rgb:/nonexistent",
+                                        "--dates", "0", "--print-config", NULL});
+    REFUSED(c, "--dates 0", "out of range");
+    test_remove_tree(s.dir);
+}

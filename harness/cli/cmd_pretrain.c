@@ -130,7 +130,7 @@ static const gs_config_key CONFIG_KEYS[] = {
     {"data.tile", "tile", GS_KEY_OPTION, false},
     {"data.view_size", "size", GS_KEY_OPTION, false},
     {"data.bands", NULL, GS_KEY_RECORD, false},
-    {"data.dates", NULL, GS_KEY_RECORD, false},
+    {"data.dates", "dates", GS_KEY_OPTION, false},
     {"data.train_samples", NULL, GS_KEY_RECORD, false},
     {"data.split", NULL, GS_KEY_RECORD, false},
     {"training.epochs", "epochs", GS_KEY_OPTION, false},
@@ -174,7 +174,7 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
     long long epochs = 20, batch = 64, size = 0, seed = 0, threads = 0, workers = 2, width = 0, patch = 8,
               keep_every = 0;
     /* Unset: the method decides (gs_pretrain_config reads 0, or < 0 for weight decay, as "the method's"). */
-    long long tile = GS_UNSET_INT;
+    long long tile = GS_UNSET_INT, dates = GS_UNSET_INT;
     long long head_hidden = GS_UNSET_INT, head_dim = GS_UNSET_INT, queue = GS_UNSET_INT, local_crops = GS_UNSET_INT;
     double lr = GS_UNSET_FLOAT, temperature = GS_UNSET_FLOAT, weight_decay = GS_UNSET_FLOAT,
            warmup_epochs = GS_UNSET_FLOAT;
@@ -216,6 +216,9 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
         {"tile", GS_OPT_INT, &tile, "PX",
          "tiled data (potsdam, geotiff, s2-timeseries): cut into PX x PX tiles, each one sample [the format's]",
          GS_RANGE(16, 65536)},
+        {"dates", GS_OPT_INT, &dates, "N",
+         "seasonal data (seco, ssl4eo-s12, s2-timeseries): the earliest N dates of each location; 1 gives "
+         "single-date methods (MoCo v2, ...) one image per location [all]", GS_RANGE(1, 1000)},
         {"size", GS_OPT_INT, &size, "PX", "view size (0: the dataset's) [0]", GS_SIZE_RANGE},
         {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem [imagenet]", GS_CHOICES(GS_STEM_NAMES)},
         {"width", GS_OPT_INT, &width, "N", "backbone width (0: standard) [0]", GS_WIDTH_RANGE},
@@ -284,11 +287,16 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
     }
     /* Pretraining sees the training images only: evaluation's test split is
      * held out (gs_evaluate_default_split). */
-    gs_dataset_options dopt = {.patch_size = (int)gs_option_int_or(tile, 0)};
+    gs_dataset_options dopt = {.patch_size = (int)gs_option_int_or(tile, 0), .dates = (int)gs_option_int_or(dates, 0)};
     if (bands) snprintf(dopt.bands, sizeof dopt.bands, "%s", bands);
     if (gs_dataset_open(data, &dopt, &ds, &err) != GS_OK || gs_evaluate_default_split(&ds, 0, &err) != GS_OK) {
         fprintf(stderr, "geossl pretrain: %s\n", err.message);
         return 1;
+    }
+    if (dates != GS_UNSET_INT && ds.dates <= 1 && dates > 1) {
+        fprintf(stderr, "geossl pretrain: --dates %lld: %s has one date per sample\n", dates, data);
+        gs_dataset_close(&ds);
+        return 2;
     }
     if (tile != GS_UNSET_INT && !ds.format->tiled) {
         fprintf(stderr, "geossl pretrain: --tile cuts tiled data (potsdam, geotiff, s2-timeseries); %s samples are "
