@@ -261,8 +261,9 @@ static gs_status pretrain(suite_run *s, int method, char *checkpoint, size_t siz
     gs_pretrain_result r;
     if (gs_pretrain(&ctx, ds, &pc, &r, err) == GS_OK) {
         char summary[256];
-        snprintf(summary, sizeof summary, "%lld steps (from %lld), loss %.4f -> %.4f, %.0f s\n", (long long)r.steps,
-                 (long long)r.start_step, (double)r.first_loss, (double)r.final_loss, r.seconds);
+        snprintf(summary, sizeof summary, "%lld step%s (from %lld), loss %.4f -> %.4f, %.0f s\n", (long long)r.steps,
+                 r.steps == 1 ? "" : "s", (long long)r.start_step, (double)r.first_loss, (double)r.final_loss,
+                 r.seconds);
         if (r.steps == r.start_step) /* killed after its last checkpoint */
             snprintf(summary, sizeof summary, "its last checkpoint was final (step %lld)\n", (long long)r.steps);
         if (write_small_file(done_path, summary, err) == GS_OK) printf("[pretrain %s] done: %s", name, summary);
