@@ -27,6 +27,7 @@
 #include "core/clock.h"
 #include "dataset.h"
 #include "eval_common.h"
+#include "install_paths.h"
 #include "io/durable_file.h"
 #include "options.h"
 #include "pretrain.h"
@@ -380,7 +381,9 @@ static int write_report(const suite_run *s) {
         printf("no results yet, so no report\n");
         return 1;
     }
-    gs_report_options ro = {.results_path = s->results, .reference_path = GEOSSL_REFERENCE_CSV,
+    char reference[4096];
+    gs_report_options ro = {.results_path = s->results,
+                            .reference_path = gs_cli_default_reference(reference, sizeof reference),
                             .out_dir = report_dir, .regression_threshold = 0.1, .title = s->cfg->name};
     gs_report_summary summary;
     gs_error err = {0};

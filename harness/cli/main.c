@@ -14,7 +14,7 @@ static const gs_command COMMANDS[] = {
     {"bench", "benchmarks: training and inference throughput, per-kernel timings", gs_cmd_bench},
     {"report", "Markdown and HTML report from a results CSV: leaderboards, paper deltas, plots", gs_cmd_report},
     {"list", "list the methods (one canonical name per line, with their --method-options)", gs_cmd_list},
-    {"version", "print the version", gs_cmd_version},
+    {"version", "print the version and the git commit it was built from (also --version)", gs_cmd_version},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
 
