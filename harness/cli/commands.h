@@ -23,5 +23,6 @@ int gs_cmd_data_check(int argc, char **argv);
 int gs_cmd_version(int argc, char **argv);
 int gs_cmd_list(int argc, char **argv);
 int gs_cmd_report(int argc, char **argv);
+int gs_cmd_export(int argc, char **argv);
 
 #endif

@@ -233,7 +233,14 @@ gs_status gs_weights_import(gs_context *ctx, const char *path, const gs_param_li
 }
 
 gs_status gs_weights_export(gs_context *ctx, const char *path, const gs_param_list *params, const char *architecture) {
+    return gs_weights_export_meta(ctx, path, params, architecture, NULL, 0);
+}
+
+gs_status gs_weights_export_meta(gs_context *ctx, const char *path, const gs_param_list *params,
+                                 const char *architecture, const gs_st_meta *extra, int n_extra) {
     if (gs_failed(ctx)) return ctx->status;
+    if (n_extra < 0 || (n_extra > 0 && !extra))
+        return gs_fail(ctx, GS_ERR_ARGUMENT, "gs_weights_export: %d metadata entries given without a list", n_extra);
     if (!params) return gs_fail(ctx, GS_ERR_ARGUMENT, "gs_weights_export: no parameter list given");
     for (int i = 0; i < params->count; i++) {
         const gs_tensor *t = params->items[i].tensor;
@@ -243,14 +250,19 @@ gs_status gs_weights_export(gs_context *ctx, const char *path, const gs_param_li
                                                   "index %lld", path, t->name, (long long)bad);
     }
     const gs_tensor **tensors = malloc((size_t)(params->count ? params->count : 1) * sizeof *tensors);
-    if (!tensors) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory exporting %s", path);
+    gs_st_meta *meta = malloc((size_t)(3 + n_extra) * sizeof *meta);
+    if (!tensors || !meta) {
+        free(tensors);
+        free(meta);
+        return gs_fail(ctx, GS_ERR_MEMORY, "out of memory exporting %s", path);
+    }
     for (int i = 0; i < params->count; i++) tensors[i] = params->items[i].tensor;
-    const gs_st_meta meta[] = {
-        {"format", "pt"},
-        {"producer", "geossl"},
-        {"architecture", (char *)(architecture ? architecture : "")},
-    };
-    gs_status status = gs_safetensors_write(ctx, path, tensors, params->count, meta, 3);
+    meta[0] = (gs_st_meta){"format", "pt"};
+    meta[1] = (gs_st_meta){"producer", "geossl"};
+    meta[2] = (gs_st_meta){"architecture", (char *)(architecture ? architecture : "")};
+    for (int i = 0; i < n_extra; i++) meta[3 + i] = extra[i];
+    gs_status status = gs_safetensors_write(ctx, path, tensors, params->count, meta, 3 + n_extra);
     free(tensors);
+    free(meta);
     return status;
 }
