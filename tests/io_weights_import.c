@@ -420,6 +420,21 @@ Test(io_weights_import, bad_values_and_dtypes_are_refused_without_side_effects) 
     gs_clear_error(&c.ctx);
     unlink(path);
 
+    /* What torch.save writes (a zip archive; a bare pickle before PyTorch
+     * 1.6) is named as such, with the converter that reads it. */
+    const unsigned char zip[] = {'P', 'K', 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, pickle[] = {0x80, 2, '}', 'q'};
+    const unsigned char *torch_files[] = {zip, pickle};
+    size_t torch_sizes[] = {sizeof zip, sizeof pickle};
+    for (int i = 0; i < 2; i++) {
+        f = fopen(path, "wb");
+        fwrite(torch_files[i], 1, torch_sizes[i], f);
+        fclose(f);
+        cr_expect_eq(gs_weights_import(&c.ctx, path, &list, NULL, NULL), GS_ERR_FORMAT);
+        EXPECT_MESSAGE(&c, "is a PyTorch file (torch.save), not safetensors: convert it with tools/convert-weights.py");
+        gs_clear_error(&c.ctx);
+    }
+    unlink(path);
+
     cr_expect_eq(gs_weights_import(&c.ctx, path, &list, NULL, NULL), GS_ERR_IO);
     EXPECT_MESSAGE(&c, "cannot open weights file");
     gs_param_list_free(&list);
