@@ -17,7 +17,8 @@ int gs_cmd_report(int argc, char **argv) {
         {"out", GS_OPT_STRING, &out, "DIR", "output folder for report.md, index.html and plots/ (created)",
          GS_ANY_TEXT},
         {"reference", GS_OPT_STRING, &reference, "FILE",
-         "published numbers to compare with [PREFIX/share/geossl/reference.csv, PREFIX/bin holding this geossl]",
+         "published numbers to compare with [PREFIX/share/geossl/reference.csv for PREFIX/bin/geossl; in a build "
+         "tree, the source tree's results/reference.csv]",
          GS_ANY_TEXT},
         {"loss-log", GS_OPT_STRING, &loss_log, "FILE", "CSV run_id,step,loss for training-loss curves", GS_ANY_TEXT},
         {"kernels-baseline", GS_OPT_STRING, &baseline, "FILE", "`geossl bench kernels` CSV to compare against",
