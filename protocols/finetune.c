@@ -333,8 +333,8 @@ gs_status gs_finetune_model_train(gs_context *ctx, gs_finetune_model *m, const g
         out->steps = step;
         out->final_loss = epoch_loss / (double)(epoch_batches ? epoch_batches : 1);
         if (cfg.progress && err->status == GS_OK)
-            fprintf(cfg.progress, "fine-tune epoch %d: loss %.4f (%lld steps in all)\n", epoch + 1, out->final_loss,
-                    (long long)step);
+            fprintf(cfg.progress, "fine-tune epoch %d: loss %.4f (%lld step%s in all)\n", epoch + 1, out->final_loss,
+                    (long long)step, step == 1 ? "" : "s");
         gs_loader_destroy(loader);
     }
     if (err->status == GS_OK) evaluate(ctx, m, ds, test, n_test, stats, cfg.workers, out, err);

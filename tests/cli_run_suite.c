@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_capture.h"
 #include "commands.h"
 #include "results_store.h"
 #include "suite_config.h"
@@ -126,6 +127,27 @@ Test(cli_run_suite, rejects_bad_files_with_the_line) {
     err = (gs_error){0};
     cr_expect_eq(gs_suite_config_load("/nonexistent/suite.conf", &c, &err), GS_ERR_IO);
     cr_expect(strstr(err.message, "/nonexistent/suite.conf"), "%s", err.message);
+}
+
+/* A suite file that cannot be read is a runtime failure naming the file
+ * (exit 1), like any other input that is missing; exit 2 is for bad usage,
+ * and a file that reads but says the wrong thing. */
+Test(cli_run_suite, a_suite_file_that_cannot_be_read_exits_1_naming_it) {
+    char dir[256];
+    cr_assert(test_temp_dir(dir, sizeof dir)[0]);
+    char missing[400];
+    snprintf(missing, sizeof missing, "%s/missing.conf", dir);
+    char *const plain[] = {"run", missing, NULL}, *const dry[] = {"run", "--dry-run", missing, NULL},
+                *const folder[] = {"run", dir, NULL};
+    char *const *commands[] = {plain, dry, folder};
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        captured c = run(gs_cmd_run, (char **)commands[i]);
+        cr_expect_eq(c.rc, 1, "%s: exit %d: %s", commands[i][1], c.rc, c.err);
+        cr_expect_eq(lines(c.err), 1, "%s", c.err);
+        cr_expect(strstr(c.err, i == 2 ? dir : missing), "the file is not named: %s", c.err);
+        cr_expect_str_empty(c.out);
+    }
+    test_remove_tree(dir);
 }
 
 Test(cli_run_suite, the_committed_tiny_suite_parses) {

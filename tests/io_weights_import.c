@@ -315,6 +315,8 @@ Test(io_weights_import, other_band_counts_and_position_tables_are_clear_mismatch
     cr_expect_eq(import(&c, RESNET_FILE, &net.params, NULL, NULL), GS_ERR_MISMATCH);
     EXPECT_MESSAGE(&c, RESNET_FILE ": 'conv1.weight' has shape (8, 4, 7, 7) in the file but (8, 13, 7, 7)");
     EXPECT_MESSAGE(&c, "takes 4 input bands, this one 13 (build the backbone with bands=4");
+    /* The option of geossl eval that picks the bands, by name. */
+    EXPECT_MESSAGE(&c, "geossl eval --bands chooses 4 of the data's bands by name");
     cr_expect(unchanged(&net.params, copy));
     gs_clear_error(&c.ctx);
     gs_resnet_free(&net);
@@ -335,6 +337,7 @@ Test(io_weights_import, other_band_counts_and_position_tables_are_clear_mismatch
     cr_expect_eq(import(&c, VIT_FILE, &vit.params, NULL, NULL), GS_ERR_MISMATCH);
     EXPECT_MESSAGE(&c, "'patch_embed.proj.weight' has shape (48, 4, 8, 8) in the file but (48, 3, 8, 8)");
     EXPECT_MESSAGE(&c, "takes 4 input bands, this one 3");
+    EXPECT_MESSAGE(&c, "needs data with 4 bands, all taken with --bands all");
     gs_clear_error(&c.ctx);
     gs_vit_free(&vit);
     teardown(&c);
@@ -349,8 +352,11 @@ Test(io_weights_import, prefix_lists_are_configurable_and_collisions_refused) {
     const char *none[] = {""};
     gs_weights_import_options keep_names = {.strip_prefixes = none, .n_strip_prefixes = 0};
     cr_expect_eq(import(&c, RESNET_FILE, &net.params, &keep_names, NULL), GS_ERR_MISMATCH);
-    EXPECT_MESSAGE(&c, "has no tensor 'conv1.weight' (shape (8, 4, 7, 7) in this model); its first tensor is "
-                       "'module.conv1.weight'");
+    /* The tool that writes the file without the prefix, with the prefix to give it. */
+    EXPECT_MESSAGE(&c, "has no tensor 'conv1.weight' (shape (8, 4, 7, 7) in this model) but has "
+                       "'module.conv1.weight': write a copy without the prefix with tools/convert-weights.py "
+                       "--prefix module. ");
+    EXPECT_MESSAGE(&c, RESNET_FILE " OUT.safetensors");
     gs_clear_error(&c.ctx);
     const char *only_module[] = {"module."};
     gs_weights_import_options custom = {.strip_prefixes = only_module, .n_strip_prefixes = 1};
@@ -412,6 +418,21 @@ Test(io_weights_import, bad_values_and_dtypes_are_refused_without_side_effects) 
     EXPECT_MESSAGE(&c, "tensor 'w' in");
     EXPECT_MESSAGE(&c, "is F64; geossl reads F32, F16 and BF16");
     gs_clear_error(&c.ctx);
+    unlink(path);
+
+    /* What torch.save writes (a zip archive; a bare pickle before PyTorch
+     * 1.6) is named as such, with the converter that reads it. */
+    const unsigned char zip[] = {'P', 'K', 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, pickle[] = {0x80, 2, '}', 'q'};
+    const unsigned char *torch_files[] = {zip, pickle};
+    size_t torch_sizes[] = {sizeof zip, sizeof pickle};
+    for (int i = 0; i < 2; i++) {
+        f = fopen(path, "wb");
+        fwrite(torch_files[i], 1, torch_sizes[i], f);
+        fclose(f);
+        cr_expect_eq(gs_weights_import(&c.ctx, path, &list, NULL, NULL), GS_ERR_FORMAT);
+        EXPECT_MESSAGE(&c, "is a PyTorch file (torch.save), not safetensors: convert it with tools/convert-weights.py");
+        gs_clear_error(&c.ctx);
+    }
     unlink(path);
 
     cr_expect_eq(gs_weights_import(&c.ctx, path, &list, NULL, NULL), GS_ERR_IO);

@@ -347,11 +347,13 @@ gs_status gs_class_folders_open(gs_dataset *ds, const gs_class_folder_layout *la
         free(dir);
     }
     if (status == GS_OK && n_missing > 0)
-        warn(ds, "%s: %d of the %d %s classes have no folder under %s (%s): they have no samples", layout->format_name,
-             n_missing, ds->n_classes, layout->dataset_name, class_root, missing);
+        warn(ds, "%s: %d of the %d %s classes %s no folder under %s (%s): %s no samples", layout->format_name,
+             n_missing, ds->n_classes, layout->dataset_name, n_missing == 1 ? "has" : "have", class_root, missing,
+             n_missing == 1 ? "it has" : "they have");
     if (status == GS_OK && ignored > 0)
-        warn(ds, "%s: ignored %lld files that are not .%s images (first: %s)", layout->format_name, (long long)ignored,
-             codec_extension(layout->codec), first_ignored);
+        warn(ds, "%s: ignored %lld file%s that %s not .%s images (first: %s)", layout->format_name,
+             (long long)ignored, ignored == 1 ? "" : "s", ignored == 1 ? "is" : "are", codec_extension(layout->codec),
+             first_ignored);
     names_free(&folders);
     free(class_root);
     return status;

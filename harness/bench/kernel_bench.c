@@ -130,7 +130,7 @@ static const op_case CASES[] = {
      attention_qkv},
 };
 
-static gs_status bench_case(gs_context *ctx, const op_case *c, int repeats, FILE *out) {
+static gs_status bench_case(gs_context *ctx, const op_case *c, int repeats, gs_kernel_timing_fn each, void *user) {
     gs_arena_reset(&ctx->params);
     gs_tensor *in[MAX_INPUTS];
     double bytes = 0;
@@ -166,11 +166,12 @@ static gs_status bench_case(gs_context *ctx, const op_case *c, int repeats, FILE
     }
     if (!gs_failed(ctx)) {
         double f = gs_median(fwd, repeats), b = gs_median(bwd, repeats);
-        fprintf(out, "%s,%s,forward,%.4f,%.2f,%.2f\n", c->name, c->shape, 1e3 * f, c->gflop / f,
-                (bytes + out_bytes) / f / 1e9);
-        fprintf(out, "%s,%s,backward,%.4f,%.2f,%.2f\n", c->name, c->shape, 1e3 * b, 2.0 * c->gflop / b,
-                (2.0 * bytes + out_bytes) / b / 1e9);
-        fflush(out);
+        each(&(gs_kernel_timing){.op = c->name, .shape = c->shape, .pass = "forward", .ms = 1e3 * f,
+                                 .gflops = c->gflop / f, .gbs = (bytes + out_bytes) / f / 1e9},
+             user);
+        each(&(gs_kernel_timing){.op = c->name, .shape = c->shape, .pass = "backward", .ms = 1e3 * b,
+                                 .gflops = 2.0 * c->gflop / b, .gbs = (2.0 * bytes + out_bytes) / b / 1e9},
+             user);
     }
     free(seed);
     free(fwd);
@@ -178,12 +179,23 @@ static gs_status bench_case(gs_context *ctx, const op_case *c, int repeats, FILE
     return ctx->status;
 }
 
+gs_status gs_kernel_bench_each(gs_context *ctx, int repeats, const char *only, gs_kernel_timing_fn each, void *user) {
+    if (repeats < 1) return gs_fail(ctx, GS_ERR_ARGUMENT, "bench kernels: repeats must be positive");
+    for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
+        if (only && !strstr(CASES[i].name, only)) continue;
+        if (bench_case(ctx, &CASES[i], repeats, each, user) != GS_OK) return ctx->status;
+    }
+    return GS_OK;
+}
+
+static void write_csv_row(const gs_kernel_timing *t, void *user) {
+    FILE *out = user;
+    fprintf(out, "%s,%s,%s,%.4f,%.2f,%.2f\n", t->op, t->shape, t->pass, t->ms, t->gflops, t->gbs);
+    fflush(out);
+}
+
 gs_status gs_kernel_bench(gs_context *ctx, FILE *out, int repeats, const char *only) {
     if (repeats < 1) return gs_fail(ctx, GS_ERR_ARGUMENT, "bench kernels: repeats must be positive");
     fprintf(out, "op,shape,pass,ms,gflops,gbs\n");
-    for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
-        if (only && !strstr(CASES[i].name, only)) continue;
-        if (bench_case(ctx, &CASES[i], repeats, out) != GS_OK) return ctx->status;
-    }
-    return GS_OK;
+    return gs_kernel_bench_each(ctx, repeats, only, write_csv_row, out);
 }

@@ -8,8 +8,22 @@
 
 #include "../core/context.h"
 
-/* Writes "op,shape,pass,ms,gflops,gbs" then one row per op and pass
- * (forward, backward).  `only`: a substring filter on op names, or NULL. */
+/* One op's median time in one pass, as a row of the CSV. */
+typedef struct gs_kernel_timing {
+    const char *op, *shape, *pass; /* pass: "forward" or "backward" */
+    double ms, gflops, gbs;
+} gs_kernel_timing;
+
+/* Called with each timing as soon as it is measured (a slow op's row is not
+ * held back until the end). */
+typedef void (*gs_kernel_timing_fn)(const gs_kernel_timing *timing, void *user);
+
+/* Times every op (forward, then backward) and hands each result to `each`.
+ * `only`: a substring filter on op names, or NULL. */
+gs_status gs_kernel_bench_each(gs_context *ctx, int repeats, const char *only, gs_kernel_timing_fn each, void *user);
+
+/* gs_kernel_bench_each as CSV: "op,shape,pass,ms,gflops,gbs", then one row
+ * per op and pass. */
 gs_status gs_kernel_bench(gs_context *ctx, FILE *out, int repeats, const char *only);
 
 #endif

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "core/context.h"
 #include "dataset.h"
+#include "json_out.h"
 #include "loader.h"
 #include "loader_bench.h"
 #include "options.h"
@@ -15,6 +16,7 @@
 static int bench_train(int argc, char **argv, bool inference) {
     const char *backbone = "resnet18", *stem = "imagenet";
     long long size = 64, bands = 3, batch = 64, threads = 0, warmup = 3, steps = 7, patch = 8, seed = 0;
+    bool json = false;
     const gs_option options[] = {
         {"backbone", GS_OPT_STRING, &backbone, "NAME", "encoder [resnet18]", GS_CHOICES(GS_BACKBONE_NAMES)},
         {"size", GS_OPT_INT, &size, "PX", "input size [64]", GS_RANGE(8, 16384)},
@@ -26,6 +28,7 @@ static int bench_train(int argc, char **argv, bool inference) {
         {"patch", GS_OPT_INT, &patch, "N", "ViT patch size [8]", GS_PATCH_RANGE},
         {"stem", GS_OPT_STRING, &stem, "NAME", "ResNet stem [imagenet]", GS_CHOICES(GS_STEM_NAMES)},
         {"seed", GS_OPT_INT, &seed, "N", "random seed [0]", GS_SEED_RANGE},
+        GS_JSON_OPTION(json),
     };
     const char *summary = inference ? "Times feature extraction (forward, eval mode, no gradients); prints the median img/s."
                                     : "Times training steps (forward, backward, SGD) after warm-up; prints the median img/s.";
@@ -47,27 +50,79 @@ static int bench_train(int argc, char **argv, bool inference) {
         gs_context_free(&ctx);
         return 1;
     }
-    printf("%s %s %lldpx %lld bands batch %lld threads %d\n", inference ? "inference" : "training", backbone, size,
-           bands, batch, ctx.n_threads);
-    printf("parameters %lld\n", (long long)r.parameters);
-    printf("peak memory %.1f MiB\n", r.peak_rss_kb / 1024.0);
-    printf("  activations %.1f MiB, parameters %.1f, gradients %.1f, optimizer %.1f, kernel scratch %.1f\n",
-           r.activations_peak / 1048576.0, r.parameters_bytes / 1048576.0, r.gradients_bytes / 1048576.0,
-           r.optimizer_bytes / 1048576.0, r.scratch_bytes / 1048576.0);
-    printf("range %.1f .. %.1f img/s\n", r.min_img_per_s, r.max_img_per_s);
-    printf("%.1f img/s\n", r.median_img_per_s);
+    FILE *text = gs_cli_text_stream(json);
+    const char *what = inference ? "inference" : "training";
+    fprintf(text, "%s %s %lldpx %lld bands batch %lld threads %d\n", what, backbone, size, bands, batch, ctx.n_threads);
+    fprintf(text, "parameters %lld\n", (long long)r.parameters);
+    fprintf(text, "peak memory %.1f MiB\n", r.peak_rss_kb / 1024.0);
+    fprintf(text, "  activations %.1f MiB, parameters %.1f, gradients %.1f, optimizer %.1f, kernel scratch %.1f\n",
+            r.activations_peak / 1048576.0, r.parameters_bytes / 1048576.0, r.gradients_bytes / 1048576.0,
+            r.optimizer_bytes / 1048576.0, r.scratch_bytes / 1048576.0);
+    fprintf(text, "range %.1f .. %.1f img/s\n", r.min_img_per_s, r.max_img_per_s);
+    fprintf(text, "%.1f img/s\n", r.median_img_per_s);
+    int code = 0;
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        if (o) {
+            cJSON_AddStringToObject(o, "bench", what);
+            cJSON_AddStringToObject(o, "backbone", backbone);
+            if (!strncmp(backbone, "vit", 3)) cJSON_AddNumberToObject(o, "patch", (double)patch);
+            else cJSON_AddStringToObject(o, "stem", stem);
+            cJSON_AddNumberToObject(o, "size", (double)size);
+            cJSON_AddNumberToObject(o, "bands", (double)bands);
+            cJSON_AddNumberToObject(o, "batch", (double)batch);
+            cJSON_AddNumberToObject(o, "threads", ctx.n_threads);
+            cJSON_AddNumberToObject(o, "warmup_steps", (double)warmup);
+            cJSON_AddNumberToObject(o, "steps", (double)steps);
+            cJSON_AddNumberToObject(o, "parameters", (double)r.parameters);
+            cJSON_AddNumberToObject(o, "peak_memory_mib", r.peak_rss_kb / 1024.0);
+            cJSON_AddNumberToObject(o, "activations_mib", r.activations_peak / 1048576.0);
+            cJSON_AddNumberToObject(o, "parameters_mib", r.parameters_bytes / 1048576.0);
+            cJSON_AddNumberToObject(o, "gradients_mib", r.gradients_bytes / 1048576.0);
+            cJSON_AddNumberToObject(o, "optimizer_mib", r.optimizer_bytes / 1048576.0);
+            cJSON_AddNumberToObject(o, "kernel_scratch_mib", r.scratch_bytes / 1048576.0);
+            gs_cli_json_add_number(o, "min_img_per_s", r.min_img_per_s);
+            gs_cli_json_add_number(o, "max_img_per_s", r.max_img_per_s);
+            gs_cli_json_add_number(o, "img_per_s", r.median_img_per_s);
+        }
+        code = gs_cli_json_emit(inference ? "bench infer" : "bench train", o) ? 0 : 1;
+    }
     gs_context_free(&ctx);
-    return 0;
+    return code;
+}
+
+/* `bench kernels --json`: each timing as an object, printed as it comes. */
+typedef struct kernel_json {
+    int threads;
+    bool ok;
+} kernel_json;
+
+static void emit_kernel_json(const gs_kernel_timing *t, void *user) {
+    kernel_json *k = user;
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        cJSON_AddStringToObject(o, "bench", "kernels");
+        cJSON_AddStringToObject(o, "op", t->op);
+        cJSON_AddStringToObject(o, "shape", t->shape);
+        cJSON_AddStringToObject(o, "pass", t->pass);
+        cJSON_AddNumberToObject(o, "threads", k->threads);
+        gs_cli_json_add_number(o, "ms", t->ms);
+        gs_cli_json_add_number(o, "gflops", t->gflops);
+        gs_cli_json_add_number(o, "gbs", t->gbs);
+    }
+    k->ok &= gs_cli_json_emit("bench kernels", o);
 }
 
 static int bench_kernels(int argc, char **argv) {
     long long threads = 0, repeats = 5;
     const char *only = NULL;
+    bool json = false;
     const gs_option options[] = {
         {"threads", GS_OPT_INT, &threads, "N", "threads (0: all cores) [0]", GS_THREADS_RANGE},
         {"repeats", GS_OPT_INT, &repeats, "N", "timed repetitions per op; the median is reported [5]",
          GS_RANGE(1, 100000)},
         {"only", GS_OPT_STRING, &only, "TEXT", "only ops whose name contains TEXT", GS_ANY_TEXT},
+        GS_JSON_OPTION(json),
     };
     int parsed = gs_options_parse("bench kernels",
                                   "Times every op's forward and backward at the shapes ResNet-18 (64 px, batch 64) and\n"
@@ -77,16 +132,18 @@ static int bench_kernels(int argc, char **argv) {
     gs_context ctx;
     gs_context_options co = {.n_threads = (int)threads};
     gs_context_init(&ctx, &co);
-    gs_status status = gs_kernel_bench(&ctx, stdout, (int)repeats, only);
+    kernel_json k = {.threads = ctx.n_threads, .ok = true};
+    gs_status status = json ? gs_kernel_bench_each(&ctx, (int)repeats, only, emit_kernel_json, &k)
+                            : gs_kernel_bench(&ctx, stdout, (int)repeats, only);
     if (status != GS_OK) fprintf(stderr, "geossl bench kernels: %s\n", ctx.error);
     gs_context_free(&ctx);
-    return status == GS_OK ? 0 : 1;
+    return status == GS_OK && k.ok ? 0 : 1;
 }
 
 static int bench_loader(int argc, char **argv) {
     long long batches = 50, batch = 256, workers = 2, views = 2, size = 0, seed = 0;
     const char *augment = "simclr";
-    bool skip_bad = false, cache = false;
+    bool skip_bad = false, cache = false, json = false;
     /* The names gs_augment_preset knows, NULL-terminated for GS_CHOICES. */
     const char *presets[32];
     int n_presets = 0;
@@ -105,6 +162,7 @@ static int bench_loader(int argc, char **argv) {
         {"cache", GS_OPT_FLAG, &cache, "", "read through the HDF5 cache (built or reused first)", GS_NO_VALUE},
         {"skip-bad", GS_OPT_FLAG, &skip_bad, "", "skip unreadable samples", GS_NO_VALUE},
         {"seed", GS_OPT_INT, &seed, "N", "random seed [0]", GS_SEED_RANGE},
+        GS_JSON_OPTION(json),
     };
     const gs_command_line line = {
         .command = "bench loader", .operands = "FORMAT:PATH", .min_operands = 1, .max_operands = 1,
@@ -135,13 +193,37 @@ static int bench_loader(int argc, char **argv) {
                                  .seed = (uint64_t)seed};
     gs_loader_bench_result r;
     if (gs_loader_bench(ds, &o, args.quiet ? NULL : stderr, &r, &err) != GS_OK) goto fail;
-    printf("loader %s: %lld images in %lld batches, %d workers, %lld views%s\n", spec, (long long)r.images,
-           (long long)r.batches, (int)workers, views, cache ? ", from the cache" : "");
-    if (r.cache) printf("cache lock: %lld reads, %.3f s waiting\n", (long long)r.lock.reads, r.lock.wait_s);
-    printf("%.1f img/s\n", r.images_per_s);
+    FILE *text = gs_cli_text_stream(json);
+    fprintf(text, "loader %s: %lld images in %lld batches, %d workers, %lld views%s\n", spec, (long long)r.images,
+            (long long)r.batches, (int)workers, views, cache ? ", from the cache" : "");
+    if (r.cache) fprintf(text, "cache lock: %lld reads, %.3f s waiting\n", (long long)r.lock.reads, r.lock.wait_s);
+    fprintf(text, "%.1f img/s\n", r.images_per_s);
+    int code = 0;
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        if (o) {
+            cJSON_AddStringToObject(o, "bench", "loader");
+            cJSON_AddStringToObject(o, "data", spec);
+            cJSON_AddStringToObject(o, "augment", augment);
+            cJSON_AddNumberToObject(o, "batch", (double)batch);
+            cJSON_AddNumberToObject(o, "workers", (double)workers);
+            cJSON_AddNumberToObject(o, "views", (double)views);
+            cJSON_AddBoolToObject(o, "cache", cache);
+            cJSON_AddNumberToObject(o, "batches", (double)r.batches);
+            cJSON_AddNumberToObject(o, "images", (double)r.images);
+            cJSON_AddNumberToObject(o, "skipped", (double)r.skipped);
+            cJSON_AddNumberToObject(o, "seconds", r.seconds);
+            gs_cli_json_add_number(o, "img_per_s", r.images_per_s);
+            if (r.cache) {
+                cJSON_AddNumberToObject(o, "cache_lock_reads", (double)r.lock.reads);
+                cJSON_AddNumberToObject(o, "cache_lock_wait_s", r.lock.wait_s);
+            }
+        }
+        code = gs_cli_json_emit("bench loader", o) ? 0 : 1;
+    }
     if (cache) gs_dataset_close(&cached);
     gs_dataset_close(&src);
-    return 0;
+    return code;
 fail:
     fprintf(stderr, "geossl bench loader: %s\n", err.message);
     if (ds == &cached) gs_dataset_close(&cached);

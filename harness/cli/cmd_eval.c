@@ -9,6 +9,8 @@
 #include "dataset.h"
 #include "evaluate.h"
 #include "eval_common.h"
+#include "backend/backend.h"
+#include "json_out.h"
 #include "method.h"
 #include "options.h"
 #include "splits.h"
@@ -16,7 +18,7 @@
 typedef struct eval_args {
     const char *checkpoint, *weights, *backbone, *protocol, *labels, *data, *results, *method, *pretrain, *stem,
         *splits, *decoder, *bands;
-    bool random_init, force, freeze_encoder;
+    bool random_init, force, freeze_encoder, json;
     long long seeds, seed, threads, epochs, iterations, batch, workers, patch, width, k, tile;
     double knn_temperature, layer_decay;
 } eval_args;
@@ -121,6 +123,7 @@ int gs_cmd_eval(int argc, char **argv) {
         {"method", GS_OPT_STRING, &a.method, "NAME", "method name for the results [the checkpoint's; random; imported]",
          GS_ANY_TEXT},
         {"pretrain-data", GS_OPT_STRING, &a.pretrain, "NAME", "pretraining data for the results [the checkpoint's; none]", GS_ANY_TEXT},
+        GS_JSON_OPTION(a.json),
     };
     const char *summary = "Evaluates an encoder with one protocol on one dataset and appends the metrics to a "
                           "results CSV.\nSplits: --splits DIR, else the dataset's own (its format's, or its published "
@@ -291,6 +294,8 @@ static int eval_parsed(eval_args *ap, gs_parsed_args *argsp) {
     gs_cli_format_fraction(fraction, labels, sizeof labels);
     int exit_code = 0;
     gs_eval_result r = {0};
+    FILE *text = gs_cli_text_stream(a.json);
+    int threads = a.threads > 0 ? (int)a.threads : gs_backend_default_threads();
     for (long long s = 0; s < a.seeds && exit_code == 0; s++) {
         job.id.seed = (uint64_t)(a.seed + s);
         if (!args.quiet)
@@ -299,10 +304,15 @@ static int eval_parsed(eval_args *ap, gs_parsed_args *argsp) {
         double wall;
         gs_status status = gs_cli_evaluate(&job, &r, &wall, &err);
         if (r.n_metrics > 0) {
-            printf("seed %llu: %lld training and %lld test samples, %.1f s\n", (unsigned long long)job.id.seed,
-                   (long long)r.n_train, (long long)r.n_test, wall);
+            fprintf(text, "seed %llu: %lld training and %lld test samples, %.1f s\n", (unsigned long long)job.id.seed,
+                    (long long)r.n_train, (long long)r.n_test, wall);
             for (int i = 0; i < r.n_metrics; i++)
-                if (!strchr(r.metrics[i].name, '/')) printf("  %-22s %.4f\n", r.metrics[i].name, r.metrics[i].value);
+                if (!strchr(r.metrics[i].name, '/'))
+                    fprintf(text, "  %-22s %.4f\n", r.metrics[i].name, r.metrics[i].value);
+            /* The object is printed even when appending to --results failed:
+             * the measurement itself is good. */
+            if (a.json && !gs_cli_json_emit("eval", gs_cli_eval_result_json(&job.id, &r, a.data, threads, wall)))
+                exit_code = 1;
         }
         if (status != GS_OK) {
             fprintf(stderr, "geossl eval: %s\n", err.message);
@@ -311,6 +321,6 @@ static int eval_parsed(eval_args *ap, gs_parsed_args *argsp) {
     }
     gs_dataset_close(&ds);
     if (exit_code == 0 && r.n_metrics > 0)
-        printf("%s %.2f\n", r.headline_label, r.metrics[r.headline].value);
+        fprintf(text, "%s %.2f\n", r.headline_label, r.metrics[r.headline].value);
     return exit_code;
 }

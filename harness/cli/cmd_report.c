@@ -3,11 +3,12 @@
 #include <stdio.h>
 
 #include "commands.h"
+#include "install_paths.h"
 #include "options.h"
 #include "report.h"
 
 int gs_cmd_report(int argc, char **argv) {
-    const char *results = NULL, *out = NULL, *reference = GEOSSL_REFERENCE_CSV, *loss_log = NULL;
+    const char *results = NULL, *out = NULL, *reference = NULL, *loss_log = NULL;
     const char *baseline = NULL, *kernels = NULL, *title = NULL;
     double threshold_pct = 10.0;
     bool fail_on_regression = false;
@@ -15,7 +16,9 @@ int gs_cmd_report(int argc, char **argv) {
         {"results", GS_OPT_STRING, &results, "FILE", "results CSV (written by the evaluation commands)", GS_ANY_TEXT},
         {"out", GS_OPT_STRING, &out, "DIR", "output folder for report.md, index.html and plots/ (created)",
          GS_ANY_TEXT},
-        {"reference", GS_OPT_STRING, &reference, "FILE", "published numbers to compare with [results/reference.csv]",
+        {"reference", GS_OPT_STRING, &reference, "FILE",
+         "published numbers to compare with [PREFIX/share/geossl/reference.csv for PREFIX/bin/geossl; in a build "
+         "tree, the source tree's results/reference.csv]",
          GS_ANY_TEXT},
         {"loss-log", GS_OPT_STRING, &loss_log, "FILE", "CSV run_id,step,loss for training-loss curves", GS_ANY_TEXT},
         {"kernels-baseline", GS_OPT_STRING, &baseline, "FILE", "`geossl bench kernels` CSV to compare against",
@@ -36,6 +39,13 @@ int gs_cmd_report(int argc, char **argv) {
     if (!out || (!results && !kernels)) {
         fprintf(stderr, "geossl report: give --out DIR and --results FILE (and/or --kernels-baseline A --kernels B)\n");
         return 2;
+    }
+    char found[4096];
+    if (!reference && results) {
+        reference = gs_cli_default_reference(found, sizeof found);
+        if (!reference)
+            fprintf(stderr, "geossl report: no reference.csv next to this geossl (share/geossl/ of its install prefix), "
+                            "so no paper comparison; pass --reference FILE\n");
     }
     gs_report_options o = {.results_path = results, .reference_path = reference, .loss_log_path = loss_log,
                            .kernels_baseline_path = baseline, .kernels_path = kernels,

@@ -27,6 +27,7 @@
 #include "core/clock.h"
 #include "dataset.h"
 #include "eval_common.h"
+#include "install_paths.h"
 #include "io/durable_file.h"
 #include "options.h"
 #include "pretrain.h"
@@ -291,8 +292,9 @@ static gs_status pretrain(suite_run *s, int method, char *checkpoint, size_t siz
     gs_pretrain_result r;
     if (gs_pretrain(&ctx, ds, &pc, &r, err) == GS_OK) {
         char summary[256];
-        snprintf(summary, sizeof summary, "%lld steps (from %lld), loss %.4f -> %.4f, %.0f s\n", (long long)r.steps,
-                 (long long)r.start_step, (double)r.first_loss, (double)r.final_loss, r.seconds);
+        snprintf(summary, sizeof summary, "%lld step%s (from %lld), loss %.4f -> %.4f, %.0f s\n", (long long)r.steps,
+                 r.steps == 1 ? "" : "s", (long long)r.start_step, (double)r.first_loss, (double)r.final_loss,
+                 r.seconds);
         if (r.steps == r.start_step) /* killed after its last checkpoint */
             snprintf(summary, sizeof summary, "its last checkpoint was final (step %lld)\n", (long long)r.steps);
         if (write_small_file(done_path, summary, err) == GS_OK) printf("[pretrain %s] done: %s", name, summary);
@@ -409,7 +411,9 @@ static int write_report(const suite_run *s) {
         printf("no results yet, so no report\n");
         return 1;
     }
-    gs_report_options ro = {.results_path = s->results, .reference_path = GEOSSL_REFERENCE_CSV,
+    char reference[4096];
+    gs_report_options ro = {.results_path = s->results,
+                            .reference_path = gs_cli_default_reference(reference, sizeof reference),
                             .out_dir = report_dir, .regression_threshold = 0.1, .title = s->cfg->name};
     gs_report_summary summary;
     gs_error err = {0};

@@ -98,8 +98,9 @@ int gs_cmd_train(int argc, char **argv) {
     gs_context ctx;
     gs_context_options ctx_options = {.n_threads = (int)threads, .seed = c.seed};
     gs_context_init(&ctx, &ctx_options);
-    gs_progress_note(&progress, "geossl train: %s, %lld bands, %lldx%lld px, batch %lld, %lld steps, %s, %d threads",
-                     backbone, bands, size, size, batch, steps, optimizer, ctx.n_threads);
+    gs_progress_note(&progress, "geossl train: %s, %lld band%s, %lldx%lld px, batch %lld, %lld step%s, %s, %d threads",
+                     backbone, bands, bands == 1 ? "" : "s", size, size, batch, steps, steps == 1 ? "" : "s", optimizer,
+                     ctx.n_threads);
     gs_smoke_result r;
     gs_status status = gs_smoke_train(&ctx, &c, &r);
     gs_progress_end(&progress);

@@ -18,8 +18,11 @@ int gs_cmd_demo(int argc, char **argv);
 int gs_cmd_run(int argc, char **argv);
 /* `geossl data synth FORMAT DIR`: argv starts at "synth" (the `data` command routes it). */
 int gs_cmd_data_synth(int argc, char **argv);
+/* `geossl data check FORMAT:PATH`: argv starts at "check". */
+int gs_cmd_data_check(int argc, char **argv);
 int gs_cmd_version(int argc, char **argv);
 int gs_cmd_list(int argc, char **argv);
 int gs_cmd_report(int argc, char **argv);
+int gs_cmd_export(int argc, char **argv);
 
 #endif

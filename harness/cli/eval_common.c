@@ -77,7 +77,7 @@ bool gs_cli_checkpoint_read(const char *command, const char *path, gs_cli_checkp
     return true;
 }
 
-static const char *store_protocol(gs_protocol p) {
+const char *gs_cli_store_protocol(gs_protocol p) {
     /* The store says "segmentation" where the CLI says "segment". */
     return p == GS_PROTOCOL_SEGMENT ? "segmentation" : gs_protocol_name(p);
 }
@@ -92,7 +92,7 @@ bool gs_cli_check_not_done(const char *command, const char *path, const gs_eval_
     }
     gs_result_row key = {.method = id->method, .backbone = id->backbone,
                          .pretrain_data = id->pretrain_data ? id->pretrain_data : "none", .eval_data = id->eval_data,
-                         .protocol = store_protocol(id->protocol), .label_fraction = id->label_fraction,
+                         .protocol = gs_cli_store_protocol(id->protocol), .label_fraction = id->label_fraction,
                          .seed = (long long)id->seed, .settings = settings, .metric = NULL};
     const gs_result_row *found = gs_results_find_key(&existing, &key);
     bool ok = true;
@@ -112,7 +112,7 @@ bool gs_cli_check_not_done(const char *command, const char *path, const gs_eval_
 
 gs_status gs_cli_append_results(const char *path, const gs_eval_identity *id, const gs_eval_result *r, int threads,
                                 double wall_s, bool replace, gs_error *err) {
-    const char *protocol = store_protocol(id->protocol);
+    const char *protocol = gs_cli_store_protocol(id->protocol);
     char config[512], run_id[256];
     snprintf(config, sizeof config, "eval method=%s backbone=%s data=%s protocol=%s labels=%g seed=%llu", id->method,
              id->backbone, id->eval_data, protocol, id->label_fraction, (unsigned long long)id->seed);

@@ -44,6 +44,9 @@ typedef struct gs_eval_identity {
     uint64_t seed;
 } gs_eval_identity;
 
+/* A protocol as the results store names it ("segmentation" for segment). */
+const char *gs_cli_store_protocol(gs_protocol p);
+
 /* One row per metric, with provenance and r->settings, in the results
  * store's vocabulary.  replace: rows of the same measurement already in the
  * file are replaced (said on stderr); otherwise they are an error. */

@@ -12,9 +12,10 @@ static const gs_command COMMANDS[] = {
     {"run", "a benchmark grid from a suite file (resumable), then the report", gs_cmd_run},
     {"data", "datasets: list formats, check a dataset", gs_cmd_data},
     {"bench", "benchmarks: training and inference throughput, per-kernel timings", gs_cmd_bench},
+    {"export", "write a pretrained encoder as safetensors (torchvision / timm names) for PyTorch", gs_cmd_export},
     {"report", "Markdown and HTML report from a results CSV: leaderboards, paper deltas, plots", gs_cmd_report},
     {"list", "list the methods (one canonical name per line, with their --method-options)", gs_cmd_list},
-    {"version", "print the version", gs_cmd_version},
+    {"version", "print the version and the git commit it was built from (also --version)", gs_cmd_version},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
 

@@ -101,12 +101,22 @@ static gs_status shape_mismatch(importer *im, const gs_st_tensor *f, const gs_te
     shape_of(f, have, sizeof have);
     gs_shape_str(t, want, sizeof want);
     bool stem = !strcmp(t->name, "conv1.weight") || !strcmp(t->name, "patch_embed.proj.weight");
-    if (stem && f->ndim == 4 && t->ndim == 4 && f->shape[1] != t->shape[1] && f->shape[0] == t->shape[0])
+    if (stem && f->ndim == 4 && t->ndim == 4 && f->shape[1] != t->shape[1] && f->shape[0] == t->shape[0]) {
+        /* The model takes its band count from the data: say which option of
+         * geossl eval picks the bands the file's network was trained on. */
+        long long file_bands = (long long)f->shape[1];
+        char how[200];
+        if (f->shape[1] < t->shape[1])
+            snprintf(how, sizeof how, "geossl eval --bands chooses %lld of the data's bands by name, e.g. --bands rgb "
+                                      "or --bands B4,B3,B2", file_bands);
+        else
+            snprintf(how, sizeof how, "geossl eval needs data with %lld bands, all taken with --bands all",
+                     file_bands);
         return gs_fail(im->ctx, GS_ERR_MISMATCH,
                        "%s: '%s' has shape %s in the file but %s in this model: the file's network takes %lld input "
-                       "bands, this one %lld (build the backbone with bands=%lld, or select those bands)",
-                       im->path, t->name, have, want, (long long)f->shape[1], (long long)t->shape[1],
-                       (long long)f->shape[1]);
+                       "bands, this one %lld (build the backbone with bands=%lld: %s)",
+                       im->path, t->name, have, want, file_bands, (long long)t->shape[1], file_bands, how);
+    }
     if (!strcmp(t->name, "pos_embed") && f->ndim == 3 && t->ndim == 3 && f->shape[1] != t->shape[1])
         return gs_fail(im->ctx, GS_ERR_MISMATCH,
                        "%s: 'pos_embed' has shape %s in the file but %s in this model: the file's position table "
@@ -116,6 +126,45 @@ static gs_status shape_mismatch(importer *im, const gs_st_tensor *f, const gs_te
                        im->path, have, want, (long long)f->shape[1], (long long)t->shape[1]);
     return gs_fail(im->ctx, GS_ERR_MISMATCH, "%s: '%s' has shape %s in the file but %s in this model", im->path,
                    t->name, have, want);
+}
+
+/* A file tensor named "<prefix><name>" once the usual prefixes are
+ * stripped: the name the model wants under a prefix this import does not
+ * strip (MoCo's "encoder_q.").  Its index, or -1. */
+static int under_a_prefix(const importer *im, const char *name, size_t *prefix_len) {
+    size_t n = strlen(name);
+    for (int i = 0; i < im->st.count; i++) {
+        const char *key = strip(im, im->st.tensors[i].name);
+        size_t k = strlen(key);
+        if (k > n && key[k - n - 1] == '.' && !strcmp(key + k - n, name)) {
+            *prefix_len = (size_t)(key - im->st.tensors[i].name) + k - n;
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* A model tensor the file lacks; the message names the tool that rewrites
+ * a file whose names carry a prefix (tools/convert-weights.py --prefix). */
+static gs_status missing_tensor(importer *im, const gs_tensor *t) {
+    char want[128];
+    gs_shape_str(t, want, sizeof want);
+    if (!im->st.count)
+        return gs_fail(im->ctx, GS_ERR_MISMATCH, "%s has no tensor '%s' (shape %s in this model); it holds no tensors",
+                       im->path, t->name, want);
+    size_t prefix_len = 0;
+    int near = under_a_prefix(im, t->name, &prefix_len);
+    if (near >= 0) {
+        const char *name = im->st.tensors[near].name;
+        return gs_fail(im->ctx, GS_ERR_MISMATCH,
+                       "%s has no tensor '%s' (shape %s in this model) but has '%.120s': write a copy without the "
+                       "prefix with tools/convert-weights.py --prefix %.*s %s OUT.safetensors",
+                       im->path, t->name, want, name, (int)(prefix_len > 100 ? 100 : prefix_len), name, im->path);
+    }
+    return gs_fail(im->ctx, GS_ERR_MISMATCH,
+                   "%s has no tensor '%s' (shape %s in this model); its first tensor is '%.100s' (when the names carry "
+                   "a prefix, tools/convert-weights.py --prefix PREFIX writes a copy without it)",
+                   im->path, t->name, want, im->st.tensors[0].name);
 }
 
 /* Reads every model tensor into staging (the same order and sizes as the list). */
@@ -133,15 +182,7 @@ static gs_status read_all(importer *im, const gs_param_list *params, const gs_we
             im->report.head_kept++;
             continue;
         }
-        if (!f) {
-            char want[128];
-            gs_shape_str(t, want, sizeof want);
-            return gs_fail(im->ctx, GS_ERR_MISMATCH,
-                           "%s has no tensor '%s' (shape %s in this model)%s%.100s%s", im->path, t->name, want,
-                           im->st.count ? "; its first tensor is '" : "; it holds no tensors",
-                           im->st.count ? im->st.tensors[0].name : "",
-                           im->st.count ? "' (strip another prefix?)" : "");
-        }
+        if (!f) return missing_tensor(im, t);
         if (!same_shape(f, t)) {
             if (!optional) return shape_mismatch(im, f, t);
             char have[128], want[128];
@@ -188,6 +229,19 @@ static gs_status check_leftovers(importer *im, const gs_param_list *params, bool
     return GS_OK;
 }
 
+/* PyTorch's own files (torch.save): a zip archive since PyTorch 1.6, a bare
+ * pickle before.  Told apart from a damaged safetensors file so the error
+ * can name the converter. */
+static bool looks_like_torch_save(const char *path) {
+    unsigned char head[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return n == sizeof head && ((head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) ||
+                                (head[0] == 0x80 && head[1] >= 2 && head[1] <= 5));
+}
+
 gs_status gs_weights_import(gs_context *ctx, const char *path, const gs_param_list *params,
                             const gs_weights_import_options *options, gs_weights_import_report *report) {
     if (report) memset(report, 0, sizeof *report);
@@ -203,7 +257,15 @@ gs_status gs_weights_import(gs_context *ctx, const char *path, const gs_param_li
     im.n_prefixes = o->strip_prefixes ? o->n_strip_prefixes : (int)(sizeof DEFAULT_PREFIXES / sizeof *DEFAULT_PREFIXES);
     for (int p = 0; p < im.n_prefixes; p++)
         if (!im.prefixes[p]) return gs_fail(ctx, GS_ERR_ARGUMENT, "gs_weights_import: strip prefix %d is NULL", p);
-    if (gs_safetensors_open(ctx, path, &im.st) != GS_OK) return ctx->status;
+    if (gs_safetensors_open(ctx, path, &im.st) != GS_OK) {
+        if (ctx->status == GS_ERR_FORMAT && looks_like_torch_save(path)) {
+            gs_clear_error(ctx);
+            return gs_fail(ctx, GS_ERR_FORMAT,
+                           "%s is a PyTorch file (torch.save), not safetensors: convert it with "
+                           "tools/convert-weights.py %s OUT.safetensors (PyTorch needed there only)", path, path);
+        }
+        return ctx->status;
+    }
     const char *arch = gs_safetensors_meta(&im.st, "architecture");
     if (arch) snprintf(im.report.architecture, sizeof im.report.architecture, "%s", arch);
 
@@ -233,7 +295,14 @@ gs_status gs_weights_import(gs_context *ctx, const char *path, const gs_param_li
 }
 
 gs_status gs_weights_export(gs_context *ctx, const char *path, const gs_param_list *params, const char *architecture) {
+    return gs_weights_export_meta(ctx, path, params, architecture, NULL, 0);
+}
+
+gs_status gs_weights_export_meta(gs_context *ctx, const char *path, const gs_param_list *params,
+                                 const char *architecture, const gs_st_meta *extra, int n_extra) {
     if (gs_failed(ctx)) return ctx->status;
+    if (n_extra < 0 || (n_extra > 0 && !extra))
+        return gs_fail(ctx, GS_ERR_ARGUMENT, "gs_weights_export: %d metadata entries given without a list", n_extra);
     if (!params) return gs_fail(ctx, GS_ERR_ARGUMENT, "gs_weights_export: no parameter list given");
     for (int i = 0; i < params->count; i++) {
         const gs_tensor *t = params->items[i].tensor;
@@ -243,14 +312,19 @@ gs_status gs_weights_export(gs_context *ctx, const char *path, const gs_param_li
                                                   "index %lld", path, t->name, (long long)bad);
     }
     const gs_tensor **tensors = malloc((size_t)(params->count ? params->count : 1) * sizeof *tensors);
-    if (!tensors) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory exporting %s", path);
+    gs_st_meta *meta = malloc((size_t)(3 + n_extra) * sizeof *meta);
+    if (!tensors || !meta) {
+        free(tensors);
+        free(meta);
+        return gs_fail(ctx, GS_ERR_MEMORY, "out of memory exporting %s", path);
+    }
     for (int i = 0; i < params->count; i++) tensors[i] = params->items[i].tensor;
-    const gs_st_meta meta[] = {
-        {"format", "pt"},
-        {"producer", "geossl"},
-        {"architecture", (char *)(architecture ? architecture : "")},
-    };
-    gs_status status = gs_safetensors_write(ctx, path, tensors, params->count, meta, 3);
+    meta[0] = (gs_st_meta){"format", "pt"};
+    meta[1] = (gs_st_meta){"producer", "geossl"};
+    meta[2] = (gs_st_meta){"architecture", (char *)(architecture ? architecture : "")};
+    for (int i = 0; i < n_extra; i++) meta[3 + i] = extra[i];
+    gs_status status = gs_safetensors_write(ctx, path, tensors, params->count, meta, 3 + n_extra);
     free(tensors);
+    free(meta);
     return status;
 }

@@ -17,6 +17,7 @@
 
 #include "../core/context.h"
 #include "../nn/params.h"
+#include "safetensors.h"
 
 typedef struct gs_weights_import_options {
     /* Prefixes stripped from the file's names, repeatedly, in any order
@@ -61,5 +62,11 @@ gs_status gs_weights_import(gs_context *ctx, const char *path, const gs_param_li
  * load_state_dict.  GS_ERR_NONFINITE when a tensor holds NaN/Inf (nothing is
  * written); GS_ERR_IO when the file cannot be written. */
 gs_status gs_weights_export(gs_context *ctx, const char *path, const gs_param_list *params, const char *architecture);
+
+/* gs_weights_export with n_extra more metadata entries after those three
+ * (what a reader of the file needs besides the names: the bands the encoder
+ * takes, in order, and where its weights came from). */
+gs_status gs_weights_export_meta(gs_context *ctx, const char *path, const gs_param_list *params,
+                                 const char *architecture, const gs_st_meta *extra, int n_extra);
 
 #endif
