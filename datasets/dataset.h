@@ -134,6 +134,8 @@ void gs_dataset_close(gs_dataset *ds);
 const gs_dataset_format *gs_dataset_format_find(const char *name);
 /* Writes "  name  summary" lines for every format. */
 void gs_dataset_print_formats(FILE *out);
+/* The i-th format of the registry (0, 1, ...), NULL past the last. */
+const gs_dataset_format *gs_dataset_format_at(int i);
 /* Prints what a format found beyond the fields above, for `data check`: the
  * dates of each location of a time series.  Nothing for most formats. */
 void gs_dataset_describe(const gs_dataset *ds, FILE *out);

@@ -18,6 +18,13 @@ void gs_dataset_print_formats(FILE *out) {
         if (FORMATS[i]->name) fprintf(out, "  %-12s %s\n", FORMATS[i]->name, FORMATS[i]->summary);
 }
 
+const gs_dataset_format *gs_dataset_format_at(int i) {
+    int seen = 0;
+    for (size_t k = 0; k < sizeof FORMATS / sizeof *FORMATS; k++)
+        if (FORMATS[k]->name && seen++ == i) return FORMATS[k];
+    return NULL;
+}
+
 void gs_dataset_describe(const gs_dataset *ds, FILE *out) {
     if (ds->format == &gs_format_s2_timeseries) gs_s2_timeseries_describe(ds, out);
 }

@@ -271,3 +271,17 @@ Test(cli_getopt, piped_progress_is_whole_lines_at_a_modest_rate) {
     cr_expect(strstr(c.err, "features: 300 samples in ") && strstr(c.err, " img/s)"), "%s", c.err);
     test_remove_tree(s.dir);
 }
+
+Test(cli_getopt, list_names_what_each_option_accepts) {
+    captured c = run(gs_cmd_list, (char *[]){"list", "backbones", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect_str_eq(c.out, "resnet18\nresnet50\nvit-tiny\nvit-small\n");
+    c = run(gs_cmd_list, (char *[]){"list", "protocols", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.out, "knn\n") && strstr(c.out, "segment\n"), "%s", c.out);
+    c = run(gs_cmd_list, (char *[]){"list", "formats", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.out, "eurosat-ms\n") && strstr(c.out, "s2-timeseries\n") && !strchr(c.out, ' '), "%s", c.out);
+    c = run(gs_cmd_list, (char *[]){"list", "datasets", NULL});
+    REFUSED(c, "unknown list 'datasets'", "backbones");
+}

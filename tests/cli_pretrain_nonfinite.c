@@ -61,7 +61,7 @@ Test(cli_pretrain_nonfinite, an_exploding_run_stops_at_the_step_and_points_to_th
               "the error names what went non-finite: %s", c.err);
     cr_expect(strstr(c.err, " step "), "and the step: %s", c.err);
     cr_expect(strstr(c.err, w.checkpoint) && strstr(c.err, "--resume"), "points to the checkpoint: %s", c.err);
-    cr_expect_null(strstr(c.out, "steps (from"), "no summary of a finished run: %s", c.out);
+    cr_expect_null(strstr(c.out, " (from "), "no summary of a finished run: %s", c.out);
     /* The checkpoint it points to exists, loads, and is the one from before. */
     gs_checkpoint_info after;
     cr_assert_eq(gs_checkpoint_read_info(&ctx, w.checkpoint, &after), GS_OK, "%s", ctx.error);

@@ -372,8 +372,8 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
         }
         code = 1;
     } else {
-        printf("%s %s: %lld steps (from %lld), loss %.4f -> %.4f, embedding std %.4f, %.1f img/s, %.0f s\n", method,
-               backbone, (long long)r.steps, (long long)r.start_step, (double)r.first_loss, (double)r.final_loss,
+        printf("%s %s: %lld step%s (from %lld), loss %.4f -> %.4f, embedding std %.4f, %.1f img/s, %.0f s\n", method,
+               backbone, (long long)r.steps, r.steps == 1 ? "" : "s", (long long)r.start_step, (double)r.first_loss, (double)r.final_loss,
                (double)r.embedding_std, r.img_per_s, r.seconds);
         printf("checkpoint %s\n", checkpoint);
     }
