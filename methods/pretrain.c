@@ -214,17 +214,17 @@ gs_status gs_pretrain_warmup_steps(const gs_pretrain_config *cfg, int64_t steps_
     if (!ops) return err->status;
     *warmup_steps = 0;
     if (ops->lr_at) {
-        if (cfg->warmup_epochs >= 0)
+        if (cfg->has_warmup)
             return gs_error_set(err, GS_ERR_ARGUMENT, "%s follows its own schedule (%s): --warmup-epochs does not "
                                 "apply to it", ops->name, ops->schedule ? ops->schedule : "the method's");
         return GS_OK;
     }
-    if (cfg->warmup_epochs < 0) {
+    if (!cfg->has_warmup) {
         *warmup_steps = total_steps / 10;
         return GS_OK;
     }
     double steps = cfg->warmup_epochs * (double)steps_per_epoch;
-    if (!(steps <= (double)total_steps))
+    if (!(steps >= 0.0 && steps <= (double)total_steps))
         return gs_error_set(err, GS_ERR_ARGUMENT, "a warm-up of %g epochs is longer than the %lld epochs of training",
                             cfg->warmup_epochs, (long long)(total_steps / (steps_per_epoch > 0 ? steps_per_epoch : 1)));
     *warmup_steps = llround(steps);

@@ -34,8 +34,9 @@ typedef struct gs_pretrain_config {
                               * step are dropped and new ones appended. */
     const char *config_json; /* the resolved configuration (run_record.h), written at start and resume; NULL: none */
     int keep_every;          /* > 0: also keep the checkpoint of every N-th epoch as checkpoint-epochNNN.h5 */
-    double warmup_epochs;    /* linear warm-up length in epochs (fractions allowed), then cosine;
-                                < 0: 10% of all steps.  Methods with their own schedule (ops->lr_at) refuse it. */
+    bool has_warmup;         /* warmup_epochs was given; false (as zero-initialized): 10% of all steps */
+    double warmup_epochs;    /* linear warm-up length in epochs (fractions allowed, 0 none), then cosine.
+                                Methods with their own schedule (ops->lr_at) refuse it. */
     const char *band_selection; /* for the record: the --bands the dataset was opened with; NULL: all */
     int tile;                /* for the record: the tile side the dataset was cut into; 0: the format's */
     const char *git_commit, *version; /* recorded in config_json */

@@ -187,3 +187,28 @@ Test(methods_pretrain, training_log_survives_a_kill_and_resume) {
     }
     test_remove_tree(r.dir);
 }
+
+/* The warm-up: a zero-initialized config (suites, the demo, every caller
+ * that predates --warmup-epochs) keeps 10% of the steps; a given one,
+ * 0 included, is taken; a method with its own schedule refuses only a
+ * given one. */
+Test(methods_pretrain, warmup_defaults_to_a_tenth_and_zero_means_none) {
+    gs_error err = {0};
+    int64_t warmup = -1;
+    gs_pretrain_config c = {.method = "simclr"};
+    cr_assert_eq(gs_pretrain_warmup_steps(&c, 7, 70, &warmup, &err), GS_OK, "%s", err.message);
+    cr_expect_eq(warmup, 7);
+    c.has_warmup = true; /* warmup_epochs 0: none */
+    cr_assert_eq(gs_pretrain_warmup_steps(&c, 7, 70, &warmup, &err), GS_OK, "%s", err.message);
+    cr_expect_eq(warmup, 0);
+    c.warmup_epochs = 1.5;
+    cr_assert_eq(gs_pretrain_warmup_steps(&c, 7, 70, &warmup, &err), GS_OK, "%s", err.message);
+    cr_expect_eq(warmup, 11); /* 10.5 rounded */
+    c.warmup_epochs = 11;
+    cr_expect_eq(gs_pretrain_warmup_steps(&c, 7, 70, &warmup, &err), GS_ERR_ARGUMENT);
+    gs_pretrain_config own = {.method = "glcnet"};
+    err = (gs_error){0};
+    cr_expect_eq(gs_pretrain_warmup_steps(&own, 7, 70, &warmup, &err), GS_OK, "%s", err.message);
+    own.has_warmup = true;
+    cr_expect_eq(gs_pretrain_warmup_steps(&own, 7, 70, &warmup, &err), GS_ERR_ARGUMENT);
+}

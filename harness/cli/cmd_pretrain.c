@@ -1,5 +1,6 @@
 /* geossl pretrain: self-supervised pretraining with progress, a checkpoint
  * every epoch and --resume. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,7 +67,7 @@ static int print_recipe(const gs_pretrain_config *pc, const gs_dataset *ds, gs_e
                (long long)(r.steps_per_epoch * pc->epochs));
     else
         printf("schedule.warmup_epochs = %g  # linear; then cosine to 0\n",
-               pc->warmup_epochs >= 0 ? pc->warmup_epochs : 0.1 * pc->epochs);
+               pc->has_warmup ? pc->warmup_epochs : 0.1 * pc->epochs);
     if (r.method.temperature > 0) printf("temperature = %g\n", (double)r.method.temperature);
     if (r.method.momentum > 0) printf("ema_momentum = %g  # target network's EMA base\n", (double)r.method.momentum);
     if (r.method.queue_size > 0) printf("queue = %d\n", r.method.queue_size);
@@ -276,7 +277,8 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
         .method_options = method_options, .seed = (uint64_t)seed, .workers = (int)workers, .checkpoint = checkpoint, .resume = resume,
         .augment = augment, .log_csv = log_csv, .config_json = config_json, .keep_every = (int)keep_every,
         .git_commit = commit, .version = GEOSSL_VERSION, .progress = args->quiet ? NULL : stderr,
-        .warmup_epochs = gs_option_float_or(warmup_epochs, -1), .band_selection = bands,
+        .has_warmup = !isnan(warmup_epochs), .warmup_epochs = gs_option_float_or(warmup_epochs, 0),
+        .band_selection = bands,
         .tile = (int)gs_option_int_or(tile, 0)};
     gs_dataset ds;
     gs_error err = {0};
