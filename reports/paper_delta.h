@@ -1,8 +1,10 @@
-/* Paper reproduction: each of our leaderboard entries next to the published
- * number for the same method, evaluation data and metric, with the
- * difference and the setting fields (backbone, pretraining data, protocol,
- * label fraction) that differ.  A comparison only counts as a reproduction
- * when nothing differs. */
+/* Paper reproduction: every published number whose method, backbone,
+ * evaluation data, protocol and metric we measured, next to our closest
+ * measurement, with the difference and the setting fields (pretraining
+ * data, label fraction) that differ.  A comparison only counts as a
+ * reproduction when nothing differs.  Published numbers for anything we did
+ * not measure are only counted: the reference file holds numbers for
+ * datasets we never evaluate, kept to check the methods against. */
 #ifndef GS_PAPER_DELTA_H
 #define GS_PAPER_DELTA_H
 
@@ -19,18 +21,18 @@ typedef struct gs_paper_comparison {
     const gs_reference_row *paper;
     double difference;    /* ours - paper */
     bool settings_match;
-    char differs[512];    /* "" or "backbone: ours resnet18, paper resnet50; ..." */
+    char differs[512];    /* "" or "pretrain_data: ours eurosat-rgb, paper ssl4eo-s12; ..." */
 } gs_paper_comparison;
 
 typedef struct gs_paper_comparisons {
-    gs_paper_comparison *items;
+    gs_paper_comparison *items; /* in reference-file order */
     size_t n;
-    size_t n_reference_unmatched; /* reference rows no entry was compared with */
+    size_t n_reference_unmatched; /* reference rows with no measurement of ours to compare with */
 } gs_paper_comparisons;
 
-/* For each entry, the reference row of the same method, eval data and
- * metric with the fewest differing setting fields (the first such row in
- * the file on ties).  Entries with no such row are left out. */
+/* For each reference row, the entry of the same method, backbone, eval
+ * data, protocol and metric with the fewest differing setting fields, the
+ * nearest label fraction on ties (then the first in board order). */
 gs_status gs_paper_compare(const gs_leaderboards *ours, const gs_reference *reference, gs_paper_comparisons *out,
                            gs_error *err);
 void gs_paper_comparisons_free(gs_paper_comparisons *c);
