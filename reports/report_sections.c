@@ -107,12 +107,17 @@ void gs_section_paper(gs_doc *doc, const gs_paper_comparisons *c, const char *re
         char fraction[32], metric[160], ours[96], paper[48], diff[48], settings[600];
         gs_format_fraction(fraction, sizeof fraction, x->paper->label_fraction);
         snprintf(metric, sizeof metric, "%s (%s)", x->paper->metric, gs_metric_unit_label(x->paper->metric));
-        gs_format_mean_std(ours, sizeof ours, x->ours->mean, x->ours->std, x->ours->n_seeds);
         gs_format_metric(paper, sizeof paper, x->paper->value);
-        gs_format_difference(diff, sizeof diff, x->difference, fmax(fabs(x->ours->mean), fabs(x->paper->value)));
+        if (x->ours) {
+            gs_format_mean_std(ours, sizeof ours, x->ours->mean, x->ours->std, x->ours->n_seeds);
+            gs_format_difference(diff, sizeof diff, x->difference, fmax(fabs(x->ours->mean), fabs(x->paper->value)));
+        } else {
+            snprintf(ours, sizeof ours, "–");
+            snprintf(diff, sizeof diff, "–");
+        }
         snprintf(settings, sizeof settings, "%s%s", x->settings_match ? "match" : "differ: ", x->differs);
         const char *cells[] = {x->board->eval_data, x->board->protocol, fraction, metric,
-                               x->ours->method,     x->ours->backbone,  ours,     paper,
+                               x->paper->method,    x->paper->backbone, ours,     paper,
                                diff,                settings,           x->paper->paper};
         unsigned char marks[11] = {0};
         marks[7] = GS_CELL_QUOTED;

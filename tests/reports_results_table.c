@@ -72,7 +72,9 @@ static const char REFERENCE[] =
     /* a dataset we never evaluate: counted */
     REF("byol", "resnet18", "cifar10", "cifar10", "linear", "1", "top1", "92.58", "Paper E")
     /* macro mAP where the column shows micro: not in the table, but compared with our macro mAP */
-    REF("simclr", "resnet18", "ssl4eo-s12", "bigearthnet", "linear", "1", "map_macro", "45", "Paper F");
+    REF("simclr", "resnet18", "ssl4eo-s12", "bigearthnet", "linear", "1", "map_macro", "45", "Paper F")
+    /* a metric we did not measure where we measured the method: listed without a difference */
+    REF("simclr", "resnet18", "ssl4eo-s12", "eurosat-ms", "knn", "1", "top5", "80", "Paper G");
 
 static void spit(const char *path, const char *text) {
     FILE *f = fopen(path, "wb");
@@ -164,7 +166,7 @@ Test(reports_results_table, a_row_per_method_and_a_column_per_dataset_protocol_a
         cr_expect_eq(t.rows[i].published != NULL, i >= 4, "row %zu", i);
     }
     cr_expect_str_eq(gs_results_row_method(&t.rows[0]), "random init");
-    cr_expect_eq(t.n_published_not_shown, 2, "the CIFAR-10 number and the macro mAP under a micro column");
+    cr_expect_eq(t.n_published_not_shown, 3, "the CIFAR-10 number, the macro mAP under a micro column and top-5");
 
     const gs_results_row *simclr = row_of(&t, "simclr", NULL), *byol = row_of(&t, "byol", NULL);
     const gs_results_row *random = row_of(&t, "random", NULL), *mocov2 = row_of(&t, "mocov2", NULL);
@@ -204,9 +206,10 @@ Test(reports_results_table, the_paper_table_lists_every_reference_row_we_measure
     gs_paper_comparisons c;
     gs_error err = {0};
     cr_assert_eq(gs_paper_compare(&l.boards, &l.reference, &c, &err), GS_OK, "%s", err.message);
-    /* Papers A, D (mocov2 resnet50 eurosat-ms finetune top1) and F (simclr resnet18 bigearthnet linear
-     * map_macro); B has another backbone, C another method, E another dataset. */
-    cr_assert_eq(c.n, 3);
+    /* Papers A, D (mocov2 resnet50 eurosat-ms finetune top1), F (simclr resnet18 bigearthnet linear
+     * map_macro) and G (top-5 we did not measure); B has another backbone, C another method, E another
+     * dataset. */
+    cr_assert_eq(c.n, 4);
     cr_expect_eq(c.n_reference_unmatched, 3);
     cr_expect_str_eq(c.items[0].paper->paper, "Paper A");
     cr_expect(c.items[0].settings_match, "%s", c.items[0].differs);
@@ -220,6 +223,11 @@ Test(reports_results_table, the_paper_table_lists_every_reference_row_we_measure
     cr_expect_str_eq(c.items[2].paper->paper, "Paper F");
     cr_expect_str_eq(c.items[2].board->metric, "map_macro");
     cr_expect_float_eq(c.items[2].difference, 40.0 - 45.0, 1e-9);
+    cr_expect_str_eq(c.items[3].paper->paper, "Paper G");
+    cr_expect_null(c.items[3].ours);
+    cr_expect(isnan(c.items[3].difference));
+    cr_expect_not(c.items[3].settings_match);
+    cr_expect_str_eq(c.items[3].differs, "metric: we did not measure top5 there");
     gs_paper_comparisons_free(&c);
     unload(&l);
 }
@@ -279,7 +287,7 @@ Test(reports_results_table, the_report_opens_with_the_table_in_markdown_html_and
                    "1-3 seeds |");
     position(w.md, "| _mocov2_ | _resnet50_ | _ssl4eo-s12_ | – | – | – | – | – | – | – | _99.10_ | _published: Paper A_ |");
     position(w.md, "| _dino_ | _vit-small/16_ | _ssl4eo-s12_ | – | _90.70_ | – | – | – | – | – | – | _published: Paper C_ |");
-    position(w.md, "2 other published numbers in");
+    position(w.md, "3 other published numbers in");
     /* HTML: the same table, best cells bold, published ones italic. */
     long table = position(w.html, "<th class=\"num\">eurosat-ms · linear probe · 10% labels · top-1 (%)</th>");
     cr_expect_lt(table, position(w.html, "id=\"s1\">Plots"));
@@ -330,6 +338,8 @@ Test(reports_results_table, unmatched_reference_rows_are_counted_not_listed) {
     position(section, "| **differ: pretraining data: ours ssl4eo-s12, paper seco-1m; labels: ours 100%, paper 50%** | "
                       "Paper D |");
     position(section, "| Paper F |");
+    position(section, "| eurosat-ms | knn | 100% | top5 (%) | simclr | resnet18 | – | _80.00_ | – | **differ: "
+                      "metric: we did not measure top5 there** | Paper G |");
     cr_expect_null(strstr(section, "Paper B"), "another backbone is not a comparison");
     cr_expect_null(strstr(section, "Paper C"));
     cr_expect_null(strstr(section, "Paper E"));
