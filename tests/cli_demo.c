@@ -44,6 +44,8 @@ Test(cli_demo, the_report_is_a_results_section_with_the_runs_curves_and_the_publ
     cr_assert_eq(c.rc, 0, "%s", c.err);
     /* Header, random / simclr / byol, report path. */
     cr_expect_eq(lines(c.out), 5, "%s", c.out);
+    cr_expect(strstr(c.out, "kNN top-1 (%)") && strstr(c.out, "linear top-1 (%)"), "the unit is in the header: %s",
+              c.out);
     cr_expect(strstr(c.out, "\nrandom "), "%s", c.out);
     cr_expect(strstr(c.out, "\nsimclr "), "%s", c.out);
     cr_expect(strstr(c.out, "\nbyol "), "%s", c.out);

@@ -140,9 +140,10 @@ int gs_cmd_demo(int argc, char **argv) {
         fprintf(stderr, "geossl demo: %s\n", err.message);
         return 1;
     }
-    printf("%-10s %10s %10s\n", "encoder", "kNN top-1", "linear");
+    /* The unit once, in the header: the lines below stay plain numbers for scripts. */
+    printf("%-10s %16s %16s\n", "encoder", "kNN top-1 (%)", "linear top-1 (%)");
     const char *names[3] = {"random", "simclr", "byol"};
-    for (int i = 0; i < 3; i++) printf("%-10s %10.2f %10.2f\n", names[i], scores[i][0], scores[i][1]);
+    for (int i = 0; i < 3; i++) printf("%-10s %16.2f %16.2f\n", names[i], scores[i][0], scores[i][1]);
     printf("report: %s/index.html\n", report_dir);
     return 0;
 }
