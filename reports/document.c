@@ -185,9 +185,12 @@ static void markdown_table(const gs_doc_table *t, gs_text *out) {
         for (size_t c = 0; c < t->n_cols; c++) {
             unsigned char mark = t->marks[r * t->n_cols + c];
             bool bold = r > 0 && (mark == GS_CELL_BEST || mark == GS_CELL_BAD);
+            bool italic = r > 0 && mark == GS_CELL_QUOTED && t->cells[r * t->n_cols + c][0];
             gs_text_append(out, " ");
             if (bold) gs_text_append(out, "**");
+            if (italic) gs_text_append(out, "_");
             gs_markdown_escape(out, t->cells[r * t->n_cols + c]);
+            if (italic) gs_text_append(out, "_");
             if (bold) gs_text_append(out, "**");
             gs_text_append(out, " |");
         }

@@ -16,6 +16,7 @@ typedef enum gs_cell_mark {
     GS_CELL_BEST,   /* the leaderboard's best: bold, highlighted */
     GS_CELL_BAD,    /* a regression or a setting mismatch: bold, red */
     GS_CELL_GOOD,   /* an improvement or a matching setting: green */
+    GS_CELL_QUOTED, /* a number quoted from elsewhere (a paper), not measured here: italic */
 } gs_cell_mark;
 
 typedef struct gs_doc_table {

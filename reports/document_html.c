@@ -20,12 +20,17 @@ static const char STYLE[] =
     "table{border-collapse:collapse;margin:8px 0 18px;background:#fff;font-size:.92em;"
     "box-shadow:0 1px 2px rgba(0,0,0,.06)}"
     "th,td{border:1px solid #d7dce4;padding:5px 10px;text-align:left;vertical-align:top}"
+    /* A token longer than its column (a path, a URL) breaks instead of
+     * pushing the table past the page; words still wrap whole.  Numbers keep
+     * "mean ± std" on one line, and headers wrap at spaces. */
+    "td{overflow-wrap:break-word}"
     "th{background:#eef1f6;font-weight:600}"
-    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}td.num{white-space:nowrap}"
     "tr:nth-child(even) td{background:#fafbfc}"
     "td.best{font-weight:700;background:#e3f4e6!important}"
     "td.bad{font-weight:700;color:#a3141d;background:#fdeaea!important}"
     "td.good{color:#1d6b2f}"
+    "td.quoted{font-style:italic;color:#4b5568}"
     ".note{background:#fff7e0;border-left:4px solid #e0a800;padding:8px 12px;margin:12px 0}"
     "figure{background:#fff;border:1px solid #d7dce4;border-radius:6px;padding:12px;margin:12px 0 20px;"
     "display:inline-block;max-width:100%}"
@@ -112,6 +117,7 @@ static void html_table(const gs_doc_table *t, gs_text *out) {
                                    : mark == GS_CELL_BEST ? "best"
                                    : mark == GS_CELL_BAD  ? "bad"
                                    : mark == GS_CELL_GOOD ? "good"
+                                   : mark == GS_CELL_QUOTED ? "quoted"
                                                           : NULL;
             if (numeric || mark_cls)
                 gs_text_appendf(out, "<%s class=\"%s%s%s\">", tag, numeric ? "num" : "",

@@ -1,8 +1,11 @@
 #include "paper_delta.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "metric_units.h"
 
 /* Appends "field: ours X, paper Y" to the list of differences. */
 static void note_difference(int *n, char *text, size_t size, size_t *used, const char *field, const char *ours,
@@ -17,23 +20,51 @@ static void note_difference(int *n, char *text, size_t size, size_t *used, const
 }
 
 /* Counts (and, given `text`, describes) the setting fields that make the
- * paper's number a different experiment from ours. */
+ * paper's number a different experiment from ours; method, backbone, data,
+ * protocol and metric are the same by construction. */
 static int count_differences(const gs_leaderboard *b, const gs_leader_entry *e, const gs_reference_row *r,
                              char *text, size_t size) {
     int n = 0;
     size_t used = 0;
     if (text && size) text[0] = '\0';
-    if (strcmp(e->backbone, r->backbone)) note_difference(&n, text, size, &used, "backbone", e->backbone, r->backbone);
     if (strcmp(e->pretrain_data, r->pretrain_data))
-        note_difference(&n, text, size, &used, "pretrain_data", e->pretrain_data, r->pretrain_data);
-    if (strcmp(b->protocol, r->protocol)) note_difference(&n, text, size, &used, "protocol", b->protocol, r->protocol);
+        note_difference(&n, text, size, &used, "pretraining data", e->pretrain_data[0] ? e->pretrain_data : "none",
+                        r->pretrain_data[0] ? r->pretrain_data : "none");
     if (!gs_label_fraction_equal(b->label_fraction, r->label_fraction)) {
-        char ours[GS_DOUBLE_TEXT_SIZE], theirs[GS_DOUBLE_TEXT_SIZE];
-        gs_format_double(ours, b->label_fraction);
-        gs_format_double(theirs, r->label_fraction);
-        note_difference(&n, text, size, &used, "label_fraction", ours, theirs);
+        char ours[32], theirs[32];
+        gs_format_fraction(ours, sizeof ours, b->label_fraction);
+        gs_format_fraction(theirs, sizeof theirs, r->label_fraction);
+        note_difference(&n, text, size, &used, "labels", ours, theirs);
     }
     return n;
+}
+
+static bool comparable(const gs_leaderboard *b, const gs_leader_entry *e, const gs_reference_row *r) {
+    return !strcmp(r->method, e->method) && !strcmp(r->backbone, e->backbone) && !strcmp(r->eval_data, b->eval_data) &&
+           !strcmp(r->protocol, b->protocol) && !strcmp(r->metric, b->metric);
+}
+
+/* A whole-dataset board of ours for the paper's method, backbone, data and
+ * protocol, whatever its metric (the closest label fraction), or NULL. */
+static const gs_leaderboard *measured_elsewhere(const gs_leaderboards *ours, const gs_reference_row *r) {
+    const gs_leaderboard *found = NULL;
+    double found_gap = 0;
+    for (size_t i = 0; i < ours->n_boards; i++) {
+        const gs_leaderboard *b = &ours->boards[i];
+        gs_metric_tier tier = gs_metric_tier_of(b->metric);
+        if (tier == GS_METRIC_PER_CLASS || tier == GS_METRIC_DIAGNOSTIC || strcmp(b->eval_data, r->eval_data) ||
+            strcmp(b->protocol, r->protocol))
+            continue;
+        for (size_t j = 0; j < b->n_entries; j++) {
+            if (strcmp(b->entries[j].method, r->method) || strcmp(b->entries[j].backbone, r->backbone)) continue;
+            double gap = fabs(log(b->label_fraction / r->label_fraction));
+            if (!found || gap < found_gap) {
+                found = b;
+                found_gap = gap;
+            }
+        }
+    }
+    return found;
 }
 
 void gs_paper_comparisons_free(gs_paper_comparisons *c) {
@@ -44,42 +75,45 @@ void gs_paper_comparisons_free(gs_paper_comparisons *c) {
 gs_status gs_paper_compare(const gs_leaderboards *ours, const gs_reference *reference, gs_paper_comparisons *out,
                            gs_error *err) {
     *out = (gs_paper_comparisons){0};
-    size_t n_entries = 0;
-    for (size_t i = 0; i < ours->n_boards; i++) n_entries += ours->boards[i].n_entries;
-    bool *used = calloc(reference->n_rows ? reference->n_rows : 1, sizeof *used);
-    out->items = n_entries ? calloc(n_entries, sizeof *out->items) : NULL;
-    if (!used || (n_entries && !out->items)) {
-        free(used);
-        gs_paper_comparisons_free(out);
-        return gs_error_set(err, GS_ERR_MEMORY, "paper comparison: out of memory");
-    }
-    for (size_t i = 0; i < ours->n_boards; i++) {
-        const gs_leaderboard *b = &ours->boards[i];
-        for (size_t j = 0; j < b->n_entries; j++) {
-            const gs_leader_entry *e = &b->entries[j];
-            size_t best = reference->n_rows;
-            int best_diff = 1 << 30;
-            for (size_t k = 0; k < reference->n_rows; k++) {
-                const gs_reference_row *r = &reference->rows[k];
-                if (strcmp(r->method, e->method) || strcmp(r->eval_data, b->eval_data) || strcmp(r->metric, b->metric))
-                    continue;
-                int d = count_differences(b, e, r, NULL, 0);
-                if (d < best_diff) {
+    out->items = reference->n_rows ? calloc(reference->n_rows, sizeof *out->items) : NULL;
+    if (reference->n_rows && !out->items) return gs_error_set(err, GS_ERR_MEMORY, "paper comparison: out of memory");
+    for (size_t k = 0; k < reference->n_rows; k++) {
+        const gs_reference_row *r = &reference->rows[k];
+        const gs_leaderboard *best_board = NULL;
+        const gs_leader_entry *best = NULL;
+        int best_diff = 0;
+        double best_gap = 0;
+        for (size_t i = 0; i < ours->n_boards; i++) {
+            const gs_leaderboard *b = &ours->boards[i];
+            for (size_t j = 0; j < b->n_entries; j++) {
+                if (!comparable(b, &b->entries[j], r)) continue;
+                int d = count_differences(b, &b->entries[j], r, NULL, 0);
+                double gap = fabs(log(b->label_fraction / r->label_fraction));
+                if (!best || d < best_diff || (d == best_diff && gap < best_gap)) {
+                    best_board = b;
+                    best = &b->entries[j];
                     best_diff = d;
-                    best = k;
+                    best_gap = gap;
                 }
             }
-            if (best == reference->n_rows) continue;
-            gs_paper_comparison *c = &out->items[out->n++];
-            c->board = b;
-            c->ours = e;
-            c->paper = &reference->rows[best];
-            c->difference = e->mean - c->paper->value;
-            c->settings_match = count_differences(b, e, c->paper, c->differs, sizeof c->differs) == 0;
-            used[best] = true;
         }
+        if (!best) {
+            const gs_leaderboard *other = measured_elsewhere(ours, r);
+            if (!other) {
+                out->n_reference_unmatched++;
+                continue;
+            }
+            gs_paper_comparison *c = &out->items[out->n++];
+            *c = (gs_paper_comparison){.board = other, .paper = r, .difference = NAN};
+            snprintf(c->differs, sizeof c->differs, "metric: we did not measure %.64s there", r->metric);
+            continue;
+        }
+        gs_paper_comparison *c = &out->items[out->n++];
+        c->board = best_board;
+        c->ours = best;
+        c->paper = r;
+        c->difference = best->mean - r->value;
+        c->settings_match = count_differences(best_board, best, r, c->differs, sizeof c->differs) == 0;
     }
-    for (size_t k = 0; k < reference->n_rows; k++) out->n_reference_unmatched += !used[k];
-    free(used);
     return GS_OK;
 }

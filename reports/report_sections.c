@@ -5,25 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-void gs_format_fraction(char *buf, size_t size, double fraction) {
-    snprintf(buf, size, "%g%%", fraction * 100.0);
-}
-
 static void leaderboard_table(gs_doc *doc, const gs_leaderboard *b) {
-    static const char *const HEADER[] = {"rank", "method", "backbone", "pretraining", "mean ± std", "seeds"};
-    char fraction[32];
+    char fraction[32], value_header[64];
     gs_format_fraction(fraction, sizeof fraction, b->label_fraction);
-    /* A diagnostic (the probe's chosen L2, its validation score) is listed,
-     * not ranked: no direction, no best mark. */
-    bool ranked = gs_metric_tier_of(b->metric) != GS_METRIC_DIAGNOSTIC;
-    if (ranked)
-        gs_doc_heading(doc, 3, "%s · %s · %s labels · %s (%s is better)", b->eval_data, b->protocol, fraction,
-                       b->metric, b->lower_is_better ? "lower" : "higher");
-    else
-        gs_doc_heading(doc, 3, "%s · %s · %s labels · %s (a setting, not a score)", b->eval_data, b->protocol,
-                       fraction, b->metric);
+    const char *unit = gs_metric_unit_label(b->metric);
+    snprintf(value_header, sizeof value_header, "mean ± std (%s)", unit);
+    const char *const header[] = {"rank", "method", "backbone", "pretraining", value_header, "seeds"};
+    gs_doc_heading(doc, 3, "%s · %s · %s labels · %s (%s, %s is better)", b->eval_data, b->protocol, fraction,
+                   b->metric, unit, b->lower_is_better ? "lower" : "higher");
     gs_doc_table t;
-    gs_doc_table_init(&t, 6, HEADER, 1u << 0 | 1u << 4 | 1u << 5);
+    gs_doc_table_init(&t, 6, header, 1u << 0 | 1u << 4 | 1u << 5);
     for (size_t k = 0; k < b->n_entries; k++) {
         const gs_leader_entry *e = &b->entries[k];
         char rank[24], value[96], seeds[16];
@@ -32,40 +23,38 @@ static void leaderboard_table(gs_doc *doc, const gs_leaderboard *b) {
         snprintf(seeds, sizeof seeds, "%d", e->n_seeds);
         const char *cells[] = {rank, e->method, e->backbone, e->pretrain_data[0] ? e->pretrain_data : "none", value,
                                seeds};
-        unsigned char mark = e->best && ranked ? GS_CELL_BEST : GS_CELL_PLAIN;
+        unsigned char mark = e->best ? GS_CELL_BEST : GS_CELL_PLAIN;
         const unsigned char marks[] = {GS_CELL_PLAIN, mark, GS_CELL_PLAIN, GS_CELL_PLAIN, mark, GS_CELL_PLAIN};
         gs_doc_table_row(&t, cells, marks);
     }
     gs_doc_add_table(doc, &t);
 }
 
-/* The boards in four passes, headline metrics first, diagnostics last: within a tier they
- * keep the boards' order (evaluation data, protocol, fraction, metric). */
+/* The boards in three passes, headline metrics first: within a tier they
+ * keep the boards' order (evaluation data, protocol, fraction, metric).
+ * Diagnostics are not boards: they are settings (gs_section_settings). */
 void gs_section_leaderboards(gs_doc *doc, const gs_leaderboards *boards) {
     gs_doc_heading(doc, 1, "Leaderboards");
     if (!boards->n_boards) {
         gs_doc_paragraph(doc, "No results yet.");
         return;
     }
-    gs_doc_paragraph(doc, "Mean ± sample standard deviation over seeds for each method, backbone and pretraining "
-                          "data; the best mean of each table is in bold.");
+    gs_doc_paragraph(doc, "Every metric measured, one table per evaluation dataset, protocol, label fraction and "
+                          "metric: mean ± sample standard deviation over seeds for each method, backbone and "
+                          "pretraining data, ranked; the best mean of each table is in bold.");
     static const struct {
         gs_metric_tier tier;
         const char *heading;
     } TIERS[] = {{GS_METRIC_HEADLINE, "Headline metrics (top-1, mAP, mIoU)"},
                  {GS_METRIC_SUMMARY, "Other metrics"},
-                 {GS_METRIC_PER_CLASS, "Per-class metrics"},
-                 {GS_METRIC_DIAGNOSTIC, "Protocol diagnostics (chosen on the validation split)"}};
+                 {GS_METRIC_PER_CLASS, "Per-class metrics"}};
     for (size_t t = 0; t < sizeof TIERS / sizeof *TIERS; t++) {
         size_t n = 0;
         for (size_t i = 0; i < boards->n_boards; i++) n += gs_metric_tier_of(boards->boards[i].metric) == TIERS[t].tier;
         if (!n) continue;
         gs_doc_heading(doc, 2, "%s", TIERS[t].heading);
-        bool fold = TIERS[t].tier == GS_METRIC_PER_CLASS || TIERS[t].tier == GS_METRIC_DIAGNOSTIC;
-        if (fold)
-            gs_doc_fold_begin(doc, TIERS[t].tier == GS_METRIC_PER_CLASS ? "%zu per-class tables, one per metric and class"
-                                                                        : "%zu tables of settings the protocols chose",
-                              n);
+        bool fold = TIERS[t].tier == GS_METRIC_PER_CLASS;
+        if (fold) gs_doc_fold_begin(doc, "%zu per-class tables, one per metric and class", n);
         for (size_t i = 0; i < boards->n_boards; i++)
             if (gs_metric_tier_of(boards->boards[i].metric) == TIERS[t].tier)
                 leaderboard_table(doc, &boards->boards[i]);
@@ -100,57 +89,94 @@ void gs_section_paper(gs_doc *doc, const gs_paper_comparisons *c, const char *re
         gs_doc_note(doc, "%s", reference_note);
         return;
     }
-    gs_doc_paragraph(doc, "Our mean next to the published number for the same method, evaluation data and metric "
-                          "(from %s). A difference is a reproduction only where the settings match; otherwise the "
-                          "fields that differ are listed.", reference_path);
+    gs_doc_paragraph(doc, "Every published number in %s whose method, backbone, evaluation dataset, protocol and "
+                          "metric we measured too, next to our mean. A difference is a reproduction only where the "
+                          "settings match; otherwise the settings that differ are listed.", reference_path);
     if (!c->n) {
-        gs_doc_paragraph(doc, "None of our results has a published number for the same method, data and metric.");
-    } else {
-        static const char *const HEADER[] = {"eval data", "protocol", "labels",   "metric", "method",
-                                             "backbone",  "ours",     "paper",    "ours − paper",
-                                             "settings",  "source"};
-        gs_doc_table t;
-        gs_doc_table_init(&t, 11, HEADER, 1u << 6 | 1u << 7 | 1u << 8);
-        for (size_t i = 0; i < c->n; i++) {
-            const gs_paper_comparison *x = &c->items[i];
-            char fraction[32], ours[96], paper[48], diff[48], settings[600];
-            gs_format_fraction(fraction, sizeof fraction, x->board->label_fraction);
-            gs_format_mean_std(ours, sizeof ours, x->ours->mean, x->ours->std, x->ours->n_seeds);
-            gs_format_metric(paper, sizeof paper, x->paper->value);
-            gs_format_difference(diff, sizeof diff, x->difference, fmax(fabs(x->ours->mean), fabs(x->paper->value)));
-            snprintf(settings, sizeof settings, "%s%s", x->settings_match ? "match" : "differ: ", x->differs);
-            const char *cells[] = {x->board->eval_data, x->board->protocol, fraction, x->board->metric,
-                                   x->ours->method,     x->ours->backbone,  ours,     paper,
-                                   diff,                settings,           x->paper->paper};
-            unsigned char marks[11] = {0};
-            marks[9] = x->settings_match ? GS_CELL_GOOD : GS_CELL_BAD;
-            gs_doc_table_row(&t, cells, marks);
-        }
-        gs_doc_add_table(doc, &t);
-        sources_table(doc, c);
+        gs_doc_paragraph(doc, "None of the %zu published numbers is for a method, backbone, dataset, protocol and "
+                              "metric we measured.", c->n_reference_unmatched);
+        return;
     }
+    static const char *const HEADER[] = {"eval data", "protocol",        "labels (paper)",         "metric",
+                                         "method",    "backbone",        "ours",             "paper",
+                                         "ours − paper", "settings",     "source"};
+    gs_doc_table t;
+    gs_doc_table_init(&t, 11, HEADER, 1u << 6 | 1u << 7 | 1u << 8);
+    for (size_t i = 0; i < c->n; i++) {
+        const gs_paper_comparison *x = &c->items[i];
+        char fraction[32], metric[160], ours[96], paper[48], diff[48], settings[600];
+        gs_format_fraction(fraction, sizeof fraction, x->paper->label_fraction);
+        snprintf(metric, sizeof metric, "%s (%s)", x->paper->metric, gs_metric_unit_label(x->paper->metric));
+        gs_format_metric(paper, sizeof paper, x->paper->value);
+        if (x->ours) {
+            gs_format_mean_std(ours, sizeof ours, x->ours->mean, x->ours->std, x->ours->n_seeds);
+            gs_format_difference(diff, sizeof diff, x->difference, fmax(fabs(x->ours->mean), fabs(x->paper->value)));
+        } else {
+            snprintf(ours, sizeof ours, "–");
+            snprintf(diff, sizeof diff, "–");
+        }
+        snprintf(settings, sizeof settings, "%s%s", x->settings_match ? "match" : "differ: ", x->differs);
+        const char *cells[] = {x->board->eval_data, x->board->protocol, fraction, metric,
+                               x->paper->method,    x->paper->backbone, ours,     paper,
+                               diff,                settings,           x->paper->paper};
+        unsigned char marks[11] = {0};
+        marks[7] = GS_CELL_QUOTED;
+        marks[9] = x->settings_match ? GS_CELL_GOOD : GS_CELL_BAD;
+        gs_doc_table_row(&t, cells, marks);
+    }
+    gs_doc_add_table(doc, &t);
+    sources_table(doc, c);
     if (c->n_reference_unmatched)
-        gs_doc_paragraph(doc, "%zu published numbers in the reference file have no result of ours with the same "
-                              "method, evaluation data and metric yet.", c->n_reference_unmatched);
+        gs_doc_paragraph(doc, "%zu other published numbers in the reference file are for a method, backbone, dataset, "
+                              "protocol or metric we have not measured; they are counted, not listed.",
+                         c->n_reference_unmatched);
 }
 
-void gs_section_plots(gs_doc *doc, const gs_plots *plots) {
+/* Which training logs the curves come from, so a reader can find them. */
+static void run_logs_note(gs_doc *doc, const gs_loss_logs *logs) {
+    if (!logs || (!logs->n && !logs->n_unreadable)) return;
+    gs_text list = {0};
+    for (size_t i = 0; i < logs->n; i++)
+        gs_text_appendf(&list, "%s%s", i ? ", " : "",
+                        logs->logs[i].folder_run_id[0] ? logs->logs[i].folder_run_id : "the --loss-log file");
+    if (logs->n)
+        gs_doc_paragraph(doc, "Training curves from %zu run log%s: %s.", logs->n, logs->n == 1 ? "" : "s",
+                         gs_text_str(&list));
+    if (logs->n_unreadable)
+        gs_doc_note(doc, "%zu run log%s could not be read and %s left out: %s", logs->n_unreadable,
+                    logs->n_unreadable == 1 ? "" : "s", logs->n_unreadable == 1 ? "is" : "are", logs->unreadable);
+    if (!gs_text_ok(&list)) doc->failed = true;
+    gs_text_free(&list);
+}
+
+void gs_section_plots(gs_doc *doc, const gs_plots *plots, const gs_loss_logs *logs) {
     gs_doc_heading(doc, 1, "Plots");
+    run_logs_note(doc, logs);
     if (plots->gnuplot_missing) {
         gs_doc_note(doc, "Plots skipped: gnuplot was not found on PATH (Debian: apt-get install gnuplot-nox). "
-                         "The tables above are complete.");
+                         "The tables are complete.");
         return;
     }
     if (plots->n_failed)
         gs_doc_note(doc, "%zu of %zu plots failed: %s", plots->n_failed, plots->n_wanted, plots->failure);
     if (!plots->n_wanted)
-        gs_doc_paragraph(doc, "Nothing to plot: no metric was measured at two or more label fractions, no loss log "
-                              "was given (--loss-log) and no row has the metric img_per_s.");
-    for (size_t i = 0; i < plots->n; i++) {
-        char png[200], svg[200];
-        snprintf(png, sizeof png, "plots/%s.png", plots->items[i].stem);
-        snprintf(svg, sizeof svg, "plots/%s.svg", plots->items[i].stem);
-        gs_doc_figure(doc, plots->items[i].caption, png, svg);
+        gs_doc_paragraph(doc, "Nothing to plot: no headline metric, no pretraining run log (a run folder's log.csv "
+                              "beside the results, or --loss-log) and no row with the metric img_per_s.");
+    size_t n_per_class = 0;
+    for (int per_class = 0; per_class < 2; per_class++) {
+        if (per_class) {
+            for (size_t i = 0; i < plots->n; i++) n_per_class += plots->items[i].per_class;
+            if (!n_per_class) break;
+            gs_doc_fold_begin(doc, "%zu per-class plots", n_per_class);
+        }
+        for (size_t i = 0; i < plots->n; i++) {
+            if (plots->items[i].per_class != (per_class == 1)) continue;
+            char png[200], svg[200];
+            snprintf(png, sizeof png, "plots/%s.png", plots->items[i].stem);
+            snprintf(svg, sizeof svg, "plots/%s.svg", plots->items[i].stem);
+            gs_doc_figure(doc, plots->items[i].caption, png, svg);
+        }
+        if (per_class) gs_doc_fold_end(doc);
     }
 }
 
@@ -170,7 +196,7 @@ void gs_section_kernels(gs_doc *doc, const gs_kernel_comparison *c, double thres
     gs_doc_heading(doc, 1, "Kernel regressions");
     gs_doc_paragraph(doc, "%s against the baseline %s, per op, shape and pass. Noise threshold %g%%: %zu slower, "
                           "%zu faster.", new_path, baseline_path, threshold * 100.0, c->n_slower, c->n_faster);
-    static const char *const HEADER[] = {"op", "shape", "pass", "baseline ms", "new ms", "change", "verdict"};
+    static const char *const HEADER[] = {"op", "shape", "pass", "baseline (ms)", "new (ms)", "change", "verdict"};
     gs_doc_table t;
     gs_doc_table_init(&t, 7, HEADER, 1u << 3 | 1u << 4 | 1u << 5);
     for (size_t i = 0; i < c->n; i++) {

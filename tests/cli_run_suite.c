@@ -1,7 +1,9 @@
 /* geossl run SUITE: the suite file's parser and its errors, a whole run of
  * suites/tiny.conf on generated data (rows, report, a second run adding
- * nothing), failing cells, and a run killed in the middle of pretraining that
- * resumes and ends with every cell exactly once. */
+ * nothing), the report opening with the results table and drawing the
+ * pretraining's loss log, failing cells, and a run killed in the middle of
+ * pretraining that resumes and ends with every cell, and every logged step,
+ * exactly once. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -272,6 +274,38 @@ Test(cli_run_suite, runs_the_grid_then_skips_what_is_done) {
     test_remove_tree(r.dir);
 }
 
+static char *read_text(const char *dir, const char *rel) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s is missing", path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    rewind(f);
+    char *text = calloc((size_t)size + 1, 1);
+    cr_assert(text);
+    cr_assert_eq(fread(text, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    return text;
+}
+
+Test(cli_run_suite, the_report_opens_with_the_results_table_and_draws_the_pretraining_log) {
+    run_dir r;
+    make_run_dir(&r);
+    cr_assert_eq(run_suite(r.suite, r.out, "--quiet"), 0);
+    cr_expect(exists(r.out, "pretrain/simclr/log.csv"), "the pretraining's per-step log");
+    cr_expect(exists(r.out, "report/results_table.csv"));
+    char *md = read_text(r.out, "report/report.md");
+    const char *results = strstr(md, "## Results"), *plots = strstr(md, "## Plots");
+    cr_expect(results && plots && results < plots, "the report must open with the results table");
+    cr_expect(strstr(md, "| random init | resnet18 | none |"), "%s", md);
+    cr_expect(strstr(md, "Training curves from 1 run log: simclr."), "%s", md);
+    cr_expect_null(strstr(md, "No reference file was given"), "the run compares with results/reference.csv");
+    cr_expect(strstr(md, "/reference.csv is for these datasets"), "%s", md);
+    free(md);
+    test_remove_tree(r.dir);
+}
+
 /* Writes a suite file into the run folder; returns its path in r->suite. */
 static void write_suite(run_dir *r, const char *text) {
     snprintf(r->suite, sizeof r->suite, "%s/suite.conf", r->dir);
@@ -379,5 +413,15 @@ Test(cli_run_suite, survives_a_kill_and_resumes) {
     cr_expect(strstr(text, "random eurosat-rgb knn 100% seed 0: skipped (in results)"));
     cr_expect(exists(r.out, "report/index.html"));
     free(text);
+    /* Steps 1..N for 8 whole epochs, each logged once although the kill may
+     * have come after steps the checkpoint did not cover. */
+    char *log_csv = read_text(r.out, "pretrain/simclr/log.csv");
+    const char *line = strchr(log_csv, '\n');
+    long expected = 1;
+    for (; line && line[1]; line = strchr(line + 1, '\n'), expected++)
+        cr_expect_eq(atol(line + 1), expected, "log.csv row %ld", expected);
+    long steps = expected - 1;
+    cr_expect(steps > 0 && steps % 8 == 0, "%ld steps logged for 8 epochs", steps);
+    free(log_csv);
     test_remove_tree(r.dir);
 }

@@ -20,7 +20,10 @@ int gs_cmd_report(int argc, char **argv) {
          "published numbers to compare with [PREFIX/share/geossl/reference.csv for PREFIX/bin/geossl; in a build "
          "tree, the source tree's results/reference.csv]",
          GS_ANY_TEXT},
-        {"loss-log", GS_OPT_STRING, &loss_log, "FILE", "CSV run_id,step,loss for training-loss curves", GS_ANY_TEXT},
+        {"loss-log", GS_OPT_STRING, &loss_log, "FILE",
+         "training log for loss curves: a run folder's log.csv, or a CSV run_id,step,loss (the run folders "
+         "beside the results are found without it)",
+         GS_ANY_TEXT},
         {"kernels-baseline", GS_OPT_STRING, &baseline, "FILE", "`geossl bench kernels` CSV to compare against",
          GS_ANY_TEXT},
         {"kernels", GS_OPT_STRING, &kernels, "FILE", "`geossl bench kernels` CSV of the new build", GS_ANY_TEXT},
@@ -31,9 +34,12 @@ int gs_cmd_report(int argc, char **argv) {
         {"title", GS_OPT_STRING, &title, "TEXT", "report title [geossl report]", GS_ANY_TEXT},
     };
     int parsed = gs_options_parse("report",
-                                  "Writes DIR/report.md and a self-contained DIR/index.html: leaderboards (mean ± std\n"
-                                  "over seeds), the paper-reproduction table, gnuplot plots (skipped when gnuplot is\n"
-                                  "not on PATH) and, given two kernel benchmark CSVs, the kernel regressions.",
+                                  "Writes DIR/report.md, a self-contained DIR/index.html and DIR/results_table.csv:\n"
+                                  "the results table (headline metric in %, mean ± std over seeds, one column per\n"
+                                  "dataset, protocol and label fraction, published numbers as their own rows), gnuplot\n"
+                                  "plots (skipped when gnuplot is not on PATH; training curves from the run folders'\n"
+                                  "log.csv beside the results), the paper-reproduction table, leaderboards and, given\n"
+                                  "two kernel benchmark CSVs, the kernel regressions.",
                                   options, (int)(sizeof options / sizeof *options), argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
     if (!out || (!results && !kernels)) {
@@ -58,8 +64,8 @@ int gs_cmd_report(int argc, char **argv) {
     }
     printf("wrote %s/report.md and %s/index.html:", out, out);
     if (results)
-        printf(" %zu rows, %zu leaderboards, %zu paper comparisons, %zu plots%s", summary.n_rows,
-               summary.n_leaderboards, summary.n_comparisons, summary.n_plots, kernels ? "," : "");
+        printf(" %zu rows, %zu leaderboards, %zu paper comparisons, %zu run logs, %zu plots%s", summary.n_rows,
+               summary.n_leaderboards, summary.n_comparisons, summary.n_run_logs, summary.n_plots, kernels ? "," : "");
     if (kernels) printf(" %zu kernel regressions", summary.n_regressions);
     printf("\n");
     if (summary.plots_skipped) fprintf(stderr, "geossl report: plots skipped (gnuplot is not on PATH)\n");

@@ -264,8 +264,10 @@ static bool datasets_open(suite_run *s) {
 static gs_status pretrain(suite_run *s, int method, char *checkpoint, size_t size, gs_error *err) {
     const gs_suite_config *c = s->cfg;
     const char *name = c->methods[method];
-    char dir[GS_SUITE_MAX_PATH + 64], done_path[GS_SUITE_MAX_PATH + 96];
+    char dir[GS_SUITE_MAX_PATH + 64], done_path[GS_SUITE_MAX_PATH + 96], log_csv[GS_SUITE_MAX_PATH + 96];
     pretrain_path(s, method, NULL, dir, sizeof dir);
+    /* The report draws its loss and embedding-std curves from this log. */
+    pretrain_path(s, method, "log.csv", log_csv, sizeof log_csv);
     pretrain_path(s, method, "checkpoint.h5", checkpoint, size);
     pretrain_path(s, method, "done", done_path, sizeof done_path);
     if (!gs_cli_make_folder("run", dir)) return gs_error_set(err, GS_ERR_IO, "cannot write in %s", dir);
@@ -288,7 +290,7 @@ static gs_status pretrain(suite_run *s, int method, char *checkpoint, size_t siz
                      .stem = c->small_stem ? GS_STEM_SMALL : GS_STEM_IMAGENET},
         .epochs = c->epochs, .batch = c->batch, .size = c->size, .weight_decay = -1, .optimizer = -1,
         .seed = (uint64_t)c->seeds[0], .workers = c->workers, .checkpoint = checkpoint, .resume = resume,
-        .progress = s->progress};
+        .log_csv = log_csv, .progress = s->progress};
     gs_pretrain_result r;
     if (gs_pretrain(&ctx, ds, &pc, &r, err) == GS_OK) {
         char summary[256];
