@@ -35,7 +35,10 @@ gs_status gs_loss_log_load(const char *path, gs_loss_log *out, gs_error *err) {
     gs_status s = gs_csv_read_file(path, &out->table, err);
     bool folder_log = s == GS_OK && run_folder_log(&out->table);
     if (s == GS_OK) s = gs_csv_expect_header(&out->table, path, folder_log ? RUN_COLUMNS : COLUMNS, folder_log ? 6 : 3, err);
-    if (folder_log) folder_name(path, out->folder_run_id, sizeof out->folder_run_id);
+    enum { RUN_ID_SIZE = 256 };
+    if (folder_log && !(out->folder_run_id = malloc(RUN_ID_SIZE)))
+        s = gs_error_set(err, GS_ERR_MEMORY, "%s: out of memory", path);
+    if (out->folder_run_id) folder_name(path, out->folder_run_id, RUN_ID_SIZE);
     size_t n = s == GS_OK ? out->table.n_rows - 1 : 0;
     if (n) {
         out->points = calloc(n, sizeof *out->points);
@@ -68,6 +71,7 @@ gs_status gs_loss_log_load(const char *path, gs_loss_log *out, gs_error *err) {
 
 void gs_loss_log_free(gs_loss_log *log) {
     free(log->points);
+    free(log->folder_run_id);
     gs_csv_table_free(&log->table);
     *log = (gs_loss_log){0};
 }

@@ -21,7 +21,10 @@ typedef struct gs_loss_log {
     gs_loss_point *points; /* file order */
     size_t n;
     gs_csv_table table;    /* owns the strings */
-    char folder_run_id[256]; /* a run folder's log.csv: the folder's name */
+    /* A run folder's log.csv: the folder's name (NULL otherwise).  On the
+     * heap, not in this struct, because the points point at it and a
+     * gs_loss_logs array of these moves when it grows. */
+    char *folder_run_id;
     unsigned long long file_device, file_inode; /* which file it is, however its path was spelled */
 } gs_loss_log;
 

@@ -138,7 +138,7 @@ static void run_logs_note(gs_doc *doc, const gs_loss_logs *logs) {
     gs_text list = {0};
     for (size_t i = 0; i < logs->n; i++)
         gs_text_appendf(&list, "%s%s", i ? ", " : "",
-                        logs->logs[i].folder_run_id[0] ? logs->logs[i].folder_run_id : "the --loss-log file");
+                        logs->logs[i].folder_run_id ? logs->logs[i].folder_run_id : "the --loss-log file");
     if (logs->n)
         gs_doc_paragraph(doc, "Training curves from %zu run log%s: %s.", logs->n, logs->n == 1 ? "" : "s",
                          gs_text_str(&list));
