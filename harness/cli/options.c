@@ -131,8 +131,9 @@ void gs_command_line_usage(FILE *out, const gs_command_line *line) {
         fprintf(out, "  %-24s %s\n  %-24s %s\n", "--config FILE",
                 "options from a file: a run folder's config.json (repeats that run) or 'key = value' lines; keys "
                 "are the options' names with '_' for '-'",
-                "--set KEY=VALUE", "one key on top of --config, repeatable (optimizer.lr=0.1, augment.blur_p=0); "
-                "options typed here win over both");
+                "--set KEY=VALUE", line->n_config_keys ? "one key on top of --config, repeatable (optimizer.lr=0.1, "
+                "augment.blur_p=0); options typed here win over both" : "one key on top of --config, repeatable "
+                "(k=10); options typed here win over both");
     else if (line->sets_to_command)
         fprintf(out, "  %-24s %s\n", "--set KEY=VALUE", "override one key of the suite file (repeatable)");
     fprintf(out, "  %-24s %s\n", "-q, --quiet", "no progress lines: only errors and results");
