@@ -13,12 +13,6 @@
 #include "pretrain.h"
 #include "loader.h"
 
-/* The views a run on `bands`-band data at `size` px trains on. */
-static gs_status views_for(const gs_pretrain_config *pc, int bands, int size, gs_augment_config *views, int *n_views,
-                           gs_error *err) {
-    return gs_pretrain_views(pc, bands, size, views, n_views, err);
-}
-
 /* The training samples a run on ds sees (gs_pretrain's: no test split). */
 static int64_t training_samples(const gs_dataset *ds) {
     int64_t n = 0;
@@ -38,7 +32,7 @@ static int print_recipe(const gs_pretrain_config *pc, const gs_dataset *ds, gs_e
     gs_augment_config views[GS_LOADER_MAX_VIEWS];
     int n_views = 0;
     if (gs_pretrain_resolve(pc, bands, size, n_train, &r, err) != GS_OK ||
-        views_for(pc, bands, size, views, &n_views, err) != GS_OK)
+        gs_pretrain_views(pc, bands, size, views, &n_views, err) != GS_OK)
         return 2;
     const gs_method_ops *ops = gs_method_find(pc->method);
     printf("method = %s\nbackbone = %s  # %s\n", ops->name, pc->backbone.name, r.architecture);
@@ -343,7 +337,7 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
     {
         gs_augment_config views[GS_LOADER_MAX_VIEWS];
         int n_views = 0;
-        if (views_for(&pc, ds.bands, pc.size > 0 ? pc.size : (int)ds.height, views, &n_views, &err) != GS_OK) {
+        if (gs_pretrain_views(&pc, ds.bands, pc.size > 0 ? pc.size : (int)ds.height, views, &n_views, &err) != GS_OK) {
             fprintf(stderr, "geossl pretrain: %s\n", err.message);
             if (replacing) put_back(out, checkpoint, log_csv, config_json);
             gs_context_free(&ctx);

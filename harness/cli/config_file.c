@@ -112,7 +112,7 @@ static bool flatten(const char *command, const cJSON *object, const char *prefix
     return true;
 }
 
-static char *trim(char *s) {
+char *gs_config_trim(char *s) {
     while (isspace((unsigned char)*s)) s++;
     size_t n = strlen(s);
     while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
@@ -127,7 +127,7 @@ static bool read_lines(const char *command, const char *path, char *text, gs_con
         line_number++;
         char *comment = strchr(line, '#');
         if (comment) *comment = '\0';
-        char *content = trim(line);
+        char *content = gs_config_trim(line);
         line = next;
         if (!*content) continue;
         char origin[160];
@@ -138,7 +138,7 @@ static bool read_lines(const char *command, const char *path, char *text, gs_con
             return false;
         }
         *eq = '\0';
-        char *key = trim(content), *value = trim(eq + 1);
+        char *key = gs_config_trim(content), *value = gs_config_trim(eq + 1);
         if (!*key) {
             fprintf(stderr, "geossl %s: %s: a value without a key\n", command, origin);
             return false;

@@ -63,6 +63,9 @@ bool gs_config_add_set(const char *command, const char *text, gs_config_pairs *p
 
 void gs_config_pairs_free(gs_config_pairs *pairs);
 
+/* s without leading and trailing white space (in place: the end is cut). */
+char *gs_config_trim(char *s);
+
 struct gs_command_line;
 struct gs_parsed_args;
 /* The parser's first pass for commands that take --config / --set: takes

@@ -1,4 +1,5 @@
 #include "suite_config.h"
+#include "options.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -43,13 +44,6 @@ typedef bool (*key_handler)(gs_suite_config *c, char *value, char *why, size_t n
 
 /* ---- values ---- */
 
-static char *trim(char *s) {
-    while (isspace((unsigned char)*s)) s++;
-    size_t len = strlen(s);
-    while (len > 0 && isspace((unsigned char)s[len - 1])) s[--len] = '\0';
-    return s;
-}
-
 static bool parse_int(const char *key, const char *text, long long min, long long *out, char *why, size_t n) {
     char *end;
     errno = 0;
@@ -73,7 +67,7 @@ static bool split_list(const char *key, char *value, char **items, int *count, c
     for (char *item = value;;) {
         char *comma = strchr(item, ',');
         if (comma) *comma = '\0';
-        char *t = trim(item);
+        char *t = gs_config_trim(item);
         if (!*t) {
             snprintf(why, n, "%s has an empty item (a stray comma?)", key);
             return false;
@@ -259,32 +253,11 @@ static const key_spec KEYS[] = {
 };
 #define N_KEYS ((int)(sizeof KEYS / sizeof *KEYS))
 
-/* Levenshtein distance, for "did you mean"; keys are short. */
-static size_t edit_distance(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63) return 64;
-    size_t row[64];
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t above = row[j];
-            size_t best = diagonal + (a[i - 1] != b[j - 1]);
-            if (above + 1 < best) best = above + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diagonal = above;
-        }
-    }
-    return row[lb];
-}
-
 static void unknown_key(const char *key, char *why, size_t n) {
     const char *closest = NULL;
     size_t best = 3; /* suggest only near misses */
     for (int k = 0; k < N_KEYS; k++) {
-        size_t d = edit_distance(key, KEYS[k].name);
+        size_t d = (size_t)gs_option_edit_distance(key, strlen(key), KEYS[k].name);
         if (d < best) {
             best = d;
             closest = KEYS[k].name;
@@ -374,7 +347,7 @@ gs_status gs_suite_config_parse_with(const char *text, const char *path, const g
         line_no++;
         char *hash = strchr(line, '#');
         if (hash) *hash = '\0';
-        line = trim(line);
+        line = gs_config_trim(line);
         if (!*line) continue;
         char *eq = strchr(line, '=');
         if (!eq) {
@@ -382,7 +355,7 @@ gs_status gs_suite_config_parse_with(const char *text, const char *path, const g
             break;
         }
         *eq = '\0';
-        char *key = trim(line), *value = trim(eq + 1), why[400];
+        char *key = gs_config_trim(line), *value = gs_config_trim(eq + 1), why[400];
         int k = 0;
         while (k < N_KEYS && strcmp(KEYS[k].name, key)) k++;
         if (k == N_KEYS)
