@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     gs_status s = gs_loss_log_load(path, &log, &err);
     if (s == GS_OK) {
         for (size_t i = 0; i < log.n; i++)
-            if (!log.points[i].run_id || (log.folder_run_id[0] && strcmp(log.points[i].run_id, "run-x")))
+            if (!log.points[i].run_id || (log.folder_run_id && strcmp(log.points[i].run_id, "run-x")))
                 fuzz_fail(TARGET, "point %zu has run id '%s'", i, log.points[i].run_id ? log.points[i].run_id : "(null)");
         gs_loss_log_free(&log);
     } else if (s != GS_ERR_FORMAT) {
