@@ -78,8 +78,9 @@ typedef struct gs_method_ops {
     const char *schedule; /* what lr_at does, for --print-config; NULL with lr_at NULL */
     /* The keys gs_method_config.options may set, ending with {NULL}; NULL: none. */
     const gs_method_option_info *options;
-    /* Frozen-feature evaluation (kNN, linear probe) the way the method's
-     * authors evaluate, when that is not the exported encoder's own forward:
+    /* Evaluation (kNN, linear probe, fine-tuning) on features the way the
+     * method's authors compute them, when that is not the exported encoder's
+     * own forward:
      * x (N, C, H, W), normalized, -> (N, encoder width), on a method built
      * from its checkpoint (gs_method_load_pretrained).  NULL: the encoder's
      * forward.  features_name labels the results' settings column
@@ -87,6 +88,10 @@ typedef struct gs_method_ops {
     gs_tensor *(*features)(gs_context *ctx, gs_method *m, gs_tensor *x);
     const char *features_name;
     const char *(*describe_features)(const gs_method *m);
+    /* The parameters features reads outside m->encoder (SatMAE's group patch
+     * embeddings, kept in m->heads), appended to `out` so that fine-tuning
+     * on those features trains them with the encoder.  NULL: none. */
+    gs_status (*feature_params)(gs_context *ctx, gs_method *m, gs_param_list *out);
     /* Fine-tuning the exported ViT: the authors' layer-wise lr decay
      * (protocols/finetune.h), e.g. SatMAE's 0.75; 0: none. */
     float finetune_layer_decay;

@@ -75,12 +75,13 @@
  * / G at their bands, zero for ungrouped bands, [position ; mean group
  * encoding]).  That is a linear function of the pixels, so the plain ViT
  * computes it exactly, but it is one token per location where pretraining
- * saw G: a stand-in until evaluation learns the group tokenization.
- * gs_satmae_features (satmae.h) computes what the issue asks evaluation to
- * use: all G x L group tokens (or the rgb tokens) through the encoder,
- * mean-pooled (the authors' fine-tuning pools the same way); evaluation
- * reaches it by building the method from the checkpoint's "model" and
- * "heads" groups. */
+ * saw G: a stand-in for tools that take the plain ViT (export, other
+ * frameworks).  geossl's own evaluation does not use it: kNN, the linear
+ * probe and fine-tuning rebuild the method from the checkpoint's "model" and
+ * "heads" groups and run gs_satmae_features (satmae.h): all G x L group
+ * tokens (or the rgb tokens) through the encoder, mean-pooled as the
+ * authors' fine-tuning pools them; fine-tuning trains the group embeddings
+ * with the encoder and puts the authors' fc_norm before its head. */
 #include "satmae.h"
 
 #include <math.h>
@@ -589,6 +590,17 @@ gs_tensor *gs_satmae_features(gs_context *ctx, gs_method *m, gs_tensor *x) {
     return gs_scale(ctx, gs_sum_last(ctx, y), 1.0f / (float)t);
 }
 
+/* The group patch embeddings (heads' patch_embed.<g>.proj.*): what the
+ * features read outside the encoder.  rgb and temporal read none. */
+static gs_status satmae_feature_params(gs_context *ctx, gs_method *m, gs_param_list *out) {
+    satmae *s = m->impl;
+    for (int i = 0; s->variant == VARIANT_GROUP && i < m->heads.count; i++)
+        for (int g = 0; g < s->n_groups; g++)
+            if (m->heads.items[i].tensor == s->group_embed[g].weight || m->heads.items[i].tensor == s->group_embed[g].bias)
+                gs_param_add_existing(ctx, out, m->heads.items[i]);
+    return ctx->status;
+}
+
 static const char *satmae_describe_features(const gs_method *m) {
     const satmae *s = m->impl;
     switch (s->variant) {
@@ -652,6 +664,7 @@ const gs_method_ops gs_method_satmae = {
     .features = gs_satmae_features,
     .features_name = "mean_tokens",
     .describe_features = satmae_describe_features,
+    .feature_params = satmae_feature_params,
     .finetune_layer_decay = 0.75f,
     .picture = gs_satmae_picture,
     .picture_name = "reconstruction.png",

@@ -28,8 +28,11 @@ const int32_t *gs_satmae_kept_tokens(const gs_method *m);
  * of x (N, C, S, S) through the pretrained tokenization (group: the G x L
  * group tokens with their encodings; rgb: the ViT's own), no mask, the
  * encoder, then the mean of the patch tokens (cls left out): (N, D).
- * (The authors then apply a fresh LayerNorm, fc_norm, trained with the
- * head; this returns the tokens after the encoder's final norm.) */
+ * Fine-tuning trains through it (the group embeddings too: ops->
+ * feature_params) and adds the authors' fresh LayerNorm, fc_norm, before its
+ * head (protocols/finetune.h).  One difference stays: MAE's fine-tuning
+ * model drops the encoder's final norm when it pools; these are the tokens
+ * after it, the same features kNN and the linear probe see. */
 gs_tensor *gs_satmae_features(gs_context *ctx, gs_method *m, gs_tensor *x);
 
 /* The last training step's first sample as three panels side by side,

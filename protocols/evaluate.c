@@ -164,9 +164,10 @@ static void format_settings(const gs_dataset *ds, const gs_eval_config *cfg, int
         snprintf(out, size, "validation=%s;splits=%s", has_split(ds, GS_SPLIT_VAL) ? "val-split" : "10%-of-train",
                  ds->split_source);
     }
-    if (cfg->features && cfg->protocol != GS_PROTOCOL_FINETUNE && cfg->protocol != GS_PROTOCOL_SEGMENT) {
+    if (cfg->features && cfg->protocol != GS_PROTOCOL_SEGMENT) {
         size_t used = strlen(out);
-        snprintf(out + used, size - used, ";features=%s", cfg->features->name);
+        snprintf(out + used, size - used, ";features=%s%s", cfg->features->name,
+                 cfg->protocol == GS_PROTOCOL_FINETUNE ? ";head=fc_norm+linear" : "");
     }
     /* A labelled subset says how many samples it holds, and when rounding
      * gave some class none, that each such class got one anyway. */
@@ -301,6 +302,7 @@ gs_status gs_evaluate(gs_context *ctx, gs_backbone *encoder, gs_dataset *ds, con
         fc.seed = cfg.seed;
         if (!fc.workers) fc.workers = cfg.workers;
         if (!fc.progress) fc.progress = cfg.progress;
+        if (cfg.protocol == GS_PROTOCOL_FINETUNE) fc.features = cfg.features;
         gs_finetune_result fr;
         if (gs_finetune(ctx, encoder, ds, train, n_train, test, n_test, &stats, &fc, &fr, err) != GS_OK) goto done;
         if (multilabel) {

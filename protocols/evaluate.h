@@ -51,8 +51,9 @@ typedef struct gs_eval_config {
      * samples, and reused by later runs. */
     const char *feature_cache_dir;
     const char *encoder_key;
-    /* kNN and linear probe: features computed this way instead of the
-     * encoder's forward (feature_set.h); NULL: the encoder's. */
+    /* kNN, linear probe and fine-tuning: features computed this way instead
+     * of the encoder's forward (feature_set.h; fine-tuning trains through
+     * them, finetune.h); NULL: the encoder's.  Not for segmentation. */
     const gs_feature_extractor *features;
     FILE *progress;
 } gs_eval_config;

@@ -18,15 +18,20 @@ typedef struct gs_feature_set {
     int n_classes;
 } gs_feature_set;
 
-/* Frozen features computed another way than the encoder's forward: a
- * pretraining method's own (SatMAE pools every spectral-group token, as its
- * authors' fine-tuning does).  compute maps a normalized batch (N, C, H, W)
- * to (N, dim) in the context's arena, gradients off. */
+/* Features computed another way than the encoder's forward: a pretraining
+ * method's own (SatMAE pools every spectral-group token, as its authors'
+ * fine-tuning does).  compute maps a normalized batch (N, C, H, W) to
+ * (N, dim) in the context's arena; it records on the tape when gradients are
+ * on (fine-tuning), so its result is differentiable in the encoder's
+ * parameters and in `params`. */
 typedef struct gs_feature_extractor {
     gs_tensor *(*compute)(gs_context *ctx, void *owner, gs_tensor *x);
     void *owner;
     int64_t dim;
     const char *name; /* the results' settings column says features=<name> ("mean_tokens") */
+    /* What compute reads besides the encoder's parameters (fine-tuning trains
+     * them with the encoder); NULL: nothing else. */
+    const gs_param_list *params;
 } gs_feature_extractor;
 
 /* Runs the encoder (or fx, when not NULL) over the given samples at their

@@ -33,10 +33,13 @@ gs_tensor *gs_finetune_model_forward(gs_context *ctx, gs_finetune_model *m, gs_t
     gs_tensor *stages[5] = {0}, *features = NULL;
     if (m->segmentation)
         gs_resnet_forward_stages(ctx, &m->encoder->resnet, x, encoder_training, stages);
+    else if (m->features)
+        features = m->features->compute(ctx, m->features->owner, x);
     else
         features = gs_backbone_forward(ctx, m->encoder, x, encoder_training);
     if (m->frozen) gs_set_grad_enabled(ctx, recording);
     if (gs_failed(ctx)) return NULL;
+    if (m->features) features = gs_layernorm_layer_forward(ctx, &m->fc_norm, features);
     if (!m->segmentation) return gs_linear_layer_forward(ctx, &m->head, features);
     if (m->decoder == GS_SEGMENT_DECODER_FPN)
         return gs_decoder_forward(ctx, &m->fpn, stages, x->shape[2], x->shape[3], training);
@@ -121,6 +124,9 @@ gs_status gs_finetune_model_init(gs_context *ctx, gs_finetune_model *m, gs_backb
         return gs_error_set(err, GS_ERR_ARGUMENT, "layer-wise lr decay %g needs a ViT encoder that is trained; %s",
                             (double)cfg->layer_decay,
                             cfg->freeze_encoder ? "the encoder is frozen" : "this encoder is not a ViT");
+    if (cfg->features && m->segmentation)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "features=%s are pooled per image: segmentation takes the encoder's "
+                            "stages", cfg->features->name);
     if (m->segmentation) {
         if (encoder->kind != GS_BACKBONE_RESNET)
             return gs_error_set(err, GS_ERR_ARGUMENT, "segmentation decoders take a ResNet's stages: %s is not a "
@@ -134,11 +140,24 @@ gs_status gs_finetune_model_init(gs_context *ctx, gs_finetune_model *m, gs_backb
                                     "this %s is at %d (use deeplabv3plus)", encoder->arch, os);
             gs_decoder_init(ctx, &m->head_params, &m->fpn, encoder->resnet.stage_channels, 64, ds->n_classes);
         }
+    } else if (cfg->features) {
+        /* The authors' fine-tuning head on pooled tokens (SatMAE's
+         * global_pool): LayerNorm (timm's eps 1e-6), then a linear layer
+         * whose weights start near zero. */
+        m->features = cfg->features;
+        gs_layernorm_layer_init(ctx, &m->head_params, "fc_norm", &m->fc_norm, cfg->features->dim, 1e-6f);
+        gs_linear_layer_init(ctx, &m->head_params, "head", &m->head, cfg->features->dim, ds->n_classes, true);
+        if (!gs_failed(ctx)) {
+            gs_fill_trunc_normal(ctx, m->head.weight, 2e-5f);
+            memset(m->head.bias->data, 0, (size_t)m->head.bias->numel * sizeof(float));
+        }
     } else {
         gs_linear_layer_init(ctx, &m->head_params, "head", &m->head, encoder->feature_dim, ds->n_classes, true);
     }
     for (int i = 0; !m->frozen && i < encoder->params->count; i++)
         gs_param_add_existing(ctx, &m->trained, encoder->params->items[i]);
+    for (int i = 0; !m->frozen && m->features && m->features->params && i < m->features->params->count; i++)
+        gs_param_add_existing(ctx, &m->trained, m->features->params->items[i]);
     for (int i = 0; i < m->aspp_params.count; i++) gs_param_add_existing(ctx, &m->trained, m->aspp_params.items[i]);
     for (int i = 0; i < m->head_params.count; i++) gs_param_add_existing(ctx, &m->trained, m->head_params.items[i]);
     if (gs_failed(ctx)) return gs_error_set(err, ctx->status, "fine-tuning: %s", ctx->error);
@@ -273,11 +292,13 @@ gs_status gs_finetune_model_train(gs_context *ctx, gs_finetune_model *m, const g
         goto done;
     }
     opt_ready = true;
-    /* Layer-wise decay: the encoder's parameters come first in m->trained. */
+    /* Layer-wise decay: the encoder's parameters come first in m->trained,
+     * then those the features read besides (named as the ViT's). */
     if (cfg.layer_decay > 0.0f && m->encoder->kind == GS_BACKBONE_VIT && !m->frozen) {
         int depth = m->encoder->vit.config.depth;
-        for (int i = 0; i < m->encoder->params->count; i++) {
-            int id = gs_vit_layer_id(m->encoder->params->items[i].tensor->name, depth);
+        int n_features = m->features && m->features->params ? m->features->params->count : 0;
+        for (int i = 0; i < m->encoder->params->count + n_features; i++) {
+            int id = gs_vit_layer_id(m->trained.items[i].tensor->name, depth);
             gs_optimizer_scale_lr(ctx, &opt, i, powf(cfg.layer_decay, (float)(depth + 1 - id)));
         }
         if (gs_failed(ctx)) {

@@ -25,6 +25,7 @@
 #define GS_PROTOCOLS_FINETUNE_H
 
 #include "dataset.h"
+#include "feature_set.h"
 #include "metrics.h"
 #include "nn/backbone.h"
 #include "nn/deeplab.h"
@@ -60,6 +61,13 @@ typedef struct gs_finetune_config {
      * head's rate, the patch embedding at decay^(depth + 1).  SatMAE and MAE
      * fine-tune at 0.75.  0 (or 1): every parameter at the same rate. */
     float layer_decay;
+    /* Classification: the encoder's features computed as its pretraining
+     * method's authors fine-tune (SatMAE: every group token, mean-pooled;
+     * feature_set.h), then their fc_norm LayerNorm, then the linear head
+     * (initialized N(0, 2e-5^2) truncated, as theirs).  fx->params train
+     * with the encoder (layer ids by name: patch_embed.* is layer 0).
+     * NULL: the encoder's forward straight into the head. */
+    const gs_feature_extractor *features;
     FILE *progress;     /* per-epoch loss lines; NULL: quiet */
 } gs_finetune_config;
 
@@ -91,6 +99,8 @@ typedef struct gs_finetune_model {
     bool segmentation, frozen;
     gs_segment_decoder decoder;
     gs_linear_layer head;        /* classification, multi-label */
+    const gs_feature_extractor *features; /* cfg->features; NULL: the encoder's forward */
+    gs_layernorm_layer fc_norm;  /* with features: before the head */
     gs_decoder fpn;
     gs_deeplab deeplab;
     gs_param_list aspp_params;   /* deeplabv3plus: the ASPP's ("aspp.*") */

@@ -213,6 +213,8 @@ Test(cli_eval_checkpoint, a_satmae_checkpoint_is_evaluated_on_pooled_group_token
         } else if (row->seed == 0) {
             decayed++;
             cr_expect(strstr(row->settings, "layer_decay=0.75") != NULL, "finetune settings: %s", row->settings);
+            cr_expect(strstr(row->settings, "features=mean_tokens;head=fc_norm+linear") != NULL,
+                      "fine-tuning does not say it trains on the pooled group tokens: %s", row->settings);
         } else {
             plain++;
             cr_expect_null(strstr(row->settings, "layer_decay"), "--layer-decay 1: %s", row->settings);

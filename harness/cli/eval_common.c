@@ -186,11 +186,13 @@ static bool uses_deeplab_dilation(const gs_cli_eval_job *job) {
 }
 
 gs_eval_config gs_cli_eval_config(const gs_cli_eval_job *job) {
-    bool frozen = job->id.protocol == GS_PROTOCOL_KNN || job->id.protocol == GS_PROTOCOL_LINEAR;
+    /* The method's own features serve every per-image protocol; segmentation
+     * takes the encoder's stages. */
+    bool per_image = job->id.protocol != GS_PROTOCOL_SEGMENT;
     return (gs_eval_config){.protocol = job->id.protocol, .label_fraction = job->id.label_fraction,
                             .seed = job->id.seed, .batch = job->batch, .workers = job->workers,
                             .knn_k = job->knn_k, .knn_temperature = job->knn_temperature, .progress = job->progress,
-                            .features = frozen && job->features.name ? &job->features : NULL,
+                            .features = per_image && job->features.name ? &job->features : NULL,
                             .finetune = {.epochs = job->finetune_epochs, .iterations = job->iterations,
                                          .batch = job->batch, .freeze_encoder = job->freeze_encoder,
                                          .decoder = job->decoder, .aspp_checkpoint = job->aspp_checkpoint,
@@ -206,7 +208,7 @@ static gs_tensor *method_features(gs_context *ctx, void *owner, gs_tensor *x) {
 /* The pretraining method rebuilt from the checkpoint (the configuration it
  * was trained with, its model and heads), for ops->features. */
 static gs_status build_method(gs_context *ctx, const gs_cli_eval_job *job, const gs_backbone_config *bc, gs_method *m,
-                              gs_feature_extractor *fx) {
+                              gs_param_list *feature_params, gs_feature_extractor *fx) {
     const gs_cli_checkpoint *ck = job->pretrained;
     const gs_method_ops *ops = gs_method_find(ck->method);
     if (!ops || !ops->features) return gs_fail(ctx, GS_ERR_INTERNAL, "method %s has no features of its own", ck->method);
@@ -215,8 +217,9 @@ static gs_status build_method(gs_context *ctx, const gs_cli_eval_job *job, const
                            .steps_per_epoch = 1, .dataset_size = 1, .options = ck->options};
     if (gs_method_init(ctx, m, ops, &mc) != GS_OK || gs_method_load_pretrained(ctx, m, job->checkpoint) != GS_OK)
         return ctx->status;
+    if (ops->feature_params && ops->feature_params(ctx, m, feature_params) != GS_OK) return ctx->status;
     *fx = (gs_feature_extractor){.compute = method_features, .owner = m, .dim = m->encoder.feature_dim,
-                                 .name = ops->features_name};
+                                 .name = ops->features_name, .params = feature_params};
     if (job->progress)
         fprintf(job->progress, "features: %s (%s's own evaluation; settings features=%s)\n",
                 ops->describe_features ? ops->describe_features(m) : ops->features_name, ops->name,
@@ -248,10 +251,12 @@ gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double 
     gs_backbone bb = {0};
     gs_backbone *encoder = &bb;
     gs_feature_extractor fx;
+    gs_param_list feature_params = {0};
     if (ec.features && job->pretrained && job->checkpoint) {
-        if (build_method(&ctx, job, &bc, &method, &fx) != GS_OK) {
+        if (build_method(&ctx, job, &bc, &method, &feature_params, &fx) != GS_OK) {
             gs_error_set(err, ctx.status, "%s: rebuilding %s from %s: %s", gs_status_name(ctx.status),
                          job->pretrained->method, job->checkpoint, ctx.error);
+            gs_param_list_free(&feature_params);
             gs_method_free(&method);
             gs_context_free(&ctx);
             return err->status;
@@ -288,6 +293,7 @@ gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double 
     } else {
         r->n_metrics = 0;
     }
+    gs_param_list_free(&feature_params);
     gs_method_free(&method);
     if (encoder == &bb) gs_backbone_free(&bb);
     gs_context_free(&ctx);
