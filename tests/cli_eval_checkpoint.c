@@ -63,7 +63,7 @@ Test(cli_eval_checkpoint, rows_carry_the_checkpoints_method_backbone_and_data) {
     for (size_t i = 0; i < r.n_rows; i++) {
         cr_expect_str_eq(r.rows[i].method, "simclr");
         cr_expect_str_eq(r.rows[i].pretrain_data, "eurosat-rgb");
-        cr_expect_str_eq(r.rows[i].backbone, "resnet18");
+        cr_expect_str_eq(r.rows[i].backbone, "resnet18-w8-small", "the checkpoint's width and stem are part of the label");
     }
     gs_results_free(&r);
     test_remove_tree(w.dir);
@@ -322,4 +322,25 @@ Test(cli_eval_checkpoint, a_seco_checkpoint_records_the_bands_its_encoder_takes)
     cr_expect_eq(c.rc, 0, "%s", c.err);
     cr_expect(strstr(c.err, "bands B04,B03,B02 of"), "%s", c.err);
     test_remove_tree(w.dir);
+}
+
+/* Networks of different sizes never share a backbone label (reports would
+ * average them as seeds of one entry); the standard ones keep the plain name
+ * that published numbers use. */
+Test(cli_eval_checkpoint, backbone_labels_name_a_nonstandard_width_and_stem) {
+    char label[64];
+    gs_cli_backbone_label("resnet18", 0, false, 16, label, sizeof label);
+    cr_expect_str_eq(label, "resnet18");
+    gs_cli_backbone_label("resnet18", 64, false, 16, label, sizeof label);
+    cr_expect_str_eq(label, "resnet18");
+    gs_cli_backbone_label("resnet18", 16, false, 16, label, sizeof label);
+    cr_expect_str_eq(label, "resnet18-w16");
+    gs_cli_backbone_label("resnet50", 0, true, 16, label, sizeof label);
+    cr_expect_str_eq(label, "resnet50-small");
+    gs_cli_backbone_label("vit-tiny", 192, false, 8, label, sizeof label);
+    cr_expect_str_eq(label, "vit-tiny/8");
+    gs_cli_backbone_label("vit-tiny", 48, false, 16, label, sizeof label);
+    cr_expect_str_eq(label, "vit-tiny-w48/16");
+    gs_cli_backbone_label("vit-small", 384, false, 16, label, sizeof label);
+    cr_expect_str_eq(label, "vit-small/16");
 }

@@ -80,7 +80,7 @@ Test(cli_json_output, eval_prints_one_object_per_seed_with_the_fields_of_the_csv
     for (int i = 0; i < 2; i++) {
         const cJSON *o = objects[i];
         cr_expect_str_eq(string_of(o, "method"), "random");
-        cr_expect_str_eq(string_of(o, "backbone"), "resnet18");
+        cr_expect_str_eq(string_of(o, "backbone"), "resnet18-w8-small");
         cr_expect_str_eq(string_of(o, "pretrain_data"), "none");
         cr_expect_str_eq(string_of(o, "eval_data"), "eurosat-rgb");
         cr_expect_str_eq(string_of(o, "data"), s.spec);

@@ -298,7 +298,7 @@ Test(cli_run_suite, the_report_opens_with_the_results_table_and_draws_the_pretra
     char *md = read_text(r.out, "report/report.md");
     const char *results = strstr(md, "## Results"), *plots = strstr(md, "## Plots");
     cr_expect(results && plots && results < plots, "the report must open with the results table");
-    cr_expect(strstr(md, "| random init | resnet18 | none |"), "%s", md);
+    cr_expect(strstr(md, "| random init | resnet18-w16 | none |"), "%s", md);
     cr_expect(strstr(md, "Training curves from 1 run log: simclr."), "%s", md);
     cr_expect_null(strstr(md, "No reference file was given"), "the run compares with results/reference.csv");
     cr_expect(strstr(md, "/reference.csv is for these datasets"), "%s", md);

@@ -49,6 +49,8 @@ static int evaluate_into(gs_dataset *ds, const char *method, const char *checkpo
     gs_error err = {0};
     int code = 0;
     double t0 = gs_now_s();
+    char backbone[64];
+    gs_cli_backbone_label("resnet18", setup->width, false, 0, backbone, sizeof backbone);
     gs_eval_config ec = {.protocol = protocol, .label_fraction = 1.0, .seed = (uint64_t)setup->seed,
                          .stats_dir = dir};
     gs_eval_result r;
@@ -59,7 +61,7 @@ static int evaluate_into(gs_dataset *ds, const char *method, const char *checkpo
     }
     if (gs_evaluate(&ctx, &bb, ds, &ec, &r, &err) == GS_OK) {
         *headline = r.metrics[r.headline].value;
-        gs_eval_identity id = {.method = method, .backbone = "resnet18",
+        gs_eval_identity id = {.method = method, .backbone = backbone,
                                .pretrain_data = checkpoint ? "eurosat-rgb" : "none", .eval_data = "eurosat-rgb",
                                .protocol = protocol, .label_fraction = 1.0, .seed = (uint64_t)setup->seed};
         gs_cli_append_results(results, &id, &r, ctx.n_threads, gs_now_s() - t0, false, &err);

@@ -248,7 +248,7 @@ static int eval_parsed(eval_args *ap, gs_parsed_args *argsp) {
     }
     const char *method = a.method ? a.method : a.random_init ? "random" : a.weights ? "imported" : ckpt.method;
     char backbone_name[64];
-    gs_cli_backbone_label(backbone, patch, backbone_name, sizeof backbone_name);
+    gs_cli_backbone_label(backbone, width, !strcmp(stem, "small"), patch, backbone_name, sizeof backbone_name);
     gs_cli_eval_job job = {
         .ds = &ds,
         .backbone = {.name = backbone, .width = width, .patch = patch,

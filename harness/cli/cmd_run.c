@@ -479,7 +479,8 @@ static int run_command(int argc, char **argv, gs_parsed_args *args) {
     s->progress = args->quiet ? NULL : stderr;
     s->n_cells = cfg->n_methods * cfg->n_eval_data * cfg->n_protocols * cfg->n_label_fractions * cfg->n_seeds;
     snprintf(s->results, sizeof s->results, "%s/results.csv", cfg->out);
-    gs_cli_backbone_label(cfg->backbone, cfg->patch, s->backbone_label, sizeof s->backbone_label);
+    gs_cli_backbone_label(cfg->backbone, cfg->width, cfg->small_stem, cfg->patch, s->backbone_label,
+                          sizeof s->backbone_label);
     if (gs_results_load_existing(s->results, &s->done, &err) != GS_OK) {
         fprintf(stderr, "geossl run: %s (the run folder's results must be fixed or moved before continuing)\n",
                 err.message);

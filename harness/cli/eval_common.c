@@ -163,11 +163,15 @@ void gs_cli_format_fraction(double fraction, char *out, size_t size) {
     snprintf(out, size, "%g%%", 100.0 * fraction);
 }
 
-void gs_cli_backbone_label(const char *backbone, int patch, char *out, size_t size) {
-    if (strncmp(backbone, "vit", 3))
-        snprintf(out, size, "%s", backbone);
+void gs_cli_backbone_label(const char *backbone, int width, bool small_stem, int patch, char *out, size_t size) {
+    bool vit = !strncmp(backbone, "vit", 3);
+    int standard = !vit ? 64 : !strcmp(backbone, "vit-small") ? 384 : 192;
+    char resized[24] = "";
+    if (width > 0 && width != standard) snprintf(resized, sizeof resized, "-w%d", width);
+    if (vit)
+        snprintf(out, size, "%s%s/%d", backbone, resized, patch);
     else
-        snprintf(out, size, "%s/%d", backbone, patch);
+        snprintf(out, size, "%s%s%s", backbone, resized, small_stem ? "-small" : "");
 }
 
 void gs_cli_eval_job_from_checkpoint(gs_cli_eval_job *job, const gs_cli_checkpoint *ckpt, float layer_decay) {

@@ -108,7 +108,10 @@ bool gs_cli_check_results(const char *command, const char *results);
 bool gs_cli_parse_fraction(const char *text, double *out);
 /* A label fraction as messages print it: "10%", "1%", "0.5%". */
 void gs_cli_format_fraction(double fraction, char *out, size_t size);
-/* The store's name of a backbone: ViTs carry their patch size ("vit-small/16"). */
-void gs_cli_backbone_label(const char *backbone, int patch, char *out, size_t size);
+/* The store's name of a backbone: a width other than the standard one and
+ * a small stem are part of it ("resnet18-w16", "resnet18-small"), so
+ * reports never average networks of different sizes as one; ViTs carry
+ * their patch size ("vit-small/16", "vit-tiny-w48/8").  width 0: standard. */
+void gs_cli_backbone_label(const char *backbone, int width, bool small_stem, int patch, char *out, size_t size);
 
 #endif
