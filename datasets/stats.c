@@ -95,6 +95,26 @@ gs_status gs_source_fingerprint_compute(const gs_dataset *ds, gs_source_fingerpr
     return st;
 }
 
+uint64_t gs_dataset_content_key(const gs_dataset *ds) {
+    uint64_t h = fnv(FNV_START, &ds->n_samples, sizeof ds->n_samples);
+    for (int64_t i = 0; i < ds->n_samples; i++) {
+        const gs_sample *s = &ds->samples[i];
+        const int64_t fields[5] = {s->label, (int64_t)s->labels, s->split, s->x, s->y};
+        h = fnv(h, s->stem, strlen(s->stem) + 1);
+        h = fnv(h, fields, sizeof fields);
+    }
+    char names[GS_MAX_BANDS * 17] = "";
+    gs_dataset_band_names(ds, names, sizeof names);
+    h = fnv(h, names, strlen(names));
+    gs_source_fingerprint fp;
+    gs_error ignored = {0};
+    if (gs_source_fingerprint_compute(ds, &fp, &ignored) == GS_OK) {
+        const int64_t size[2] = {fp.files, fp.bytes};
+        h = fnv(h, size, sizeof size);
+    }
+    return h;
+}
+
 /* ---- accumulation ---------------------------------------------------- */
 
 void gs_stats_begin(gs_stats_accumulator *acc, int bands) {

@@ -24,6 +24,13 @@
 gs_status gs_source_fingerprint_compute(const gs_dataset *ds, gs_source_fingerprint *out, gs_error *err);
 /* A hash of the format, root and options: names the dataset's cache files. */
 uint64_t gs_dataset_key(const gs_dataset *ds);
+/* A hash of what an evaluation on ds measures, wherever the folder lies:
+ * every sample's name, label(s), split and patch offset, in order, the
+ * bands read, and the source files' count and total size (two generations
+ * of synthetic data share names and labels, not bytes).  Results record it
+ * (settings data=N:HASH), so measurements on different data never pass for
+ * one another. */
+uint64_t gs_dataset_content_key(const gs_dataset *ds);
 
 /* Streaming accumulation, one sample at a time (Chan et al.'s pairwise
  * update of per-sample two-pass moments: no catastrophic cancellation on

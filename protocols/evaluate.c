@@ -177,6 +177,12 @@ static void format_settings(const gs_dataset *ds, const gs_eval_config *cfg, int
         snprintf(out + used, size - used, ";labelled=%lld%s", (long long)n_train,
                  raised ? ";raised=one-per-class" : "");
     }
+    /* Which data: the format's name alone does not tell two folders (a
+     * sample and the full set, or two generations of synthetic images)
+     * apart. */
+    size_t used = strlen(out);
+    snprintf(out + used, size - used, ";data=%lld:%08x", (long long)ds->n_samples,
+             (unsigned)(gs_dataset_content_key(ds) >> 32));
 }
 
 gs_status gs_evaluate_settings(gs_dataset *ds, const gs_eval_config *cfg_in, char *settings, size_t size,
