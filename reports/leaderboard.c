@@ -99,8 +99,14 @@ static gs_leader_entry summarize(const gs_result_row *const *rows, size_t begin,
         sum_sq += (rows[i]->value - mean) * (rows[i]->value - mean);
     }
     const gs_result_row *r = rows[begin];
-    return (gs_leader_entry){.method = r->method, .backbone = r->backbone, .pretrain_data = r->pretrain_data,
-                             .mean = mean, .std = n > 1 ? sqrt(sum_sq / (n - 1)) : 0.0, .n_seeds = n};
+    gs_leader_entry e = {.method = r->method, .backbone = r->backbone, .pretrain_data = r->pretrain_data,
+                         .mean = mean, .std = n > 1 ? sqrt(sum_sq / (n - 1)) : 0.0, .n_seeds = n};
+    for (size_t i = begin + 1; i < end && !e.mixed_settings[0]; i++) {
+        char key[32], mine[32], theirs[32]; /* 4 x 31 + 8 fits mixed_settings */
+        if (gs_settings_conflict(rows[begin]->settings, rows[i]->settings, key, mine, theirs, sizeof mine))
+            snprintf(e.mixed_settings, sizeof e.mixed_settings, "%s=%s vs %s=%s", key, mine, key, theirs);
+    }
+    return e;
 }
 
 /* Best first; NaN means (a diverged run) last.  qsort has no context

@@ -18,6 +18,10 @@ typedef struct gs_leader_entry {
     double mean, std; /* std: sample (n-1) over seeds, 0 for one seed */
     int n_seeds;
     bool best;        /* the best mean of its board (ties all marked) */
+    /* Non-empty when the averaged rows disagree in their settings column
+     * (written by hand or by an older geossl; eval refuses to make such a
+     * file): "KEY=A vs KEY=B", the first disagreement. */
+    char mixed_settings[160];
 } gs_leader_entry;
 
 typedef struct gs_leaderboard {

@@ -126,7 +126,10 @@ static void build_document(const gs_report_options *o, report_inputs *in, const 
     else
         gs_doc_paragraph(doc, "Generated %s (kernel timings only).", date);
     bool have_reference = o->results_path && !reference_note[0];
-    if (o->results_path) gs_section_results_table(doc, &in->table, RESULTS_TABLE_CSV, have_reference ? o->reference_path : NULL);
+    if (o->results_path) {
+        gs_section_results_table(doc, &in->table, RESULTS_TABLE_CSV, have_reference ? o->reference_path : NULL);
+        gs_section_mixed_settings(doc, &in->boards);
+    }
     if (o->results_path || o->loss_log_path) {
         gs_section_plots(doc, &in->plots, &in->logs);
     }

@@ -15,6 +15,9 @@
 /* The paper-shaped results table (results_table.h); `csv_name` is the file
  * beside the report that holds it as CSV, `reference_path` NULL when no
  * published numbers were read. */
+/* A warning, when any headline result averages rows whose settings
+ * disagree (gs_leader_entry.mixed_settings); nothing otherwise. */
+void gs_section_mixed_settings(gs_doc *doc, const gs_leaderboards *boards);
 void gs_section_results_table(gs_doc *doc, const gs_results_table *table, const char *csv_name,
                               const char *reference_path);
 void gs_section_leaderboards(gs_doc *doc, const gs_leaderboards *boards);

@@ -161,3 +161,27 @@ void gs_section_settings(gs_doc *doc, const gs_results *results) {
     gs_doc_add_table(doc, &t);
     free(rows);
 }
+
+void gs_section_mixed_settings(gs_doc *doc, const gs_leaderboards *boards) {
+    size_t shown = 0, mixed = 0;
+    char list[1600] = "";
+    for (size_t b = 0; b < boards->n_boards; b++) {
+        const gs_leaderboard *board = &boards->boards[b];
+        if (gs_metric_tier_of(board->metric) != GS_METRIC_HEADLINE) continue;
+        for (size_t i = 0; i < board->n_entries; i++) {
+            const gs_leader_entry *e = &board->entries[i];
+            if (!e->mixed_settings[0]) continue;
+            mixed++;
+            size_t used = strlen(list);
+            if (shown++ < 8)
+                snprintf(list + used, sizeof list - used, "%s%s %s (%s) on %s, %s, %s: %s", shown > 1 ? "; " : "",
+                         e->method, e->backbone, e->pretrain_data[0] ? e->pretrain_data : "none", board->eval_data,
+                         board->protocol, board->metric, e->mixed_settings);
+        }
+    }
+    if (!mixed) return;
+    gs_doc_note(doc, "Warning: %zu result%s above average%s rows measured with different settings, as if they "
+                     "were seeds of one measurement: %s%s. Such a number is no measurement of either setting; "
+                     "keep each setting in its own results file.",
+                mixed, mixed == 1 ? "" : "s", mixed == 1 ? "s" : "", list, mixed > shown ? "; ..." : "");
+}

@@ -373,3 +373,32 @@ gs_status gs_results_append_ex(const char *path, const gs_result_row *rows, size
         return s;
     }
 }
+
+/* The first KEY=VALUE of `settings` (';'-separated) whose key `other` also
+ * has with another value: that key, and both values, copied out.  A key
+ * only one side has (a column an older geossl did not write) is no
+ * conflict. */
+bool gs_settings_conflict(const char *settings, const char *other, char *key, char *mine, char *theirs,
+                              size_t size) {
+    for (const char *p = settings; p && *p;) {
+        const char *end = strchr(p, ';'), *eq = strchr(p, '=');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (eq && eq < p + len) {
+            size_t klen = (size_t)(eq - p);
+            for (const char *q = other; q && *q;) {
+                const char *qend = strchr(q, ';');
+                size_t qlen = qend ? (size_t)(qend - q) : strlen(q);
+                if (qlen > klen && !strncmp(q, p, klen) && q[klen] == '=' &&
+                    (qlen != len || strncmp(q, p, len))) {
+                    snprintf(key, size, "%.*s", (int)klen, p);
+                    snprintf(mine, size, "%.*s", (int)(len - klen - 1), eq + 1);
+                    snprintf(theirs, size, "%.*s", (int)(qlen - klen - 1), q + klen + 1);
+                    return true;
+                }
+                q = qend ? qend + 1 : NULL;
+            }
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}

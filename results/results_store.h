@@ -115,4 +115,10 @@ bool gs_results_has_cell(const gs_results *r, const gs_result_cell *cell);
  * back from "0.1" equals 1.0/10 computed in a loop. */
 bool gs_label_fraction_equal(double a, double b);
 
+/* Two settings columns ("k=20;splits=every-5th;data=...") that disagree:
+ * the first key both have with different values, and the two values
+ * (each copied into a buffer of `size`).  A key only one of them has (a
+ * column an older geossl did not write) is no disagreement. */
+bool gs_settings_conflict(const char *settings, const char *other, char *key, char *mine, char *theirs, size_t size);
+
 #endif

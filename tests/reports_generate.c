@@ -523,3 +523,57 @@ Test(reports, a_run_folders_log_is_a_loss_log) {
     cr_expect_eq(gs_loss_log_load(log, &l, &err), GS_ERR_FORMAT, "a truncated header is not a run log");
     test_remove_tree(dir);
 }
+
+/* Two seeds of one entry measured with different settings (k 20 and k 3:
+ * a file eval would refuse to write, made by hand or by an older geossl)
+ * are still averaged, but the entry says so and the report opens its
+ * results with a warning naming the entry and the setting; rows whose
+ * settings agree, or where one side lacks a key (an older column), do not. */
+#define SETTINGS_HEADER                                                                                     \
+    "run_id,method,backbone,pretrain_data,eval_data,protocol,label_fraction,seed,metric,value,git_commit," \
+    "config_hash,threads,date,wall_time_s,cpu,settings\n"
+#define SETTINGS_ROW(method, seed, value, settings)                                                         \
+    "r," method ",resnet18,ssl4eo-s12,eurosat-ms,knn,1," seed ",top1," value                                 \
+    ",abc123,00ff,2,2024-01-01T00:00:00Z,10,Test CPU," settings "\n"
+
+Test(reports, an_entry_averaging_different_settings_is_flagged_and_warned_about) {
+    fixture f;
+    make_fixture(&f, SETTINGS_HEADER
+                 SETTINGS_ROW("simclr", "0", "60", "k=20;splits=every-5th;data=50:aa")
+                 SETTINGS_ROW("simclr", "1", "70", "k=3;splits=every-5th;data=50:aa")
+                 SETTINGS_ROW("byol", "0", "61", "k=20;splits=every-5th")
+                 SETTINGS_ROW("byol", "1", "63", "k=20;splits=every-5th;data=50:aa"));
+    gs_results r;
+    gs_error err = {0};
+    cr_assert_eq(gs_results_load(f.results, &r, &err), GS_OK, "%s", err.message);
+    gs_leaderboards boards;
+    cr_assert_eq(gs_leaderboards_build(&r, &boards, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(boards.n_boards, 1);
+    const gs_leader_entry *simclr = NULL, *byol = NULL;
+    for (size_t i = 0; i < boards.boards[0].n_entries; i++) {
+        const gs_leader_entry *e = &boards.boards[0].entries[i];
+        if (!strcmp(e->method, "simclr")) simclr = e;
+        if (!strcmp(e->method, "byol")) byol = e;
+    }
+    cr_assert(simclr && byol);
+    cr_expect_str_eq(simclr->mixed_settings, "k=20 vs k=3");
+    cr_expect_str_eq(byol->mixed_settings, "", "a key only one row has is no disagreement");
+    gs_leaderboards_free(&boards);
+    gs_results_free(&r);
+
+    char empty[600];
+    snprintf(empty, sizeof empty, "%s/empty-bin", f.dir);
+    cr_assert_eq(mkdir(empty, 0755), 0);
+    setenv("PATH", empty, 1);
+    gs_report_options o = {.results_path = f.results, .out_dir = f.out, .title = "mixed"};
+    gs_report_summary summary;
+    cr_assert_eq(gs_report_write(&o, &summary, &err), GS_OK, "%s", err.message);
+    char *md = read_output(&f, "report.md");
+    const char *warning = strstr(md, "Warning: 1 result above averages rows measured with different settings");
+    cr_expect(warning != NULL, "%s", md);
+    cr_expect(warning && strstr(warning, "simclr resnet18 (ssl4eo-s12) on eurosat-ms, knn, top1: k=20 vs k=3"), "%s",
+              md);
+    cr_expect_null(strstr(md, "byol resnet18 (ssl4eo-s12) on eurosat-ms, knn, top1:"), "%s", md);
+    free(md);
+    test_remove_tree(f.dir);
+}

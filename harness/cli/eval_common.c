@@ -106,6 +106,25 @@ bool gs_cli_check_not_done(const char *command, const char *path, const gs_eval_
         fprintf(stderr, "geossl %s: --force: the rows of seed %llu in %s will be replaced\n", command,
                 (unsigned long long)id->seed, path);
     }
+    /* Reports average the seeds of one method, backbone and pretraining data
+     * on one dataset, protocol and label fraction: rows measured another way
+     * there would be averaged with these as if they were seeds. */
+    for (size_t i = 0; ok && i < existing.n_rows; i++) {
+        const gs_result_row *row = &existing.rows[i];
+        char key_name[64], mine[256], theirs[256];
+        if (strcmp(row->method, key.method) || strcmp(row->backbone, key.backbone) ||
+            strcmp(row->pretrain_data, key.pretrain_data) || strcmp(row->eval_data, key.eval_data) ||
+            strcmp(row->protocol, key.protocol) || !gs_label_fraction_equal(row->label_fraction, key.label_fraction))
+            continue;
+        if (gs_settings_conflict(settings, row->settings, key_name, mine, theirs, sizeof mine)) {
+            fprintf(stderr, "geossl %s: %s:%zu holds %s %s (%s) on %s, %s, %g%% labels, seed %lld with %s=%s; this "
+                            "run has %s=%s, and reports would average the two as seeds of one result: write it to "
+                            "another --results file\n", command, path, row->line, id->method, id->backbone,
+                    key.pretrain_data, id->eval_data, key.protocol, 100.0 * id->label_fraction, row->seed, key_name,
+                    theirs, key_name, mine);
+            ok = false;
+        }
+    }
     gs_results_free(&existing);
     return ok;
 }
