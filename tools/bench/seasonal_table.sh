@@ -80,14 +80,12 @@ pretrain() { # pretrain NAME SOURCE_NAME SPEC TILE_ARGS args...
 }
 
 evaluate() { # evaluate LABEL SOURCE_ARGS...
-    local label=$1 protocol protocols=(knn linear) length=()
+    local label=$1 protocol protocols=(knn linear) length
     shift
-    if [ "$finetune" -gt 0 ]; then
-        protocols+=(finetune)
-        length=(--iterations "$finetune" --batch "$batch")
-    fi
+    [ "$finetune" -gt 0 ] && protocols+=(finetune)
     for protocol in "${protocols[@]}"; do
-        [ "$protocol" = finetune ] || length=()
+        length=()
+        [ "$protocol" = finetune ] && length=(--iterations "$finetune" --batch "$batch")
         "$geossl" eval "$@" --data "$eval_spec" --protocol "$protocol" --seed "$seed" "${length[@]}" \
             --results "$out/results/$label.csv" \
             --force --threads 2 --quiet >/dev/null 2>>"$out/eval.log" || echo "eval $label $protocol failed (see $out/eval.log)" >&2
