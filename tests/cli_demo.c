@@ -61,7 +61,7 @@ Test(cli_demo, the_report_is_a_results_section_with_the_runs_curves_and_the_publ
               "%s", md);
     const char *results = strstr(md, "## Results"), *plots = strstr(md, "## Plots");
     cr_expect(results && plots && results < plots, "the report must open with the results table");
-    cr_expect(strstr(md, "| random init | resnet18 | none |"), "%s", md);
+    cr_expect(strstr(md, "| random init | resnet18-w16 | none |"), "%s", md);
     cr_expect(strstr(md, "Training curves from 2 run logs: byol, simclr."), "%s", md);
     cr_expect_null(strstr(md, "No reference file was given"), "the demo compares with results/reference.csv");
     cr_expect(strstr(md, "/reference.csv is for these datasets"), "%s", md);
