@@ -57,7 +57,8 @@ Test(cli_demo, the_report_is_a_results_section_with_the_runs_curves_and_the_publ
     cr_expect(exists(demo, "byol/log.csv"));
     cr_expect(exists(demo, "report/results_table.csv"));
     char *md = read_text(demo, "report/report.md");
-    cr_expect(strstr(md, "> **Note:** A demo, not a benchmark: SimCLR and BYOL pretrained 1 epoch on 80 generated"),
+    cr_expect(strstr(md, "> **Note:** A demo, not a benchmark: SimCLR and BYOL pretrained 1 epoch on a ResNet-18 of "
+                         "width 16, on 80 generated EuroSAT-format images (seed 0)"),
               "%s", md);
     const char *results = strstr(md, "## Results"), *plots = strstr(md, "## Plots");
     cr_expect(results && plots && results < plots, "the report must open with the results table");

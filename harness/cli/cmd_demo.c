@@ -173,10 +173,10 @@ int gs_cmd_demo(int argc, char **argv) {
     if (code) return 1;
     char preface[512];
     snprintf(preface, sizeof preface,
-             "A demo, not a benchmark: SimCLR and BYOL pretrained %lld epoch%s on %lld generated EuroSAT-format images, "
-             "evaluated on their held-out fifth. It shows the pipeline working end to end; numbers on generated "
-             "images say nothing about real imagery.",
-             epochs, epochs == 1 ? "" : "s", 10 * per_class);
+             "A demo, not a benchmark: SimCLR and BYOL pretrained %lld epoch%s on a ResNet-18 of width %lld, on %lld "
+             "generated EuroSAT-format images (seed %lld), evaluated on their held-out fifth against the same network "
+             "at random initialization. Numbers on generated images say nothing about real imagery.",
+             epochs, epochs == 1 ? "" : "s", width, 10 * per_class, seed);
     gs_report_options ro = {.results_path = results, .reference_path = GEOSSL_REFERENCE_CSV, .out_dir = report_dir,
                             .regression_threshold = 0.1, .title = "geossl demo", .preface = preface};
     gs_report_summary summary;
