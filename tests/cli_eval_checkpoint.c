@@ -328,19 +328,22 @@ Test(cli_eval_checkpoint, a_seco_checkpoint_records_the_bands_its_encoder_takes)
  * average them as seeds of one entry); the standard ones keep the plain name
  * that published numbers use. */
 Test(cli_eval_checkpoint, backbone_labels_name_a_nonstandard_width_and_stem) {
-    char label[64];
-    gs_cli_backbone_label("resnet18", 0, false, 16, label, sizeof label);
-    cr_expect_str_eq(label, "resnet18");
-    gs_cli_backbone_label("resnet18", 64, false, 16, label, sizeof label);
-    cr_expect_str_eq(label, "resnet18");
-    gs_cli_backbone_label("resnet18", 16, false, 16, label, sizeof label);
-    cr_expect_str_eq(label, "resnet18-w16");
-    gs_cli_backbone_label("resnet50", 0, true, 16, label, sizeof label);
-    cr_expect_str_eq(label, "resnet50-small");
-    gs_cli_backbone_label("vit-tiny", 192, false, 8, label, sizeof label);
-    cr_expect_str_eq(label, "vit-tiny/8");
-    gs_cli_backbone_label("vit-tiny", 48, false, 16, label, sizeof label);
-    cr_expect_str_eq(label, "vit-tiny-w48/16");
-    gs_cli_backbone_label("vit-small", 384, false, 16, label, sizeof label);
-    cr_expect_str_eq(label, "vit-small/16");
+    const struct {
+        const char *backbone;
+        int width;
+        bool small_stem;
+        int patch;
+        const char *label;
+    } cases[] = {
+        {"resnet18", 0, false, 16, "resnet18"},        {"resnet18", 64, false, 16, "resnet18"},
+        {"resnet18", 16, false, 16, "resnet18-w16"},   {"resnet50", 0, true, 16, "resnet50-small"},
+        {"vit-tiny", 192, false, 8, "vit-tiny/8"},     {"vit-tiny", 48, false, 16, "vit-tiny-w48/16"},
+        {"vit-small", 384, false, 16, "vit-small/16"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char label[64];
+        gs_cli_backbone_label(cases[i].backbone, cases[i].width, cases[i].small_stem, cases[i].patch, label,
+                              sizeof label);
+        cr_expect_str_eq(label, cases[i].label);
+    }
 }

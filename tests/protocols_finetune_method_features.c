@@ -50,6 +50,16 @@ static void free_method(method_features *mf) {
     gs_method_free(&mf->method);
 }
 
+/* A 4-class head on the method's features at 16 px (the dataset is only
+ * read for its task and class count). */
+static void init_classifier(gs_context *ctx, method_features *mf, gs_finetune_model *fm) {
+    init_method(ctx, mf, 16, 4);
+    gs_dataset ds = {.root = "generated", .task = GS_TASK_CLASSIFICATION, .n_classes = 4};
+    gs_finetune_config fc = {.features = &mf->fx};
+    gs_error err = {0};
+    cr_assert_eq(gs_finetune_model_init(ctx, fm, &mf->method.encoder, &ds, &fc, &err), GS_OK, "%s", err.message);
+}
+
 static void fill_normal(gs_context *ctx, gs_tensor *t, float scale) {
     for (int64_t i = 0; i < t->numel; i++) t->data[i] = scale * gs_rng_normal(&ctx->rng);
 }
@@ -77,12 +87,8 @@ Test(protocols_finetune_method_features, the_head_reads_fc_norm_of_the_pooled_gr
     gs_context ctx;
     gradcheck_context(&ctx, 2);
     method_features mf;
-    init_method(&ctx, &mf, 16, 4);
-    gs_dataset ds = {.root = "generated", .task = GS_TASK_CLASSIFICATION, .n_classes = 4};
-    gs_finetune_config fc = {.features = &mf.fx};
     gs_finetune_model fm;
-    gs_error err = {0};
-    cr_assert_eq(gs_finetune_model_init(&ctx, &fm, &mf.method.encoder, &ds, &fc, &err), GS_OK, "%s", err.message);
+    init_classifier(&ctx, &mf, &fm);
     /* The authors' head starts near zero (trunc normal, std 2e-5), bias 0. */
     double largest = 0, total = 0;
     for (int64_t i = 0; i < fm.head.weight->numel; i++) {
@@ -148,12 +154,8 @@ Test(protocols_finetune_method_features, gradients_reach_the_group_embeddings_th
     gs_context ctx;
     gradcheck_context(&ctx, 3);
     method_features mf;
-    init_method(&ctx, &mf, 16, 4);
-    gs_dataset ds = {.root = "generated", .task = GS_TASK_CLASSIFICATION, .n_classes = 4};
-    gs_finetune_config fc = {.features = &mf.fx};
     gs_finetune_model fm;
-    gs_error err = {0};
-    cr_assert_eq(gs_finetune_model_init(&ctx, &fm, &mf.method.encoder, &ds, &fc, &err), GS_OK, "%s", err.message);
+    init_classifier(&ctx, &mf, &fm);
     fill_normal(&ctx, fm.head.weight, 0.3f);
     float x[2 * 13 * 16 * 16];
     for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = gs_rng_normal(&ctx.rng);
