@@ -385,6 +385,9 @@ static gs_status write_eurosat_splits(const char *dir, int count, uint64_t seed,
             order[j] = t;
         }
         int n_train = (int)lrint(0.6 * count), n_val = (int)lrint(0.2 * count);
+        /* Rounding leaves 3 images per class no test image; a class of 2 or
+         * more always has one, taken from training. */
+        if (count >= 2 && n_train + n_val >= count) n_train = count - n_val - 1;
         for (int i = 0; i < count; i++) {
             int split = i < n_train ? 0 : i < n_train + n_val ? 1 : 2;
             len[split] +=
@@ -392,9 +395,11 @@ static gs_status write_eurosat_splits(const char *dir, int count, uint64_t seed,
         }
     }
     char path[4096];
+    /* An empty list is left out: the reader refuses a split file that names
+     * nothing, and takes a missing one as an empty split. */
     for (int i = 0; i < 3 && status == GS_OK; i++)
-        if (synth_path(path, sizeof path, err, "%s/eurosat-%s.txt", dir, names[i]) != GS_OK ||
-            synth_write_text(path, lists[i], err) != GS_OK)
+        if (len[i] > 0 && (synth_path(path, sizeof path, err, "%s/eurosat-%s.txt", dir, names[i]) != GS_OK ||
+            synth_write_text(path, lists[i], err) != GS_OK))
             status = err->status;
     for (int i = 0; i < 3; i++) free(lists[i]);
     free(order);

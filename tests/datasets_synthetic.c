@@ -15,6 +15,7 @@
 
 #include "image_io.h"
 #include "formats/formats.h"
+#include "splits.h"
 #include "synthetic.h"
 #include "test_paths.h"
 
@@ -179,6 +180,41 @@ Test(datasets_synthetic, eurosat_ms_bands_in_file_order_and_split_lists) {
         for (int n = 1; n <= 5; n++)
             cr_expect_eq(seen[k][n], 1, "%s_%d listed %d times", EUROSAT_CLASSES[k], n, seen[k][n]);
     test_remove_tree(dir);
+}
+
+/* The smallest sets still open and split: 3 images per class give 1/1/1
+ * (rounding 60/20/20 gave 2/1/0, an empty test list the reader refuses);
+ * 1 image per class writes the training list alone. */
+Test(datasets_synthetic, tiny_eurosat_sets_have_a_test_image_and_no_empty_list) {
+    const int counts[2] = {3, 1};
+    const int expect[2][3] = {{1, 1, 1}, {1, 0, 0}};
+    for (int c = 0; c < 2; c++) {
+        char dir[256], spec[320];
+        new_dir(dir, sizeof dir);
+        generate("eurosat-rgb", dir, (gs_synth_options){.seed = 2, .count = counts[c]});
+        const char *splits[3] = {"train", "val", "test"};
+        for (int s = 0; s < 3; s++) {
+            char path[400];
+            snprintf(path, sizeof path, "%s/eurosat-%s.txt", dir, splits[s]);
+            cr_expect_eq(exists(path), expect[c][s] > 0, "count %d: %s %s", counts[c], path,
+                         expect[c][s] ? "missing" : "written with no names");
+        }
+        snprintf(spec, sizeof spec, "eurosat-rgb:%s", dir);
+        gs_dataset ds;
+        gs_error err = {0};
+        cr_assert_eq(gs_dataset_open(spec, NULL, &ds, &err), GS_OK, "count %d: %s", counts[c], err.message);
+        bool found = false;
+        cr_assert_eq(gs_split_apply_standard(&ds, NULL, &found, &err), GS_OK, "count %d: %s", counts[c], err.message);
+        cr_expect(found, "count %d: no split list found", counts[c]);
+        int64_t in_split[3] = {0};
+        for (int64_t i = 0; i < ds.n_samples; i++)
+            if (ds.samples[i].split >= 0 && ds.samples[i].split < 3) in_split[ds.samples[i].split]++;
+        for (int s = 0; s < 3; s++)
+            cr_expect_eq(in_split[s], 10 * expect[c][s], "count %d: %lld %s samples", counts[c],
+                         (long long)in_split[s], splits[s]);
+        gs_dataset_close(&ds);
+        test_remove_tree(dir);
+    }
 }
 
 /* ---- RESISC45 ----------------------------------------------------------------- */
