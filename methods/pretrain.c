@@ -11,6 +11,7 @@
 #include "io/checkpoint.h"
 #include "io/run_config.h"
 #include "loader.h"
+#include "io/npy_file.h"
 #include "ops/ops.h"
 #include "optim/schedule.h"
 #include "io/png_file.h"
@@ -240,6 +241,18 @@ static double lr_at(const gs_method_ops *ops, const gs_cosine_schedule *s, int64
 
 /* Opens the per-step log: truncated on a fresh start; on resume, the rows
  * up to the checkpoint's step kept (a killed run may have logged past it). */
+/* Step `step`'s views, one .npy per view, as the method receives them. */
+static gs_status dump_views(const char *dir, const gs_batch *b, int64_t step, gs_error *err) {
+    for (int v = 0; v < b->n_views; v++) {
+        const gs_batch_view *view = &b->views[v];
+        char path[4200];
+        snprintf(path, sizeof path, "%s/step-%06lld-view-%d.npy", dir, (long long)step, v);
+        int64_t shape[4] = {b->n, (int64_t)b->dates * b->bands, view->height, view->width};
+        if (gs_npy_write_f32(path, shape, 4, view->pixels, err) != GS_OK) return err->status;
+    }
+    return GS_OK;
+}
+
 static FILE *open_log(const char *path, int64_t resume_step, gs_error *err) {
     if (resume_step == 0) {
         FILE *f = fopen(path, "w");
@@ -349,6 +362,11 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
     }
     gs_cosine_schedule schedule = {.base = oc.lr, .final = 0.0, .warmup_steps = warmup_steps,
                                    .total_steps = per_epoch * cfg.epochs};
+    /* Epoch 0 of the kept ones is the initialization: the same run's random
+     * baseline, and the start another implementation can be given. */
+    if (cfg.checkpoint && cfg.keep_every > 0 && step == 0 &&
+        keep_epoch(ctx, &cfg, &m, &opt, description, 0, 0, err) != GS_OK)
+        goto done;
     double t_start = gs_now_s();
     int64_t images = 0;
     const gs_batch *b;
@@ -357,6 +375,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         gs_step_begin(ctx);
         gs_tensor *views[GS_METHOD_MAX_VIEWS];
         for (int v = 0; v < b->n_views; v++) views[v] = gs_batch_view_tensor(ctx, b, v);
+        if (cfg.dump_views && dump_views(cfg.dump_views, b, step + 1, err) != GS_OK) break;
         m.batch = b;
         gs_tensor *loss = gs_method_step(ctx, &m, &opt, views, b->n_views, step, (float)lr_at(ops, &schedule, step));
         m.batch = NULL;

@@ -33,7 +33,8 @@ typedef struct gs_pretrain_config {
                               * Truncated on a fresh start; on resume, rows past the checkpoint's
                               * step are dropped and new ones appended. */
     const char *config_json; /* the resolved configuration (run_record.h), written at start and resume; NULL: none */
-    int keep_every;          /* > 0: also keep the checkpoint of every N-th epoch as checkpoint-epochNNN.h5 */
+    int keep_every;          /* > 0: also keep the checkpoint of every N-th epoch as checkpoint-epochNNN.h5,
+                              * and the initial weights as checkpoint-epoch000.h5 */
     bool has_warmup;         /* warmup_epochs was given; false (as zero-initialized): 10% of all steps */
     double warmup_epochs;    /* linear warm-up length in epochs (fractions allowed, 0 none), then cosine.
                                 Methods with their own schedule (ops->lr_at) refuse it. */
@@ -41,6 +42,9 @@ typedef struct gs_pretrain_config {
     int tile;                /* for the record: the tile side the dataset was cut into; 0: the format's */
     const char *git_commit, *version; /* recorded in config_json */
     FILE *progress;          /* progress lines; NULL: quiet */
+    const char *dump_views;  /* a folder: each step's views as step-NNNNNN-view-V.npy, (n, channels, h, w)
+                              * float32 as normalized and augmented, for training another implementation
+                              * on the same pixels; NULL: none */
 } gs_pretrain_config;
 
 typedef struct gs_pretrain_result {

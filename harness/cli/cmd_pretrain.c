@@ -165,7 +165,8 @@ int gs_cmd_pretrain(int argc, char **argv) {
 
 static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
     const char *method = NULL, *backbone = "resnet18", *data = NULL, *out = NULL, *optimizer = NULL,
-               *stem = "imagenet", *augment = NULL, *method_options = NULL, *bands = NULL;
+               *stem = "imagenet", *augment = NULL, *method_options = NULL, *bands = NULL,
+               *dump_views = NULL;
     long long epochs = 20, batch = 64, size = 0, seed = 0, threads = 0, workers = 2, width = 0, patch = 8,
               keep_every = 0;
     /* Unset: the method decides (gs_pretrain_config reads 0, or < 0 for weight decay, as "the method's"). */
@@ -224,8 +225,13 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
         {"augment", GS_OPT_STRING, &augment, "K=V,...",
          "override the views' recipe, e.g. blur_sigma=0.1:2,crop_scale=0.2:1 (keys: --print-config)", GS_ANY_TEXT},
         {"keep-every", GS_OPT_INT, &keep_every, "N",
-         "also keep every N-th epoch's checkpoint as checkpoint-epochNNN.h5 (0: only the latest) [0]",
+         "also keep every N-th epoch's checkpoint as checkpoint-epochNNN.h5, and the initial weights as "
+         "checkpoint-epoch000.h5 (0: only the latest) [0]",
          GS_RANGE(0, 1000000)},
+        {"dump-views", GS_OPT_STRING, &dump_views, "DIR",
+         "also write each step's views (normalized and augmented, as the method gets them) to DIR as "
+         "step-NNNNNN-view-V.npy, to train another implementation on the same pixels (large: "
+         "batch x bands x size^2 x 4 bytes per view and step)", GS_ANY_TEXT},
         {"print-config", GS_OPT_FLAG, &print_config, "", "print the resolved recipe (views included) and exit",
          GS_NO_VALUE},
         {"resume", GS_OPT_FLAG, &resume, "", "continue from DIR/checkpoint.h5 on the same batches", GS_NO_VALUE},
@@ -273,7 +279,7 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
         .git_commit = commit, .version = GEOSSL_VERSION, .progress = args->quiet ? NULL : stderr,
         .has_warmup = !isnan(warmup_epochs), .warmup_epochs = gs_option_float_or(warmup_epochs, 0),
         .band_selection = bands,
-        .tile = (int)gs_option_int_or(tile, 0)};
+        .tile = (int)gs_option_int_or(tile, 0), .dump_views = dump_views};
     gs_dataset ds;
     gs_error err = {0};
     if (print_config && !data) {
@@ -328,7 +334,7 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
         return code;
     }
     bool made_folder = access(out, F_OK) != 0;
-    if (!gs_cli_make_folder("pretrain", out)) {
+    if (!gs_cli_make_folder("pretrain", out) || (dump_views && !gs_cli_make_folder("pretrain", dump_views))) {
         gs_context_free(&ctx);
         gs_dataset_close(&ds);
         return 1;

@@ -21,11 +21,18 @@
 #     --blur-sigma "LO HI"    blur sigma range in px on both sides [geossl's default]
 #     --out DIR          where runs and logs go [runs/recipe-vs-pytorch]
 #     --only geossl|pytorch   run one side
+#     --same-views       PyTorch trains on the views geossl's run dumped (pretrain
+#                        --dump-views; its data order and augmentations): what
+#                        differs then is the model and its training alone.  The
+#                        dumps (about 25 MB a step at batch 256) are deleted after.
+#     --same-init        PyTorch starts from geossl's initial weights (pretrain
+#                        --keep-every writes them as checkpoint-epoch000.h5; BYOL
+#                        only so far; needs python3-h5py)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 method=simclr data=eurosat-rgb:../shared/data/eurosat-rgb epochs=10 batch=256 seeds="0 1 2"
-lr="" temperature="" weight_decay="" blur="" out=runs/recipe-vs-pytorch only=""
+lr="" temperature="" weight_decay="" blur="" out=runs/recipe-vs-pytorch only="" same_views="" same_init=""
 while (($#)); do
     case "$1" in
     --method) method=$2; shift 2 ;;
@@ -39,6 +46,8 @@ while (($#)); do
     --blur-sigma) blur=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
+    --same-views) same_views=1; shift ;;
+    --same-init) same_init=1; shift ;;
     -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
     --) shift; break ;;
     *) echo "recipe_vs_pytorch: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -76,20 +85,34 @@ knn() { # eval args... -> top-1
     "$geossl" eval --protocol knn --data "$data" "$@" 2>/dev/null | sed -n 's/^top-1 //p'
 }
 
+if [ -n "$same_views$same_init" ] && [ -n "$only" ]; then
+    echo "recipe_vs_pytorch: --same-views and --same-init need both sides (geossl's run writes them)" >&2
+    exit 2
+fi
 for seed in $seeds; do
+    dump=() views_from=()
+    if [ -n "$same_views" ]; then
+        dump=(--dump-views "$out/views-s$seed")
+        views_from=(--views-from "$out/views-s$seed")
+    fi
+    if [ -n "$same_init" ]; then
+        dump+=(--keep-every "$epochs")
+        views_from+=(--init-from "$out/geossl-$method-s$seed/checkpoint-epoch000.h5")
+    fi
     if [ "$only" != pytorch ]; then
         run=$out/geossl-$method-s$seed
         start=$(date +%s.%N)
         "$geossl" pretrain --method "$method" --optimizer "$optimizer" "${recipe[@]}" \
             --batch "$batch" --epochs "$epochs" --seed "$seed" --data "$data" --out "$run" --force \
-            "${gs_blur[@]}" "$@" >"$run.log" 2>&1
+            "${gs_blur[@]}" "${dump[@]}" "$@" >"$run.log" 2>&1
         wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
         echo "geossl seed $seed knn $(knn --checkpoint "$run/checkpoint.h5") wall $wall" | tee -a "$out/summary.txt"
     fi
     if [ "$only" != geossl ]; then
         run=$out/pytorch-$method-s$seed
         /usr/bin/python3 "$script" --data "$data" --epochs "$epochs" --batch "$batch" "${recipe[@]}" \
-            --seed "$seed" --out "$run" "${pt_blur[@]}" "$@" >"$run.log" 2>&1
+            --seed "$seed" --out "$run" "${pt_blur[@]}" "${views_from[@]}" "$@" >"$run.log" 2>&1
+        if [ -n "$same_views" ]; then rm -rf "$out/views-s$seed"; fi
         wall=$(/usr/bin/python3 -c "import json; print(json.load(open('$run/result.json'))['wall_s'])")
         echo "pytorch seed $seed knn $(knn --weights "$run/backbone.safetensors") wall $wall" | tee -a "$out/summary.txt"
     fi

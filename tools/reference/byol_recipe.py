@@ -46,6 +46,9 @@ def main():
     args = p.parse_args()
     torch.manual_seed(args.seed)
     online = Online()
+    if args.init_from:
+        rc.load_geossl_checkpoint(online, args.init_from)  # before the target copies it
+        args.init_loaded = True
     target = nn.ModuleDict({"backbone": copy.deepcopy(online.backbone), "projector": copy.deepcopy(online.projector)})
     for q in target.parameters():
         q.requires_grad = False

@@ -145,6 +145,10 @@ def add_common_arguments(p, lr, temperature=None):
     p.add_argument("--k", type=int, default=20)
     p.add_argument("--knn-temperature", type=float, default=0.07)
     p.add_argument("--out", help="folder for log.csv, result.json and backbone.safetensors")
+    p.add_argument("--init-from", help="start from the weights of this geossl checkpoint (pretrain with "
+                   "--keep-every writes them; needs python3-h5py)")
+    p.add_argument("--views-from", help="train on the views geossl pretrain --dump-views wrote to this folder "
+                   "(its data order and augmentations) instead of torchvision's")
     return p
 
 
@@ -152,6 +156,26 @@ def resnet18_backbone():
     net = torchvision.models.resnet18()
     net.fc = nn.Identity()
     return net
+
+
+def load_geossl_checkpoint(model, path):
+    """Starts `model` from a geossl checkpoint (HDF5; python3-h5py): its
+    "model" group into model.backbone (torchvision names) and its "heads"
+    group into the model's other submodules by name (projector.0.weight is
+    model.projector[0].weight).  Every tensor of the model must be there
+    (BN step counters excepted), so the two sides start from the same
+    weights."""
+    import h5py
+    state = {}
+    with h5py.File(path, "r") as f:
+        for name, value in f["model"].items():
+            state["backbone." + name] = torch.from_numpy(value[()])
+        for name, value in f["heads"].items():
+            state[name] = torch.from_numpy(value[()])
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [m for m in missing if not m.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        sys.exit("recipe: %s does not fit the model: missing %s, unexpected %s" % (path, missing[:5], unexpected[:5]))
 
 
 def cosine_lr(base, step, total, warmup):
@@ -225,6 +249,8 @@ def run(args, name, model, step_fn, transforms, after_step=None, optimizer="sgd"
     step_fn(views, step, total) -> loss, logging every args.log_every steps;
     before_update(opt, step, total) runs between backward and the update
     (clipping, weight-decay schedules)."""
+    if args.init_from and not getattr(args, "init_loaded", False):
+        sys.exit("recipe: %s cannot start from a geossl checkpoint yet (--init-from)" % name)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -238,6 +264,15 @@ def run(args, name, model, step_fn, transforms, after_step=None, optimizer="sgd"
     loader = torch.utils.data.DataLoader(data, batch_size=args.batch, shuffle=True, drop_last=True,
                                          num_workers=args.workers, persistent_workers=args.workers > 0, generator=g)
     per_epoch = len(loader)
+    if args.views_from:
+        # geossl's own views (pretrain --dump-views), step by step in its
+        # order: the two sides then differ only in the model and its training.
+        dumped = dumped_steps(args.views_from)
+        if len(dumped) % args.epochs:
+            sys.exit("recipe: %s holds %d steps, not a whole number of %d epochs" %
+                     (args.views_from, len(dumped), args.epochs))
+        per_epoch = len(dumped) // args.epochs
+        loader = None
     if per_epoch < 1:
         sys.exit("recipe: %d training images are fewer than one batch of %d" % (len(images), args.batch))
     total = per_epoch * args.epochs
@@ -258,7 +293,9 @@ def run(args, name, model, step_fn, transforms, after_step=None, optimizer="sgd"
     step = 0
     model.train()
     for epoch in range(args.epochs):
-        for views in loader:
+        batches = loader if loader is not None else (
+            load_dumped(dumped[i]) for i in range(epoch * per_epoch, (epoch + 1) * per_epoch))
+        for views in batches:
             lr = cosine_lr(args.lr, step, total, warmup)
             for group in opt.param_groups:
                 group["lr"] = lr
@@ -289,6 +326,26 @@ def run(args, name, model, step_fn, transforms, after_step=None, optimizer="sgd"
                        "args": vars(args)}, f, indent=1)
         save_safetensors(os.path.join(out, "backbone.safetensors"), model.backbone.state_dict())
     return top1
+
+
+def dumped_steps(folder):
+    """The steps geossl pretrain --dump-views wrote, in order: for each, its
+    view files (step-NNNNNN-view-V.npy)."""
+    steps = {}
+    for name in os.listdir(folder):
+        m = re.fullmatch(r"step-(\d+)-view-(\d+)\.npy", name)
+        if m:
+            steps.setdefault(int(m.group(1)), {})[int(m.group(2))] = os.path.join(folder, name)
+    if not steps:
+        sys.exit("recipe: %s holds no step-NNNNNN-view-V.npy files" % folder)
+    order = sorted(steps)
+    if order != list(range(1, len(order) + 1)):
+        sys.exit("recipe: %s: the dumped steps are not 1..%d" % (folder, len(order)))
+    return [[steps[s][v] for v in sorted(steps[s])] for s in order]
+
+
+def load_dumped(paths):
+    return [torch.from_numpy(np.load(p)) for p in paths]
 
 
 def parser(description):
