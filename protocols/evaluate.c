@@ -177,6 +177,10 @@ static void format_settings(const gs_dataset *ds, const gs_eval_config *cfg, int
         snprintf(out + used, size - used, ";labelled=%lld%s", (long long)n_train,
                  raised ? ";raised=one-per-class" : "");
     }
+    if (cfg->from_checkpoint) {
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, ";pretrain_steps=%lld", (long long)cfg->pretrain_steps);
+    }
     /* Which data: the format's name alone does not tell two folders (a
      * sample and the full set, or two generations of synthetic images)
      * apart. */

@@ -55,6 +55,11 @@ typedef struct gs_eval_config {
      * of the encoder's forward (feature_set.h; fine-tuning trains through
      * them, finetune.h); NULL: the encoder's.  Not for segmentation. */
     const gs_feature_extractor *features;
+    /* The encoder came from a pretraining checkpoint written after this many
+     * optimizer steps: the settings say pretrain_steps=N, so a row of an
+     * early or initial (0) checkpoint is never read as the trained method's. */
+    bool from_checkpoint;
+    int64_t pretrain_steps;
     FILE *progress;
 } gs_eval_config;
 

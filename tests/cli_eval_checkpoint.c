@@ -162,13 +162,27 @@ Test(cli_eval_checkpoint, the_run_folder_keeps_the_resolved_config_and_kept_epoc
                                                  "--size", "32", "--threads", "1", "--workers", "1", "--keep-every",
                                                  "2", NULL});
     cr_assert_eq(c.rc, 0, "%s", c.err);
-    const char *present[] = {"checkpoint.h5", "checkpoint-epoch002.h5", "config.json", "log.csv"};
+    const char *present[] = {"checkpoint.h5", "checkpoint-epoch000.h5", "checkpoint-epoch002.h5", "config.json",
+                             "log.csv"};
     for (size_t i = 0; i < sizeof present / sizeof *present; i++) {
         snprintf(path, sizeof path, "%s/%s", out, present[i]);
         cr_expect_eq(access(path, F_OK), 0, "%s missing", path);
     }
     snprintf(path, sizeof path, "%s/checkpoint-epoch001.h5", out);
     cr_expect_neq(access(path, F_OK), 0, "epoch 1 is not a multiple of 2");
+    /* Epoch 0 holds the initial weights: the random baseline of this very run. */
+    snprintf(path, sizeof path, "%s/checkpoint-epoch000.h5", out);
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", path, "--data", w.spec, "--threads", "1", "--results",
+                                    w.results, "--json", NULL});
+    cr_assert_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.out, "pretrain_steps=0;") != NULL, "the row's settings do not say pretrain_steps=0: %s", c.out);
+    cr_expect(strstr(c.err, "initial weights") != NULL, "stderr does not say they are the initial weights: %s", c.err);
+    /* The final checkpoint of the same run is another measurement: its
+     * settings differ, so it is refused beside the initial one. */
+    c = run(gs_cmd_eval, (char *[]){"eval", "--checkpoint", out, "--data", w.spec, "--threads", "1", "--results",
+                                    w.results, NULL});
+    cr_expect_eq(c.rc, 2, "rows of 0 and 9 pretraining steps (3 epochs of 3) were let into one entry: %s", c.err);
+    cr_expect(strstr(c.err, "pretrain_steps=0") && strstr(c.err, "pretrain_steps=9"), "%s", c.err);
     test_remove_tree(w.dir);
 }
 

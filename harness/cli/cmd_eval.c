@@ -197,6 +197,9 @@ static int eval_parsed(eval_args *ap, gs_parsed_args *argsp) {
     gs_cli_checkpoint ckpt;
     if (a.checkpoint && !gs_cli_checkpoint_read("eval", a.checkpoint, &ckpt)) return 2;
     if (a.checkpoint && !take_checkpoint_settings(&a, &ckpt)) return 2;
+    if (a.checkpoint && ckpt.step == 0 && !args.quiet)
+        fprintf(stderr, "geossl eval: %s holds the initial weights (step 0, before any %s training): the rows "
+                        "measure a random network (settings pretrain_steps=0)\n", ckpt.path, ckpt.method);
     const char *backbone = a.backbone ? a.backbone : "resnet18", *stem = a.stem ? a.stem : "imagenet";
     if (protocol == GS_PROTOCOL_SEGMENT && strncmp(backbone, "resnet", 6)) {
         fprintf(stderr, "geossl eval: --protocol segment takes a ResNet's stages; %s is not a ResNet\n", backbone);

@@ -72,6 +72,7 @@ bool gs_cli_checkpoint_read(const char *command, const char *path, gs_cli_checkp
     if (!gs_run_config_get(info.config, "band_names", out->band_names, sizeof out->band_names))
         out->band_names[0] = '\0';
     out->deeplab_dilation = info.architecture && strstr(info.architecture, "dilation=deeplab");
+    out->step = info.step;
     gs_checkpoint_info_free(&info);
     out->has_aspp = heads_hold_aspp(out->path);
     return true;
@@ -216,6 +217,8 @@ gs_eval_config gs_cli_eval_config(const gs_cli_eval_job *job) {
                             .seed = job->id.seed, .batch = job->batch, .workers = job->workers,
                             .knn_k = job->knn_k, .knn_temperature = job->knn_temperature, .progress = job->progress,
                             .features = per_image && job->features.name ? &job->features : NULL,
+                            .from_checkpoint = job->checkpoint && job->pretrained,
+                            .pretrain_steps = job->checkpoint && job->pretrained ? job->pretrained->step : 0,
                             .finetune = {.epochs = job->finetune_epochs, .iterations = job->iterations,
                                          .batch = job->batch, .freeze_encoder = job->freeze_encoder,
                                          .decoder = job->decoder, .aspp_checkpoint = job->aspp_checkpoint,
