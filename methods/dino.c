@@ -187,6 +187,7 @@ static void dino_free(gs_method *m) {
 
 const gs_method_ops gs_method_dino = {
     .name = "dino",
+    .settings = GS_METHOD_USES_TEMPERATURE | GS_METHOD_USES_EMA | GS_METHOD_USES_HEAD | GS_METHOD_USES_LOCAL_CROPS,
     .summary = "DINO: self-distillation with multi-crop, centering and sharpening (Caron et al. 2021)",
     .optimizer = GS_OPTIM_ADAMW,
     .lr = 0.0005f, /* x batch / 256 */

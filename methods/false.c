@@ -258,6 +258,7 @@ static double false_lr_at(double peak, int64_t step, int64_t total_steps) {
 
 const gs_method_ops gs_method_false = {
     .name = "false",
+    .settings = GS_METHOD_USES_TEMPERATURE | GS_METHOD_USES_HEAD,
     .summary = "FALSE: SimCLR-style with false-negative self-determination and calibration (Zhang et al. 2022)",
     .optimizer = GS_OPTIM_LARC,
     .lr = 4.8f, /* the released peak at batch 256 (auto_scale off there); x batch / 256 here */

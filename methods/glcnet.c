@@ -615,6 +615,7 @@ static double glcnet_lr_at(double peak, int64_t step, int64_t total_steps) {
 
 const gs_method_ops gs_method_glcnet = {
     .name = "glcnet",
+    .settings = GS_METHOD_USES_TEMPERATURE,
     .summary = "GLCNet: global style and local matching contrast on a DeepLabv3+ network (Li et al. 2022)",
     .optimizer = GS_OPTIM_ADAMW, /* as torch's Adam: see glcnet_before_update */
     .lr = 1e-3f,                 /* x batch / 256 */

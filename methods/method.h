@@ -51,6 +51,17 @@ typedef struct gs_method_option_info {
 
 typedef struct gs_method gs_method;
 
+/* The general settings of gs_method_config a method reads (ops->settings):
+ * a value given for one it does not read would change nothing, so the
+ * command line refuses it instead of recording it as if it had applied. */
+enum {
+    GS_METHOD_USES_TEMPERATURE = 1 << 0, /* temperature */
+    GS_METHOD_USES_QUEUE = 1 << 1,       /* queue_size */
+    GS_METHOD_USES_EMA = 1 << 2,         /* momentum: a target network's EMA base */
+    GS_METHOD_USES_HEAD = 1 << 3,        /* proj_hidden, proj_dim */
+    GS_METHOD_USES_LOCAL_CROPS = 1 << 4, /* local_crops */
+};
+
 typedef struct gs_method_ops {
     const char *name;
     const char *summary;
@@ -60,6 +71,7 @@ typedef struct gs_method_ops {
     /* Takes multi-date data (SeCo): each view is then (N, dates, C, H, W),
      * the dates of one location.  Single-date methods refuse such data. */
     bool multi_date;
+    unsigned settings; /* GS_METHOD_USES_* */
     /* The augmentation recipe of each view for images of `bands` bands. */
     gs_status (*views)(const gs_method_config *cfg, gs_augment_config *views, int *n_views, gs_error *err);
     gs_status (*init)(gs_context *ctx, gs_method *m);
@@ -102,6 +114,10 @@ typedef struct gs_method_ops {
     gs_status (*picture)(gs_context *ctx, gs_method *m, uint8_t **rgb, int *width, int *height);
     const char *picture_name;
 } gs_method_ops;
+
+/* GS_ERR_ARGUMENT naming the first setting of cfg that is given (> 0) but
+ * that `ops` does not read, with the methods that do read it. */
+gs_status gs_method_settings_check(const gs_method_ops *ops, const gs_method_config *cfg, gs_error *err);
 
 struct gs_method {
     const gs_method_ops *ops;

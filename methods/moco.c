@@ -135,6 +135,7 @@ static void moco_free(gs_method *m) {
 
 const gs_method_ops gs_method_moco = {
     .name = "mocov2", /* "moco" is accepted as an alias (registry.c) */
+    .settings = GS_METHOD_USES_TEMPERATURE | GS_METHOD_USES_QUEUE | GS_METHOD_USES_EMA | GS_METHOD_USES_HEAD,
     .summary = "MoCo v2: momentum key encoder, queue of negatives, InfoNCE (He et al. 2020, Chen et al. 2020)",
     .optimizer = GS_OPTIM_SGD,
     .lr = 0.03f, /* x batch / 256 */

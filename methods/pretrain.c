@@ -134,7 +134,7 @@ static gs_status resume(gs_context *ctx, const gs_pretrain_config *cfg, gs_metho
 
 static gs_method_config method_config(const gs_pretrain_config *cfg, int bands, int size) {
     return (gs_method_config){.backbone = cfg->backbone, .image_size = size, .bands = bands,
-                              .batch = cfg->batch, .temperature = cfg->temperature,
+                              .batch = cfg->batch, .temperature = cfg->temperature, .momentum = cfg->ema_momentum,
                               .proj_hidden = cfg->head_hidden, .proj_dim = cfg->head_dim,
                               .queue_size = cfg->queue_size, .local_crops = cfg->local_crops,
                               .options = cfg->method_options};

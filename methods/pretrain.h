@@ -18,6 +18,7 @@ typedef struct gs_pretrain_config {
     float weight_decay;      /* < 0: the method's */
     int optimizer;           /* -1: the method's; else a gs_optimizer_kind */
     float temperature;       /* 0: the method's */
+    float ema_momentum;      /* target network's EMA base (BYOL, MoCo v2, DINO, SeCo); 0: the method's */
     int head_hidden, head_dim; /* projection / DINO head widths; 0: the method's */
     int queue_size;          /* MoCo; 0: the method's */
     int local_crops;         /* DINO; 0: the method's */

@@ -1,5 +1,6 @@
 /* The methods geossl trains, by the name `--method` takes.  Adding a method
  * is one new file and one line here. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,4 +58,31 @@ const char *gs_method_names(char *buf, size_t size) {
         used += (size_t)n;
     }
     return buf;
+}
+
+gs_status gs_method_settings_check(const gs_method_ops *ops, const gs_method_config *cfg, gs_error *err) {
+    static const struct {
+        unsigned flag;
+        const char *option, *what;
+    } SETTINGS[] = {
+        {GS_METHOD_USES_TEMPERATURE, "--temperature", "temperature"},
+        {GS_METHOD_USES_QUEUE, "--queue", "queue of negatives"},
+        {GS_METHOD_USES_EMA, "--ema-momentum", "momentum-averaged target network"},
+        {GS_METHOD_USES_HEAD, "--head-hidden / --head-dim", "projection head of settable width"},
+        {GS_METHOD_USES_LOCAL_CROPS, "--local-crops", "local crops"},
+    };
+    const bool given[] = {cfg->temperature > 0, cfg->queue_size > 0, cfg->momentum > 0,
+                          cfg->proj_hidden > 0 || cfg->proj_dim > 0, cfg->local_crops > 0};
+    for (size_t s = 0; s < sizeof SETTINGS / sizeof *SETTINGS; s++) {
+        if (!given[s] || (ops->settings & SETTINGS[s].flag)) continue;
+        char users[160] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < sizeof METHODS / sizeof *METHODS && used < sizeof users; i++)
+            if (METHODS[i]->settings & SETTINGS[s].flag)
+                used += (size_t)snprintf(users + used, sizeof users - used, "%s%s", used ? ", " : "",
+                                         METHODS[i]->name);
+        return gs_error_set(err, GS_ERR_ARGUMENT, "%s has no %s: %s would change nothing (it applies to %s)",
+                            ops->name, SETTINGS[s].what, SETTINGS[s].option, users);
+    }
+    return GS_OK;
 }

@@ -456,6 +456,7 @@ static double seco_lr_at(double peak, int64_t step, int64_t total_steps) {
 
 const gs_method_ops gs_method_seco = {
     .name = "seco",
+    .settings = GS_METHOD_USES_TEMPERATURE | GS_METHOD_USES_QUEUE | GS_METHOD_USES_EMA | GS_METHOD_USES_HEAD,
     .summary = "SeCo: seasonal contrast, MoCo v2 with 3 heads and queues over dates of one place (Mañas et al. 2021)",
     .optimizer = GS_OPTIM_SGD,
     .lr = 0.03f, /* x batch / 256 */

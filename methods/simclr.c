@@ -72,6 +72,7 @@ static void simclr_free(gs_method *m) {
 
 const gs_method_ops gs_method_simclr = {
     .name = "simclr",
+    .settings = GS_METHOD_USES_TEMPERATURE | GS_METHOD_USES_HEAD,
     .summary = "SimCLR: two views, projection MLP, NT-Xent (Chen et al. 2020)",
     .optimizer = GS_OPTIM_LARS,
     .lr = 0.3f, /* x batch / 256 */

@@ -277,6 +277,32 @@ Test(cli_options, other_commands_refuse_bad_values) {
     REFUSED(c, "geossl data cache: --workers 0 is out of range");
 }
 
+/* A setting the method does not read (BYOL has no temperature, SimCLR no
+ * queue or target network, SatMAE no projection head) is refused with the
+ * methods it applies to, where it used to be recorded in config.json and
+ * printed by --print-config as if it had applied; one the method reads is
+ * taken. */
+Test(cli_options, pretrain_refuses_settings_the_method_does_not_read) {
+    captured c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "byol", "--temperature", "0.5",
+                                                 "--print-config", NULL});
+    REFUSED(c, "byol has no temperature", "--temperature", "simclr, mocov2, dino");
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "simclr", "--queue", "100", "--print-config", NULL});
+    REFUSED(c, "simclr has no queue", "mocov2, seco");
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "simclr", "--set", "method_config.momentum=0.99",
+                                        "--print-config", NULL});
+    REFUSED(c, "simclr has no momentum-averaged target network", "--ema-momentum");
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "satmae", "--head-dim", "64", "--print-config", NULL});
+    REFUSED(c, "satmae has no projection head");
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "dino", "--local-crops", "2", "--temperature", "0.2",
+                                        "--ema-momentum", "0.99", "--print-config", NULL});
+    cr_expect_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.out, "ema_momentum = 0.99 ") && strstr(c.out, "temperature = 0.2\n") &&
+                  strstr(c.out, "local_crops = 2\n"),
+              "%s", c.out);
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "byol", "--ema-momentum", "1.5", "--print-config", NULL});
+    REFUSED(c, "--ema-momentum 1.5 is out of range");
+}
+
 /* Every command's table is well formed (the parser refuses one that is
  * not), and its help states a range for every number it takes. */
 Test(cli_options, every_command_states_what_it_accepts) {

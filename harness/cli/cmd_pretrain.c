@@ -146,7 +146,7 @@ static const gs_config_key CONFIG_KEYS[] = {
     {"method_config.temperature", "temperature", GS_KEY_OPTION, true},
     {"method_config.proj_hidden", "head-hidden", GS_KEY_OPTION, true},
     {"method_config.proj_dim", "head-dim", GS_KEY_OPTION, true},
-    {"method_config.momentum", NULL, GS_KEY_RECORD, false},
+    {"method_config.momentum", "ema-momentum", GS_KEY_OPTION, true},
     {"method_config.queue_size", "queue", GS_KEY_OPTION, true},
     {"method_config.local_crops", "local-crops", GS_KEY_OPTION, true},
     {"augment_overrides", "augment", GS_KEY_LIST, false},
@@ -173,7 +173,7 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
     long long tile = GS_UNSET_INT, dates = GS_UNSET_INT;
     long long head_hidden = GS_UNSET_INT, head_dim = GS_UNSET_INT, queue = GS_UNSET_INT, local_crops = GS_UNSET_INT;
     double lr = GS_UNSET_FLOAT, temperature = GS_UNSET_FLOAT, weight_decay = GS_UNSET_FLOAT,
-           warmup_epochs = GS_UNSET_FLOAT;
+           warmup_epochs = GS_UNSET_FLOAT, ema_momentum = GS_UNSET_FLOAT;
     bool resume = false, force = false, print_config = false;
     /* --method's choices are the registry's, so a new method needs no edit here. */
     char method_names[256];
@@ -196,6 +196,10 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
          GS_AT_LEAST(0)},
         {"temperature", GS_OPT_FLOAT, &temperature, "X", "contrastive (DINO: student) temperature [the method's]",
          GS_ABOVE(0)},
+        {"ema-momentum", GS_OPT_FLOAT, &ema_momentum, "X",
+         "target network's EMA base, raised to 1 on a cosine (BYOL, DINO) or fixed (MoCo v2, SeCo) [the method's: "
+         "0.996, 0.996, 0.999, 0.999]",
+         {.kind = GS_ALLOWED_NUMBERS, .min = 0, .max = 1, .min_exclusive = true}},
         {"head-hidden", GS_OPT_INT, &head_hidden, "N", "hidden width of the projection / DINO head [the method's]",
          GS_RANGE(1, 65536)},
         {"head-dim", GS_OPT_INT, &head_dim, "N", "output width of the projection / DINO head [128; DINO 65536]",
@@ -272,6 +276,7 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
         .epochs = (int)epochs, .batch = (int)batch, .size = (int)size, .lr = (float)gs_option_float_or(lr, 0),
         .weight_decay = (float)gs_option_float_or(weight_decay, -1), .optimizer = kind,
         .temperature = (float)gs_option_float_or(temperature, 0),
+        .ema_momentum = (float)gs_option_float_or(ema_momentum, 0),
         .head_hidden = (int)gs_option_int_or(head_hidden, 0), .head_dim = (int)gs_option_int_or(head_dim, 0),
         .queue_size = (int)gs_option_int_or(queue, 0), .local_crops = (int)gs_option_int_or(local_crops, 0),
         .method_options = method_options, .seed = (uint64_t)seed, .workers = (int)workers, .checkpoint = checkpoint, .resume = resume,
@@ -282,6 +287,15 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
         .tile = (int)gs_option_int_or(tile, 0), .dump_views = dump_views};
     gs_dataset ds;
     gs_error err = {0};
+    /* A setting the method does not read is refused, not recorded as if it applied. */
+    gs_method_config given = {.temperature = pc.temperature, .momentum = pc.ema_momentum,
+                              .proj_hidden = pc.head_hidden, .proj_dim = pc.head_dim,
+                              .queue_size = pc.queue_size, .local_crops = pc.local_crops};
+    const gs_method_ops *method_ops = gs_method_find(method);
+    if (method_ops && gs_method_settings_check(method_ops, &given, &err) != GS_OK) {
+        fprintf(stderr, "geossl pretrain: %s\n", err.message);
+        return 2;
+    }
     if (print_config && !data) {
         int code = print_recipe(&pc, NULL, &err);
         if (code) fprintf(stderr, "geossl pretrain: %s\n", err.message);
