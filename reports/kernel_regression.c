@@ -6,11 +6,17 @@
 #include <string.h>
 
 static const char *const COLUMNS[] = {"op", "shape", "pass", "ms", "gflops", "gbs"};
+static const char *const COUNT_COLUMNS[] = {"op", "shape", "pass", "instructions"};
 
 gs_status gs_kernel_timings_load(const char *path, gs_kernel_timings *out, gs_error *err) {
     *out = (gs_kernel_timings){0};
     gs_status s = gs_csv_read_file(path, &out->table, err);
-    if (s == GS_OK) s = gs_csv_expect_header(&out->table, path, COLUMNS, 6, err);
+    /* Which kind: the header's fourth column says (bench kernels --count writes "instructions"). */
+    out->counted = s == GS_OK && out->table.n_rows > 0 && out->table.rows[0].n_fields == 4 &&
+                   !strcmp(out->table.rows[0].fields[3], "instructions");
+    if (s == GS_OK)
+        s = out->counted ? gs_csv_expect_header(&out->table, path, COUNT_COLUMNS, 4, err)
+                         : gs_csv_expect_header(&out->table, path, COLUMNS, 6, err);
     size_t n = s == GS_OK ? out->table.n_rows - 1 : 0;
     if (n) {
         out->items = calloc(n, sizeof *out->items);
@@ -22,8 +28,13 @@ gs_status gs_kernel_timings_load(const char *path, gs_kernel_timings *out, gs_er
         t->op = row->fields[0];
         t->shape = row->fields[1];
         t->pass = row->fields[2];
-        if (!gs_csv_parse_double(row->fields[3], &t->ms) || !(t->ms > 0) ||
-            !gs_csv_parse_double(row->fields[4], &t->gflops) || !gs_csv_parse_double(row->fields[5], &t->gbs))
+        if (out->counted) {
+            t->gflops = t->gbs = NAN;
+            if (!gs_csv_parse_double(row->fields[3], &t->ms) || !(t->ms > 0))
+                s = gs_error_set(err, GS_ERR_FORMAT, "%s:%zu: instructions must be a positive number", path,
+                                 row->line);
+        } else if (!gs_csv_parse_double(row->fields[3], &t->ms) || !(t->ms > 0) ||
+                   !gs_csv_parse_double(row->fields[4], &t->gflops) || !gs_csv_parse_double(row->fields[5], &t->gbs))
             s = gs_error_set(err, GS_ERR_FORMAT, "%s:%zu: ms, gflops and gbs must be numbers (ms > 0)", path,
                              row->line);
     }
@@ -55,9 +66,15 @@ gs_status gs_kernel_compare(const gs_kernel_timings *baseline, const gs_kernel_t
     if (!(threshold >= 0 && threshold < 10))
         return gs_error_set(err, GS_ERR_ARGUMENT, "kernel regression: threshold %g is not a fraction like 0.10",
                             threshold);
+    if (baseline->counted != current->counted)
+        return gs_error_set(err, GS_ERR_MISMATCH,
+                            "kernel regression: the baseline holds %s, the new run %s: compare two of one kind",
+                            baseline->counted ? "instruction counts" : "times",
+                            current->counted ? "instruction counts" : "times");
     size_t cap = baseline->n + current->n;
     out->items = cap ? calloc(cap, sizeof *out->items) : NULL;
     bool *matched = calloc(baseline->n ? baseline->n : 1, sizeof *matched);
+    out->counted = current->counted;
     if ((cap && !out->items) || !matched) {
         free(matched);
         gs_kernel_comparison_free(out);

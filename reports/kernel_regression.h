@@ -1,10 +1,13 @@
 /* Kernel regressions: two CSVs written by `geossl bench kernels`
- * (op,shape,pass,ms,gflops,gbs) compared per op, shape and pass.  An op is
+ * (op,shape,pass,ms,gflops,gbs) or by `geossl bench kernels --count`
+ * (op,shape,pass,instructions), both of one kind, compared per op, shape
+ * and pass.  An op is
  * slower when its time grew by more than the noise threshold (a fraction:
  * 0.10 means 10%), faster when it shrank by more than it. */
 #ifndef GS_KERNEL_REGRESSION_H
 #define GS_KERNEL_REGRESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/error.h"
@@ -16,6 +19,7 @@ typedef struct gs_kernel_timing {
 } gs_kernel_timing;
 
 typedef struct gs_kernel_timings {
+    bool counted;          /* instruction counts (in `ms`; gflops and gbs NaN), not times */
     gs_kernel_timing *items;
     size_t n;
     gs_csv_table table; /* owns the strings */
@@ -40,6 +44,7 @@ typedef struct gs_kernel_delta {
 } gs_kernel_delta;
 
 typedef struct gs_kernel_comparison {
+    bool counted;           /* the measure is instructions, not ms */
     gs_kernel_delta *items; /* the new run's order, then ops only in the baseline */
     size_t n;
     size_t n_slower, n_faster;

@@ -196,14 +196,17 @@ void gs_section_kernels(gs_doc *doc, const gs_kernel_comparison *c, double thres
     gs_doc_heading(doc, 1, "Kernel regressions");
     gs_doc_paragraph(doc, "%s against the baseline %s, per op, shape and pass. Noise threshold %g%%: %zu slower, "
                           "%zu faster.", new_path, baseline_path, threshold * 100.0, c->n_slower, c->n_faster);
-    static const char *const HEADER[] = {"op", "shape", "pass", "baseline (ms)", "new (ms)", "change", "verdict"};
+    static const char *const TIMES[] = {"op", "shape", "pass", "baseline (ms)", "new (ms)", "change", "verdict"};
+    static const char *const COUNTS[] = {"op", "shape", "pass", "baseline (instructions)", "new (instructions)",
+                                         "change", "verdict"};
     gs_doc_table t;
-    gs_doc_table_init(&t, 7, HEADER, 1u << 3 | 1u << 4 | 1u << 5);
+    gs_doc_table_init(&t, 7, c->counted ? COUNTS : TIMES, 1u << 3 | 1u << 4 | 1u << 5);
     for (size_t i = 0; i < c->n; i++) {
         const gs_kernel_delta *d = &c->items[i];
         char base[32] = "–", now[32] = "–", change[32] = "–";
-        if (!isnan(d->baseline_ms)) snprintf(base, sizeof base, "%.4f", d->baseline_ms);
-        if (!isnan(d->new_ms)) snprintf(now, sizeof now, "%.4f", d->new_ms);
+        const char *format = c->counted ? "%.0f" : "%.4f";
+        if (!isnan(d->baseline_ms)) snprintf(base, sizeof base, format, d->baseline_ms);
+        if (!isnan(d->new_ms)) snprintf(now, sizeof now, format, d->new_ms);
         if (!isnan(d->ratio)) snprintf(change, sizeof change, "%+.1f%%", (d->ratio - 1.0) * 100.0);
         const char *cells[] = {d->op, d->shape, d->pass, base, now, change, change_name(d->change)};
         unsigned char mark = d->change == GS_KERNEL_SLOWER   ? GS_CELL_BAD

@@ -276,6 +276,47 @@ static char *read_output(const fixture *f, const char *name) {
     return text;
 }
 
+/* Instruction counts (bench kernels --count) compare as times do, with the
+ * tighter threshold they allow: +3% is a regression at 2%, +1% is not; a
+ * count file against a timing file is refused, not read as times. */
+Test(reports, instruction_counts_gate_at_two_percent) {
+    fixture f;
+    make_fixture(&f, RESULTS);
+    spit(f.base, "op,shape,pass,instructions\nconv,64x64,forward,1000000\nconv,64x64,backward,2000000\n"
+                 "relu,64,forward,50000\n");
+    spit(f.now, "op,shape,pass,instructions\nconv,64x64,forward,1030000\nconv,64x64,backward,2020000\n"
+                "relu,64,forward,47000\n");
+    gs_kernel_timings base, now;
+    gs_kernel_comparison c;
+    gs_error err = {0};
+    cr_assert_eq(gs_kernel_timings_load(f.base, &base, &err), GS_OK, "%s", err.message);
+    cr_assert_eq(gs_kernel_timings_load(f.now, &now, &err), GS_OK, "%s", err.message);
+    cr_expect(base.counted && now.counted);
+    cr_assert_eq(gs_kernel_compare(&base, &now, 0.02, &c, &err), GS_OK, "%s", err.message);
+    cr_expect(c.counted);
+    cr_assert_eq(c.n, 3);
+    cr_expect_eq(c.items[0].change, GS_KERNEL_SLOWER, "+3%% forward");
+    cr_expect_eq(c.items[1].change, GS_KERNEL_SAME, "+1%% backward");
+    cr_expect_eq(c.items[2].change, GS_KERNEL_FASTER, "-6%% relu");
+    gs_kernel_comparison_free(&c);
+    gs_kernel_timings_free(&now);
+    spit(f.now, "op,shape,pass,ms,gflops,gbs\nconv,64x64,forward,1.0,1,1\n");
+    cr_assert_eq(gs_kernel_timings_load(f.now, &now, &err), GS_OK, "%s", err.message);
+    cr_expect_eq(gs_kernel_compare(&base, &now, 0.02, &c, &err), GS_ERR_MISMATCH);
+    cr_expect(strstr(err.message, "instruction counts") && strstr(err.message, "times"), "%s", err.message);
+    gs_kernel_timings_free(&now);
+    gs_kernel_timings_free(&base);
+    /* The report's table names the unit. */
+    gs_report_options o = {.kernels_baseline_path = f.base, .kernels_path = f.base, .regression_threshold = 0.02,
+                           .out_dir = f.out, .title = "counts"};
+    gs_report_summary summary;
+    cr_assert_eq(gs_report_write(&o, &summary, &err), GS_OK, "%s", err.message);
+    char *md = read_output(&f, "report.md");
+    cr_expect(strstr(md, "baseline (instructions)") && strstr(md, "| 1000000 |"), "%s", md);
+    free(md);
+    test_remove_tree(f.dir);
+}
+
 Test(reports, report_without_gnuplot_keeps_tables_and_says_plots_were_skipped) {
     fixture f;
     make_fixture(&f, RESULTS);

@@ -1,11 +1,13 @@
 #include "kernel_bench.h"
 #include "../core/clock.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../ops/ops.h"
+#include "instruction_count.h"
 
 #define MAX_INPUTS 3
 
@@ -177,6 +179,56 @@ static gs_status bench_case(gs_context *ctx, const op_case *c, int repeats, gs_k
     free(fwd);
     free(bwd);
     return ctx->status;
+}
+
+/* Under callgrind: one warm-up pass (first-call allocations and oneDNN's
+ * primitive creation are not the kernel), then the forward and the
+ * backward each counted as one stretch labelled "op|shape|pass". */
+static gs_status count_case(gs_context *ctx, const op_case *c) {
+    gs_arena_reset(&ctx->params);
+    gs_tensor *in[MAX_INPUTS];
+    for (int i = 0; i < c->n_inputs; i++) {
+        in[i] = gs_tensor_new(ctx, &ctx->params, c->ndim[i], c->dims[i]);
+        if (!in[i]) return ctx->status;
+        gs_tensor_fill_normal(ctx, in[i], 1.0f);
+        in[i]->requires_grad = c->differentiable[i];
+    }
+    float *seed = NULL;
+    char label[160];
+    for (int pass = 0; pass < 2 && !gs_failed(ctx); pass++) {
+        gs_step_begin(ctx);
+        for (int i = 0; i < c->n_inputs; i++) in[i]->grad = NULL;
+        bool counted = pass == 1;
+        if (counted) gs_instruction_count_start();
+        gs_tensor *y = c->apply(ctx, in, c->arg);
+        if (counted) {
+            snprintf(label, sizeof label, "%s|%s|forward", c->name, c->shape);
+            gs_instruction_count_stop(label);
+        }
+        if (!y) break;
+        if (!seed) {
+            seed = malloc((size_t)y->numel * sizeof *seed);
+            for (int64_t j = 0; j < y->numel; j++) seed[j] = (float)((j % 7) - 3) * 0.1f;
+        }
+        if (counted) gs_instruction_count_start();
+        gs_backward_from(ctx, y, seed);
+        if (counted) {
+            snprintf(label, sizeof label, "%s|%s|backward", c->name, c->shape);
+            gs_instruction_count_stop(label);
+        }
+    }
+    free(seed);
+    return ctx->status;
+}
+
+gs_status gs_kernel_count_run(gs_context *ctx, const char *only) {
+    if (!gs_instruction_count_running())
+        return gs_fail(ctx, GS_ERR_ARGUMENT, "bench kernels: counting runs under valgrind's callgrind");
+    for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
+        if (only && !strstr(CASES[i].name, only)) continue;
+        if (count_case(ctx, &CASES[i]) != GS_OK) return ctx->status;
+    }
+    return GS_OK;
 }
 
 gs_status gs_kernel_bench_each(gs_context *ctx, int repeats, const char *only, gs_kernel_timing_fn each, void *user) {

@@ -26,4 +26,9 @@ gs_status gs_kernel_bench_each(gs_context *ctx, int repeats, const char *only, g
  * per op and pass. */
 gs_status gs_kernel_bench(gs_context *ctx, FILE *out, int repeats, const char *only);
 
+/* Instruction counts instead of times (the caller runs under callgrind,
+ * see kernel_count.h): each op's forward and backward once after a
+ * warm-up, each a labelled dump. */
+gs_status gs_kernel_count_run(gs_context *ctx, const char *only);
+
 #endif

@@ -1,8 +1,12 @@
 /* geossl bench: training/inference throughput and per-kernel timings. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "backend/backend.h"
+#include "bench/instruction_count.h"
 #include "bench/kernel_bench.h"
+#include "bench/kernel_count.h"
 #include "bench/train_bench.h"
 #include "cache_dir.h"
 #include "commands.h"
@@ -115,13 +119,21 @@ static void emit_kernel_json(const gs_kernel_timing *t, void *user) {
 
 static int bench_kernels(int argc, char **argv) {
     long long threads = 0, repeats = 5;
-    const char *only = NULL;
-    bool json = false;
+    const char *only = NULL, *backend = NULL;
+    bool json = false, count = false;
     const gs_option options[] = {
         {"threads", GS_OPT_INT, &threads, "N", "threads (0: all cores) [0]", GS_THREADS_RANGE},
         {"repeats", GS_OPT_INT, &repeats, "N", "timed repetitions per op; the median is reported [5]",
          GS_RANGE(1, 100000)},
         {"only", GS_OPT_STRING, &only, "TEXT", "only ops whose name contains TEXT", GS_ANY_TEXT},
+        {"backend", GS_OPT_STRING, &backend, "NAME",
+         "kernels of this backend (cpu: geossl's own; onednn: oneDNN's convolutions) [the build's default]",
+         GS_ANY_TEXT},
+        {"count", GS_OPT_FLAG, &count, "",
+         "instructions per op and pass instead of times, counted by valgrind's callgrind at 1 thread with the CPU "
+         "paths pinned (repeatable on a busy machine; compare two with geossl report --kernels-baseline A "
+         "--kernels B --threshold 2)",
+         GS_NO_VALUE},
         GS_JSON_OPTION(json),
     };
     int parsed = gs_options_parse("bench kernels",
@@ -129,9 +141,41 @@ static int bench_kernels(int argc, char **argv) {
                                   "ViT-Tiny (patch 8, 64 px, batch 64) use; prints CSV (median ms, GFLOP/s, GB/s).",
                                   options, (int)(sizeof options / sizeof *options), argc, argv);
     if (parsed) return parsed == 1 ? 0 : 2;
+    const gs_backend *chosen = backend ? gs_backend_by_name(backend) : NULL;
+    if (backend && !chosen) {
+        fprintf(stderr, "geossl bench kernels: --backend %s is not built (this build has: %s)\n", backend,
+                gs_backend_names());
+        return 2;
+    }
+    if (count && json) {
+        fprintf(stderr, "geossl bench kernels: --count writes CSV; --json is for timings\n");
+        return 2;
+    }
+    if (count && !gs_instruction_count_running()) {
+        /* This process starts the counted one: itself, under callgrind. */
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0) {
+            fprintf(stderr, "geossl bench kernels: cannot find this program's path to run it under valgrind\n");
+            return 1;
+        }
+        self[n] = '\0';
+        gs_error err = {0};
+        if (gs_kernel_count(self, only, backend, stdout, &err) != GS_OK) {
+            fprintf(stderr, "geossl bench kernels: %s\n", err.message);
+            return 1;
+        }
+        return 0;
+    }
     gs_context ctx;
-    gs_context_options co = {.n_threads = (int)threads};
+    gs_context_options co = {.n_threads = (int)threads, .backend = chosen};
     gs_context_init(&ctx, &co);
+    if (count) { /* the counted process, under callgrind */
+        gs_status status = gs_kernel_count_run(&ctx, only);
+        if (status != GS_OK) fprintf(stderr, "geossl bench kernels: %s\n", ctx.error);
+        gs_context_free(&ctx);
+        return status == GS_OK ? 0 : 1;
+    }
     kernel_json k = {.threads = ctx.n_threads, .ok = true};
     gs_status status = json ? gs_kernel_bench_each(&ctx, (int)repeats, only, emit_kernel_json, &k)
                             : gs_kernel_bench(&ctx, stdout, (int)repeats, only);

@@ -11,8 +11,9 @@ static void relu_forward(gs_context *ctx, int64_t n, const float *x, float *y) {
 
 static void relu_backward(gs_context *ctx, int64_t n, const float *y, const float *dy, float *dx) {
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n > 32768)
-    for (int64_t i = 0; i < n; i++)
-        if (y[i] > 0.0f) dx[i] += dy[i];
+    /* A select, not a branch: the compiler vectorizes it (the branch form
+     * ran about 16 instructions per element, bench kernels --count). */
+    for (int64_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 #define GS_INV_SQRT2 0.70710678118654752440f
