@@ -303,6 +303,23 @@ Test(cli_options, pretrain_refuses_settings_the_method_does_not_read) {
     REFUSED(c, "--ema-momentum 1.5 is out of range");
 }
 
+/* FALSE's settings under the issue's spelling become its method options;
+ * on another method, or given twice, they are refused. */
+Test(cli_options, false_options_are_its_method_options) {
+    captured c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "false", "--false-negative", "per-anchor",
+                                                 "--alpha", "0.7", "--head-relu", "--print-config", NULL});
+    cr_expect_eq(c.rc, 0, "%s", c.err);
+    cr_expect(strstr(c.out, "method_options = false_negative=per-anchor,alpha=0.7,head_relu=1\n") != NULL, "%s",
+              c.out);
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "simclr", "--alpha", "0.5", "--print-config", NULL});
+    REFUSED(c, "are FALSE's; simclr has none");
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "false", "--false-negative", "per-anchor",
+                                        "--method-options", "false_negative=global", "--print-config", NULL});
+    REFUSED(c, "false_negative is given twice");
+    c = run(gs_cmd_pretrain, (char *[]){"pretrain", "--method", "false", "--alpha", "1.5", "--print-config", NULL});
+    REFUSED(c, "--alpha 1.5 is out of range");
+}
+
 /* Every command's table is well formed (the parser refuses one that is
  * not), and its help states a range for every number it takes. */
 Test(cli_options, every_command_states_what_it_accepts) {

@@ -166,15 +166,15 @@ int gs_cmd_pretrain(int argc, char **argv) {
 static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
     const char *method = NULL, *backbone = "resnet18", *data = NULL, *out = NULL, *optimizer = NULL,
                *stem = "imagenet", *augment = NULL, *method_options = NULL, *bands = NULL,
-               *dump_views = NULL;
+               *dump_views = NULL, *false_negative = NULL;
     long long epochs = 20, batch = 64, size = 0, seed = 0, threads = 0, workers = 2, width = 0, patch = 8,
               keep_every = 0;
     /* Unset: the method decides (gs_pretrain_config reads 0, or < 0 for weight decay, as "the method's"). */
     long long tile = GS_UNSET_INT, dates = GS_UNSET_INT;
     long long head_hidden = GS_UNSET_INT, head_dim = GS_UNSET_INT, queue = GS_UNSET_INT, local_crops = GS_UNSET_INT;
     double lr = GS_UNSET_FLOAT, temperature = GS_UNSET_FLOAT, weight_decay = GS_UNSET_FLOAT,
-           warmup_epochs = GS_UNSET_FLOAT, ema_momentum = GS_UNSET_FLOAT;
-    bool resume = false, force = false, print_config = false;
+           warmup_epochs = GS_UNSET_FLOAT, ema_momentum = GS_UNSET_FLOAT, alpha = GS_UNSET_FLOAT;
+    bool resume = false, force = false, print_config = false, head_relu = false;
     /* --method's choices are the registry's, so a new method needs no edit here. */
     char method_names[256];
     const char *method_choices[32];
@@ -210,6 +210,18 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
          GS_RANGE(1, GS_METHOD_MAX_VIEWS - 2)},
         {"method-options", GS_OPT_STRING, &method_options, "K=V,...",
          "the method's own settings (keys: geossl list methods), e.g. date_sampling=replacement", GS_ANY_TEXT},
+        {"false-negative", GS_OPT_STRING, &false_negative, "WHICH",
+         "FALSE: the false negative is the closest pair of the whole batch (global, as released) or each "
+         "anchor's own (per-anchor); --method-options false_negative=... [global]",
+         GS_CHOICES(((const char *const[]){"global", "per-anchor", NULL}))},
+        {"alpha", GS_OPT_FLOAT, &alpha, "X",
+         "FALSE: confidence weight, a calibrated pair counts X as positive and 1 - X as negative; "
+         "--method-options alpha=... [1]",
+         GS_BETWEEN(0, 1)},
+        {"head-relu", GS_OPT_FLAG, &head_relu, "",
+         "FALSE: ReLU between the head's two linear layers (SimCLR's head; released: none); --method-options "
+         "head_relu=1",
+         GS_NO_VALUE},
         {"bands", GS_OPT_STRING, &bands, "NAMES",
          "bands by name, in this order: B4,B3,B2 (either spelling), rgb, or all; the checkpoint records them and "
          "eval selects the same ones [all]", GS_ANY_TEXT},
@@ -258,6 +270,35 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
         return 2;
     }
     int kind = optimizer ? gs_option_choice(GS_OPTIMIZER_NAMES, optimizer) : -1; /* -1: the method's */
+    /* FALSE's own options are its method options under another spelling. */
+    char all_options[1400];
+    if (false_negative || !isnan(alpha) || head_relu) {
+        const gs_method_ops *m = gs_method_find(method);
+        if (!m || strcmp(m->name, "false")) {
+            fprintf(stderr, "geossl pretrain: --false-negative, --alpha and --head-relu are FALSE's; %s has none\n",
+                    method);
+            return 2;
+        }
+        const char *keys[3] = {false_negative ? "false_negative=" : NULL, !isnan(alpha) ? "alpha=" : NULL,
+                               head_relu ? "head_relu=" : NULL};
+        for (int k = 0; k < 3 && method_options; k++) {
+            const char *at = keys[k] ? strstr(method_options, keys[k]) : NULL;
+            if (at && (at == method_options || at[-1] == ',')) {
+                fprintf(stderr, "geossl pretrain: %.*s is given twice (an option and --method-options): keep one\n",
+                        (int)strlen(keys[k]) - 1, keys[k]);
+                return 2;
+            }
+        }
+        int used = snprintf(all_options, sizeof all_options, "%s", method_options ? method_options : "");
+        if (false_negative)
+            used += snprintf(all_options + used, sizeof all_options - (size_t)used, "%sfalse_negative=%s",
+                             used ? "," : "", false_negative);
+        if (!isnan(alpha))
+            used += snprintf(all_options + used, sizeof all_options - (size_t)used, "%salpha=%g", used ? "," : "",
+                             alpha);
+        if (head_relu) snprintf(all_options + used, sizeof all_options - (size_t)used, "%shead_relu=1", used ? "," : "");
+        method_options = all_options;
+    }
     char checkpoint[4096], log_csv[4096], config_json[4096], commit[64];
     snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint.h5", out ? out : ".");
     snprintf(config_json, sizeof config_json, "%s/config.json", out ? out : ".");
