@@ -289,6 +289,8 @@ static const bench_kind BENCHES[] = {
     {"infer", "feature-extraction throughput", bench_inference},
     {"kernels", "every op's forward/backward time as CSV", bench_kernels},
     {"loader", "data-loader throughput on a dataset (FORMAT:PATH)", bench_loader},
+    {"knn", "the kNN protocol's classification at EuroSAT's scale (median ms against the sgemm ceiling)",
+     gs_cmd_bench_knn},
 };
 #define N_BENCHES (int)(sizeof BENCHES / sizeof *BENCHES)
 

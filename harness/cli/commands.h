@@ -11,6 +11,7 @@ typedef struct gs_command {
 
 int gs_cmd_train(int argc, char **argv);
 int gs_cmd_bench(int argc, char **argv);
+int gs_cmd_bench_knn(int argc, char **argv); /* bench knn (cmd_bench_knn.c) */
 int gs_cmd_data(int argc, char **argv);
 int gs_cmd_eval(int argc, char **argv);
 int gs_cmd_pretrain(int argc, char **argv);
