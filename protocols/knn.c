@@ -41,7 +41,20 @@ typedef struct knn_scratch {
  * goes after every value >= it).  Returns how many were kept. */
 static int top_k(const float *row, int64_t n_train, int k, float *top_similarity, int64_t *top_index) {
     int count = 0;
+    enum { CHUNK = 32 };
     for (int64_t j = 0; j < n_train; j++) {
+        /* Once k are kept, most similarities fall below the k-th: a chunk
+         * whose maximum does not beat it is skipped whole (a vectorized max,
+         * not a branch per value); the others are scanned in index order, so
+         * the result is the same. */
+        if (count == k && j % CHUNK == 0 && j + CHUNK <= n_train) {
+            float chunk_max = row[j];
+            for (int i = 1; i < CHUNK; i++) chunk_max = row[j + i] > chunk_max ? row[j + i] : chunk_max;
+            if (!(chunk_max > top_similarity[k - 1])) {
+                j += CHUNK - 1;
+                continue;
+            }
+        }
         const float s = row[j];
         if (count == k && !(s > top_similarity[k - 1])) continue;
         int at = count < k ? count : k - 1;
