@@ -34,6 +34,17 @@ static bool read_dump(const char *path, char *label, size_t size, long long *tot
     return have_label && have_total;
 }
 
+/* Whether valgrind's log holds `text`. */
+static bool log_mentions(const char *path, const char *text) {
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) found = strstr(line, text) != NULL;
+    fclose(f);
+    return found;
+}
+
 static void remove_dir(const char *dir) {
     char path[4200];
     for (int n = 0; n <= 1000; n++) {
@@ -109,6 +120,13 @@ gs_status gs_kernel_count(const char *program, const char *only, const char *bac
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        if (log_mentions(log_file, "unhandled instruction")) {
+            gs_error_set(err, GS_ERR_ARGUMENT,
+                         "valgrind cannot run an instruction of this build (AVX-512 from -march=native on this "
+                         "CPU?): build with cmake -DGEOSSL_MARCH=x86-64-v3 to count; valgrind's log: %s",
+                         log_file);
+            return err->status;
+        }
         gs_error_set(err, GS_ERR_IO,
                      code == 127 ? "valgrind is not on PATH (apt-get install valgrind)"
                                  : "the counting run under valgrind failed (exit %d); its log: %s",
