@@ -126,6 +126,10 @@ head -9 tools/bench/baselines/kernels-c-kernels-2core.csv > "$OUT/kernel_timings
   head -1 tools/bench/baselines/kernels-c-kernels-2core.csv;
   sed -n '2,9p' tools/bench/baselines/kernels-c-kernels-2core.csv | awk -F, -v OFS=, '{$4 = $4 * 1.5; print}'; } \
     > "$OUT/kernel_timings/baseline-vs-slower.csv"
+# instruction counts (bench kernels --count), and counts against times (refused)
+head -9 tools/bench/baselines/kernels-instructions.csv > "$OUT/kernel_timings/counts.csv"
+{ head -5 tools/bench/baselines/kernels-instructions.csv; echo --; head -5 tools/bench/baselines/kernels-c-kernels-2core.csv; } \
+    > "$OUT/kernel_timings/counts-vs-times.csv"
 
 # ---- safetensors: F32 with metadata, F16 + BF16, an int64 buffer, a scalar, an empty file
 python3 - "$OUT/safetensors" <<'PY'
