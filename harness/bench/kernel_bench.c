@@ -132,17 +132,37 @@ static const op_case CASES[] = {
      attention_qkv},
 };
 
-static gs_status bench_case(gs_context *ctx, const op_case *c, int repeats, gs_kernel_timing_fn each, void *user) {
+/* The case's inputs, fresh in the parameter arena, normal-filled; their
+ * size in bytes, or a negative value when one could not be made. */
+static double make_inputs(gs_context *ctx, const op_case *c, gs_tensor **in) {
     gs_arena_reset(&ctx->params);
-    gs_tensor *in[MAX_INPUTS];
     double bytes = 0;
     for (int i = 0; i < c->n_inputs; i++) {
         in[i] = gs_tensor_new(ctx, &ctx->params, c->ndim[i], c->dims[i]);
-        if (!in[i]) return ctx->status;
+        if (!in[i]) return -1.0;
         gs_tensor_fill_normal(ctx, in[i], 1.0f);
         in[i]->requires_grad = c->differentiable[i];
         bytes += 4.0 * (double)in[i]->numel;
     }
+    return bytes;
+}
+
+/* The output gradient backward starts from: a fixed pattern, the same in
+ * every pass and run. */
+static float *backward_seed(gs_context *ctx, const gs_tensor *y) {
+    float *seed = malloc((size_t)y->numel * sizeof *seed);
+    if (!seed) {
+        gs_fail(ctx, GS_ERR_MEMORY, "bench kernels: out of memory for a gradient of %lld values", (long long)y->numel);
+        return NULL;
+    }
+    for (int64_t j = 0; j < y->numel; j++) seed[j] = (float)((j % 7) - 3) * 0.1f;
+    return seed;
+}
+
+static gs_status bench_case(gs_context *ctx, const op_case *c, int repeats, gs_kernel_timing_fn each, void *user) {
+    gs_tensor *in[MAX_INPUTS];
+    double bytes = make_inputs(ctx, c, in);
+    if (bytes < 0) return ctx->status;
     double *fwd = calloc((size_t)repeats, sizeof *fwd), *bwd = calloc((size_t)repeats, sizeof *bwd);
     float *seed = NULL;
     double out_bytes = 0;
@@ -154,8 +174,7 @@ static gs_status bench_case(gs_context *ctx, const op_case *c, int repeats, gs_k
         double t1 = gs_now_s();
         if (!y) break;
         if (!seed) {
-            seed = malloc((size_t)y->numel * sizeof *seed);
-            for (int64_t j = 0; j < y->numel; j++) seed[j] = (float)((j % 7) - 3) * 0.1f;
+            if (!(seed = backward_seed(ctx, y))) break;
             out_bytes = 4.0 * (double)y->numel;
         }
         double t2 = gs_now_s();
@@ -185,14 +204,8 @@ static gs_status bench_case(gs_context *ctx, const op_case *c, int repeats, gs_k
  * primitive creation are not the kernel), then the forward and the
  * backward each counted as one stretch labelled "op|shape|pass". */
 static gs_status count_case(gs_context *ctx, const op_case *c) {
-    gs_arena_reset(&ctx->params);
     gs_tensor *in[MAX_INPUTS];
-    for (int i = 0; i < c->n_inputs; i++) {
-        in[i] = gs_tensor_new(ctx, &ctx->params, c->ndim[i], c->dims[i]);
-        if (!in[i]) return ctx->status;
-        gs_tensor_fill_normal(ctx, in[i], 1.0f);
-        in[i]->requires_grad = c->differentiable[i];
-    }
+    if (make_inputs(ctx, c, in) < 0) return ctx->status;
     float *seed = NULL;
     char label[160];
     for (int pass = 0; pass < 2 && !gs_failed(ctx); pass++) {
@@ -205,11 +218,7 @@ static gs_status count_case(gs_context *ctx, const op_case *c) {
             snprintf(label, sizeof label, "%s|%s|forward", c->name, c->shape);
             gs_instruction_count_stop(label);
         }
-        if (!y) break;
-        if (!seed) {
-            seed = malloc((size_t)y->numel * sizeof *seed);
-            for (int64_t j = 0; j < y->numel; j++) seed[j] = (float)((j % 7) - 3) * 0.1f;
-        }
+        if (!y || (!seed && !(seed = backward_seed(ctx, y)))) break;
         if (counted) gs_instruction_count_start();
         gs_backward_from(ctx, y, seed);
         if (counted) {

@@ -1,5 +1,6 @@
 #include "kernel_count.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,14 +46,16 @@ static bool log_mentions(const char *path, const char *text) {
     return found;
 }
 
+/* The temporary folder and what valgrind wrote into it. */
 static void remove_dir(const char *dir) {
-    char path[4200];
-    for (int n = 0; n <= 1000; n++) {
-        snprintf(path, sizeof path, n ? "%s/cg.out.%d" : "%s/cg.out", dir, n);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         remove(path);
     }
-    snprintf(path, sizeof path, "%s/valgrind.log", dir);
-    remove(path);
+    if (d) closedir(d);
     rmdir(dir);
 }
 
@@ -136,7 +139,7 @@ gs_status gs_kernel_count(const char *program, const char *only, const char *bac
     }
     fprintf(out, "op,shape,pass,instructions\n");
     int rows = 0;
-    for (int n = 1; n <= 1000; n++) {
+    for (int n = 1;; n++) { /* callgrind numbers its dumps 1, 2, ... without gaps */
         char path[4300], label[512];
         long long total = 0;
         snprintf(path, sizeof path, "%s.%d", out_file, n);

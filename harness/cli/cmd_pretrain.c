@@ -272,23 +272,24 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
     int kind = optimizer ? gs_option_choice(GS_OPTIMIZER_NAMES, optimizer) : -1; /* -1: the method's */
     /* FALSE's own options are its method options under another spelling. */
     char all_options[1400];
+    const gs_method_ops *method_ops = gs_method_find(method);
     if (false_negative || !isnan(alpha) || head_relu) {
-        const gs_method_ops *m = gs_method_find(method);
-        if (!m || strcmp(m->name, "false")) {
+        if (!method_ops || strcmp(method_ops->name, "false")) {
             fprintf(stderr, "geossl pretrain: --false-negative, --alpha and --head-relu are FALSE's; %s has none\n",
                     method);
             return 2;
         }
-        const char *keys[3] = {false_negative ? "false_negative=" : NULL, !isnan(alpha) ? "alpha=" : NULL,
-                               head_relu ? "head_relu=" : NULL};
-        for (int k = 0; k < 3 && method_options; k++) {
-            const char *at = keys[k] ? strstr(method_options, keys[k]) : NULL;
-            if (at && (at == method_options || at[-1] == ',')) {
-                fprintf(stderr, "geossl pretrain: %.*s is given twice (an option and --method-options): keep one\n",
-                        (int)strlen(keys[k]) - 1, keys[k]);
+        /* Both spellings of one setting would leave the last one silently winning. */
+        const gs_method_config typed = {.options = method_options};
+        const char *keys[3] = {false_negative ? "false_negative" : NULL, !isnan(alpha) ? "alpha" : NULL,
+                               head_relu ? "head_relu" : NULL};
+        char value[64];
+        for (int k = 0; k < 3; k++)
+            if (keys[k] && gs_method_option(&typed, keys[k], value, sizeof value)) {
+                fprintf(stderr, "geossl pretrain: %s is given twice (an option and --method-options): keep one\n",
+                        keys[k]);
                 return 2;
             }
-        }
         int used = snprintf(all_options, sizeof all_options, "%s", method_options ? method_options : "");
         if (false_negative)
             used += snprintf(all_options + used, sizeof all_options - (size_t)used, "%sfalse_negative=%s",
@@ -332,7 +333,6 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
     gs_method_config given = {.temperature = pc.temperature, .momentum = pc.ema_momentum,
                               .proj_hidden = pc.head_hidden, .proj_dim = pc.head_dim,
                               .queue_size = pc.queue_size, .local_crops = pc.local_crops};
-    const gs_method_ops *method_ops = gs_method_find(method);
     if (method_ops && gs_method_settings_check(method_ops, &given, &err) != GS_OK) {
         fprintf(stderr, "geossl pretrain: %s\n", err.message);
         return 2;
