@@ -42,7 +42,9 @@ typedef struct worker {
 struct gs_loader {
     const gs_dataset *ds;
     int64_t *indices, n; /* the samples in their unshuffled order */
-    int batch_size;
+    int batch_size;     /* samples this loader yields per batch: its shard of global_batch */
+    int global_batch;   /* the batch the epoch is cut into */
+    int64_t shard_first; /* where this loader's shard starts within a global batch */
     bool shuffle, skip_bad, segmentation, multilabel;
     uint64_t seed;
     int64_t per_epoch;
@@ -107,7 +109,7 @@ static bool open_batch(gs_loader *l) {
     if (s->state != SLOT_FREE) return false;
     int64_t epoch = l->next_open / l->per_epoch, b = l->next_open % l->per_epoch;
     if (epoch != l->perm_epoch) make_order(l, epoch);
-    int64_t first = b * l->batch_size, n = l->n - first;
+    int64_t first = b * l->global_batch + l->shard_first, n = l->n - first;
     s->n = (int)(n < l->batch_size ? n : l->batch_size);
     memcpy(s->indices, l->perm + first, (size_t)s->n * sizeof *s->indices);
     memset(s->bad, 0, (size_t)s->n * sizeof *s->bad);
@@ -292,6 +294,9 @@ static gs_status check_config(const gs_loader_config *c, gs_error *err) {
                             "loader: batch size %d, %d workers, prefetch %d, epochs %d, start %d/%lld (batch size and "
                             "workers >= 1, the rest >= 0)",
                             c->batch_size, c->workers, c->prefetch, c->epochs, c->start_epoch, (long long)c->start_batch);
+    if (c->shards > 1 && (c->shard < 0 || c->shard >= c->shards || c->batch_size % c->shards || !c->drop_last))
+        return gs_error_set(err, GS_ERR_ARGUMENT, "loader: shard %d of %d of batches of %d (the batch must divide into "
+                            "the shards, and the last smaller batch be dropped)", c->shard, c->shards, c->batch_size);
     if (c->n_views < 0 || c->n_views > GS_LOADER_MAX_VIEWS)
         return gs_error_set(err, GS_ERR_ARGUMENT, "loader: %d views (at most %d)", c->n_views, GS_LOADER_MAX_VIEWS);
     if (c->indices && c->n_indices <= 0) return gs_error_set(err, GS_ERR_ARGUMENT, "loader: an empty sample selection");
@@ -374,7 +379,9 @@ gs_status gs_loader_create(const gs_loader_config *c, gs_loader **out, gs_error 
     l->ds = ds;
     l->n = n;
     l->per_epoch = per_epoch;
-    l->batch_size = c->batch_size;
+    l->global_batch = c->batch_size;
+    l->batch_size = c->shards > 1 ? c->batch_size / c->shards : c->batch_size;
+    l->shard_first = c->shards > 1 ? (int64_t)c->shard * l->batch_size : 0;
     l->shuffle = c->shuffle;
     l->skip_bad = c->skip_bad;
     l->seed = c->seed;

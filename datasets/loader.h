@@ -46,6 +46,11 @@ typedef struct gs_loader_config {
     gs_augment_config views[GS_LOADER_MAX_VIEWS];
     const gs_band_stats *normalize; /* NULL: pixels as stored */
     bool skip_bad; /* a sample whose read fails is left out (counted) instead of an error */
+    /* Data-parallel training: this loader yields shard `shard` of `shards`
+     * equal parts of every batch of batch_size (the global batch), in the
+     * global order, so the ranks together see what one process would.
+     * 0 (or 1) shards: the whole batch.  Needs drop_last. */
+    int shard, shards;
 } gs_loader_config;
 
 typedef struct gs_batch_view {

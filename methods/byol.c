@@ -87,6 +87,7 @@ static void byol_free(gs_method *m) {
 const gs_method_ops gs_method_byol = {
     .name = "byol",
     .settings = GS_METHOD_USES_EMA | GS_METHOD_USES_HEAD,
+    .data_parallel = true, /* each rank's loss is over its own pairs: the gradient average is all it needs */
     .summary = "BYOL: online predictor vs EMA target, normalized MSE (Grill et al. 2020)",
     .optimizer = GS_OPTIM_LARS,
     .lr = 0.2f, /* x batch / 256 */

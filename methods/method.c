@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist/data_parallel.h"
 #include "io/checkpoint.h"
 #include "ops/ops.h"
 #include "optim/ema.h"
@@ -120,6 +121,9 @@ gs_tensor *gs_method_step(gs_context *ctx, gs_method *m, gs_optimizer *opt, gs_t
     gs_tensor *loss = ops->loss(ctx, m, views, n_views, step);
     if (!loss && !gs_failed(ctx)) gs_fail(ctx, GS_ERR_INTERNAL, "%s returned no loss", ops->name);
     if (!loss) return NULL;
+    /* Across ranks the loss is the mean of every rank's (each computed it on
+     * its shard), so every rank reports, and stops on, the same value. */
+    if (gs_data_parallel_mean(ctx, &loss->data[0]) != GS_OK) return NULL;
     /* A non-finite number stops training at the step that made it, naming
      * it, before it reaches the weights (loss, gradients) or right after
      * (an update that overflowed, a running statistic): a run never goes on
@@ -131,6 +135,7 @@ gs_tensor *gs_method_step(gs_context *ctx, gs_method *m, gs_optimizer *opt, gs_t
     }
     if (check_state(ctx, m->encoder.params, "model", step, "in the forward pass of") != GS_OK) return NULL;
     if (gs_backward(ctx, loss) != GS_OK) return NULL;
+    if (gs_data_parallel_average_gradients(ctx, &m->trainable) != GS_OK) return NULL;
     if (ops->before_update && ops->before_update(ctx, m, opt, step) != GS_OK) return NULL;
     if (gs_optimizer_step(ctx, opt, lr) != GS_OK) {
         /* The optimizer checks every gradient before it moves anything and
@@ -145,6 +150,10 @@ gs_tensor *gs_method_step(gs_context *ctx, gs_method *m, gs_optimizer *opt, gs_t
         return NULL;
     }
     if (ops->after_step && ops->after_step(ctx, m, step) != GS_OK) return NULL;
+    if (gs_data_parallel_share_batchnorm_stats(ctx, m->encoder.params) != GS_OK ||
+        gs_data_parallel_share_batchnorm_stats(ctx, &m->heads) != GS_OK ||
+        gs_data_parallel_share_batchnorm_stats(ctx, &m->state) != GS_OK)
+        return NULL;
     if (check_state(ctx, m->encoder.params, "model", step, "in the update of") != GS_OK ||
         check_state(ctx, &m->heads, "heads", step, "in the update of") != GS_OK ||
         check_state(ctx, &m->state, "state", step, "in the update of") != GS_OK)

@@ -72,6 +72,12 @@ typedef struct gs_method_ops {
      * the dates of one location.  Single-date methods refuse such data. */
     bool multi_date;
     unsigned settings; /* GS_METHOD_USES_* */
+    /* Runs across the ranks of a data-parallel job (harness/dist) as its
+     * paper's multi-GPU code does: its cross-sample parts (a contrastive
+     * loss over the global batch, queues, centers) see every rank's samples.
+     * False: pretraining refuses several ranks rather than train it on
+     * per-rank batches without saying so. */
+    bool data_parallel;
     /* The augmentation recipe of each view for images of `bands` bands. */
     gs_status (*views)(const gs_method_config *cfg, gs_augment_config *views, int *n_views, gs_error *err);
     gs_status (*init)(gs_context *ctx, gs_method *m);
@@ -150,6 +156,8 @@ int64_t gs_method_queue_default(const gs_method_config *cfg, int64_t paper);
 const gs_method_ops *gs_method_at(int i);
 /* "simclr, mocov2, ..." (every canonical name) into buf, for messages; returns buf. */
 const char *gs_method_names(char *buf, size_t size);
+/* The methods that run across processes (ops->data_parallel), for messages. */
+const char *gs_method_data_parallel_names(char *buf, size_t size);
 /* The canonical names, then the aliases: what --method accepts. */
 const char *gs_method_names_with_aliases(char *buf, size_t size);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "dist/dist.h"
 #include "io/checkpoint.h"
 #include "io/run_config.h"
 #include "loader.h"
@@ -304,6 +305,25 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         return gs_error_set(err, GS_ERR_ARGUMENT, "%s has %d dates per sample, and %s takes single images: use a seasonal method",
                             ds->root, ds->dates, ops->name);
     int size = cfg.size > 0 ? cfg.size : (int)ds->height;
+    /* Across ranks: each takes its shard of every global batch; rank 0
+     * alone writes the checkpoint, the log, the record and progress. */
+    gs_dist *dist = ctx->dist;
+    int rank = dist ? dist->rank : 0, ranks = dist ? dist->size : 1;
+    if (ranks > 1) {
+        char names[256];
+        if (!ops->data_parallel)
+            return gs_error_set(err, GS_ERR_ARGUMENT, "%s does not run across processes yet (these do: %s): run it "
+                                "as one process", ops->name, gs_method_data_parallel_names(names, sizeof names));
+        if (cfg.batch % ranks)
+            return gs_error_set(err, GS_ERR_ARGUMENT, "--batch %d is the global batch and must divide by the %d ranks",
+                                cfg.batch, ranks);
+        if (cfg.dump_views)
+            return gs_error_set(err, GS_ERR_ARGUMENT, "--dump-views writes one process's views: run it as one process");
+    }
+    if (rank != 0) {
+        cfg.progress = NULL;
+        cfg.config_json = NULL;
+    }
 
     gs_band_stats stats;
     if (gs_stats_get_in(ds, cfg.stats_dir, cfg.workers, NULL, &stats, err) != GS_OK) return err->status;
@@ -349,10 +369,10 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
     gs_loader_config lc = {.dataset = ds, .indices = train, .n_indices = n_train, .batch_size = cfg.batch,
                            .workers = cfg.workers, .shuffle = true, .seed = cfg.seed, .drop_last = true,
                            .epochs = cfg.epochs, .start_epoch = (int)(step / per_epoch),
-                           .start_batch = step % per_epoch, .normalize = &stats};
+                           .start_batch = step % per_epoch, .normalize = &stats, .shard = rank, .shards = ranks};
     /* Each view's recipe carries its output size (DINO's local crops are smaller). */
     if (gs_pretrain_views(&cfg, ds->bands, size, lc.views, &lc.n_views, err) != GS_OK) goto done;
-    if (cfg.log_csv && !(log = open_log(cfg.log_csv, step, err))) goto done;
+    if (rank == 0 && cfg.log_csv && !(log = open_log(cfg.log_csv, step, err))) goto done;
     if (gs_loader_create(&lc, &loader, err) != GS_OK) goto done;
     if (cfg.config_json) {
         gs_run_record record = {.cfg = &cfg, .method = &m, .optimizer = &oc, .data = ds, .views = lc.views,
@@ -364,7 +384,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
                                    .total_steps = per_epoch * cfg.epochs};
     /* Epoch 0 of the kept ones is the initialization: the same run's random
      * baseline, and the start another implementation can be given. */
-    if (cfg.checkpoint && cfg.keep_every > 0 && step == 0 &&
+    if (rank == 0 && cfg.checkpoint && cfg.keep_every > 0 && step == 0 &&
         keep_epoch(ctx, &cfg, &m, &opt, description, 0, 0, err) != GS_OK)
         goto done;
     double t_start = gs_now_s();
@@ -372,6 +392,8 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
     const gs_batch *b;
     while (gs_loader_next(loader, &b, err) == GS_OK && b) {
         double t0 = gs_now_s();
+        /* A rank that died or hangs is named here, before the step's sums wait for it. */
+        if (gs_dist_check_in(dist, step, err) != GS_OK) break;
         gs_step_begin(ctx);
         gs_tensor *views[GS_METHOD_MAX_VIEWS];
         for (int v = 0; v < b->n_views; v++) views[v] = gs_batch_view_tensor(ctx, b, v);
@@ -388,11 +410,11 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
             break;
         }
         step++;
-        images += b->n;
+        images += (int64_t)b->n * ranks;
         if (step == out->start_step + 1) out->first_loss = loss->data[0];
         out->final_loss = loss->data[0];
         out->embedding_std = m.embedding_std;
-        double dt = gs_now_s() - t0, rate = b->n / dt;
+        double dt = gs_now_s() - t0, rate = (double)b->n * ranks / dt;
         if (log)
             fprintf(log, "%lld,%lld,%.6f,%.6g,%.6f,%.2f\n", (long long)step, (long long)(step - 1) / per_epoch + 1,
                     (double)loss->data[0], lr_at(ops, &schedule, step - 1), (double)m.embedding_std, rate);
@@ -401,7 +423,7 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
                     cfg.method, (long long)(step - 1) / per_epoch + 1, cfg.epochs, (long long)step,
                     (double)loss->data[0], (double)m.embedding_std, rate,
                     dt * (double)(per_epoch * cfg.epochs - step));
-        if (cfg.checkpoint && step % per_epoch == 0) {
+        if (rank == 0 && cfg.checkpoint && step % per_epoch == 0) {
             /* The log reaches the disk before the checkpoint that covers it. */
             if (log) fflush(log);
             if (save(ctx, &cfg, &m, &opt, description, step, err) != GS_OK) break;

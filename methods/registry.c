@@ -60,6 +60,18 @@ const char *gs_method_names(char *buf, size_t size) {
     return buf;
 }
 
+const char *gs_method_data_parallel_names(char *buf, size_t size) {
+    size_t used = 0;
+    if (size) buf[0] = '\0';
+    for (size_t i = 0; i < sizeof METHODS / sizeof *METHODS && used < size; i++) {
+        if (!METHODS[i]->data_parallel) continue;
+        int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", METHODS[i]->name);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
 gs_status gs_method_settings_check(const gs_method_ops *ops, const gs_method_config *cfg, gs_error *err) {
     static const struct {
         unsigned flag;

@@ -5,6 +5,7 @@
  * similarities divided by a temperature; LARS. */
 #include <stdlib.h>
 
+#include "dist/data_parallel.h"
 #include "method.h"
 #include "simclr.h"
 #include "nn/mlp_head.h"
@@ -62,7 +63,10 @@ static gs_tensor *simclr_loss(gs_context *ctx, gs_method *m, gs_tensor *const *v
     gs_tensor *x = gs_concat(ctx, views, 2, 0);
     gs_tensor *z = gs_mlp_head_forward(ctx, &s->projector, gs_backbone_forward(ctx, &m->encoder, x, true), true);
     if (z) m->embedding_std = gs_embedding_std(z);
-    return gs_nt_xent(ctx, z, m->config.temperature);
+    /* Across ranks the loss contrasts the whole global batch, as the
+     * paper's multi-device training does: every rank's embeddings, view 1's
+     * rows then view 2's, so each row's positive is still n rows away. */
+    return gs_nt_xent(ctx, gs_gather_rows(ctx, z, 2), m->config.temperature);
 }
 
 static void simclr_free(gs_method *m) {
@@ -73,6 +77,7 @@ static void simclr_free(gs_method *m) {
 const gs_method_ops gs_method_simclr = {
     .name = "simclr",
     .settings = GS_METHOD_USES_TEMPERATURE | GS_METHOD_USES_HEAD,
+    .data_parallel = true,
     .summary = "SimCLR: two views, projection MLP, NT-Xent (Chen et al. 2020)",
     .optimizer = GS_OPTIM_LARS,
     .lr = 0.3f, /* x batch / 256 */

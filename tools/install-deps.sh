@@ -5,7 +5,8 @@
 set -euo pipefail
 
 PACKAGES=(build-essential cmake pkg-config libopenblas-openmp-dev libdnnl-dev libhdf5-dev libcriterion-dev
-          libcsv-dev libcjson-dev libtiff-dev libjpeg-dev gnuplot-nox nettle-dev zlib1g-dev valgrind)
+          libcsv-dev libcjson-dev libtiff-dev libjpeg-dev gnuplot-nox nettle-dev zlib1g-dev valgrind
+          libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "dist/dist.h"
 #include "options.h"
 #include "provenance.h"
 #include "evaluate.h"
@@ -154,16 +155,21 @@ static const gs_config_key CONFIG_KEYS[] = {
     {"views", NULL, GS_KEY_RECORD, false},
 };
 
-static int pretrain_command(int argc, char **argv, gs_parsed_args *args);
+static int pretrain_command(int argc, char **argv, gs_parsed_args *args, gs_dist *dist);
 
 int gs_cmd_pretrain(int argc, char **argv) {
     gs_parsed_args args;
-    int code = pretrain_command(argc, argv, &args);
+    gs_dist dist = {.rank = 0, .size = 1};
+    int code = pretrain_command(argc, argv, &args, &dist);
     gs_parsed_args_free(&args); /* option values may point into it */
+    /* A rank that stops with an error stops the job: the others would wait
+     * for it at the next step's sums. */
+    if (dist.size > 1 && code != 0) gs_dist_abort(&dist, code);
+    gs_dist_finish(&dist);
     return code;
 }
 
-static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
+static int pretrain_command(int argc, char **argv, gs_parsed_args *args, gs_dist *dist) {
     const char *method = NULL, *backbone = "resnet18", *data = NULL, *out = NULL, *optimizer = NULL,
                *stem = "imagenet", *augment = NULL, *method_options = NULL, *bands = NULL,
                *dump_views = NULL, *false_negative = NULL;
@@ -174,7 +180,8 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
     long long head_hidden = GS_UNSET_INT, head_dim = GS_UNSET_INT, queue = GS_UNSET_INT, local_crops = GS_UNSET_INT;
     double lr = GS_UNSET_FLOAT, temperature = GS_UNSET_FLOAT, weight_decay = GS_UNSET_FLOAT,
            warmup_epochs = GS_UNSET_FLOAT, ema_momentum = GS_UNSET_FLOAT, alpha = GS_UNSET_FLOAT;
-    bool resume = false, force = false, print_config = false, head_relu = false;
+    bool resume = false, force = false, print_config = false, head_relu = false, sync_bn = false;
+    double dist_timeout = 60;
     /* --method's choices are the registry's, so a new method needs no edit here. */
     char method_names[256];
     const char *method_choices[32];
@@ -248,6 +255,12 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
          "also write each step's views (normalized and augmented, as the method gets them) to DIR as "
          "step-NNNNNN-view-V.npy, to train another implementation on the same pixels (large: "
          "batch x bands x size^2 x 4 bytes per view and step)", GS_ANY_TEXT},
+        {"sync-bn", GS_OPT_FLAG, &sync_bn, "",
+         "across processes (under mpirun): batchnorm statistics over the global batch, as one "
+         "process would compute them (without it, each rank's own shard)", GS_NO_VALUE},
+        {"dist-timeout", GS_OPT_FLOAT, &dist_timeout, "S",
+         "across processes: a rank that has not answered for S seconds (died, hangs) stops the job, naming it [60]",
+         GS_BETWEEN(1, 86400)},
         {"print-config", GS_OPT_FLAG, &print_config, "", "print the resolved recipe (views included) and exit",
          GS_NO_VALUE},
         {"resume", GS_OPT_FLAG, &resume, "", "continue from DIR/checkpoint.h5 on the same batches", GS_NO_VALUE},
@@ -265,6 +278,16 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
                         "only; see --help)\n");
         return 2;
     }
+    /* Started by mpirun: join the job before any work, so every rank
+     * refuses a bad setting alike. */
+    gs_error join_err = {0};
+    if (gs_dist_init(dist, dist_timeout, &join_err) != GS_OK) {
+        fprintf(stderr, "geossl pretrain: %s\n", join_err.message);
+        return 2;
+    }
+    dist->sync_bn = sync_bn;
+    bool lead = dist->rank == 0; /* the rank that writes files and prints */
+    if (!lead) args->quiet = true;
     if (resume && force) {
         fprintf(stderr, "geossl pretrain: --resume and --force contradict each other: choose one\n");
         return 2;
@@ -362,7 +385,7 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
         return 2;
     }
     bool replacing = false;
-    if (!print_config) {
+    if (!print_config && lead) {
         /* A run folder is never overwritten by accident: its checkpoint is hours of work. */
         if (!resume && !access(checkpoint, F_OK)) {
             if (!force) {
@@ -381,6 +404,7 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
     gs_context ctx;
     gs_context_options co = {.n_threads = (int)threads, .seed = (unsigned long long)seed};
     gs_context_init(&ctx, &co);
+    ctx.dist = dist;
     if (print_config) {
         int code = print_recipe(&pc, &ds, &err);
         if (code) fprintf(stderr, "geossl pretrain: %s\n", err.message);
@@ -388,8 +412,8 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
         gs_dataset_close(&ds);
         return code;
     }
-    bool made_folder = access(out, F_OK) != 0;
-    if (!gs_cli_make_folder("pretrain", out) || (dump_views && !gs_cli_make_folder("pretrain", dump_views))) {
+    bool made_folder = lead && access(out, F_OK) != 0;
+    if ((lead && !gs_cli_make_folder("pretrain", out)) || (dump_views && !gs_cli_make_folder("pretrain", dump_views))) {
         gs_context_free(&ctx);
         gs_dataset_close(&ds);
         return 1;
@@ -418,7 +442,7 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
                     checkpoint);
         } else if (!access(checkpoint, F_OK)) {
             fprintf(stderr, "geossl pretrain: the last checkpoint is %s (continue with --resume)\n", checkpoint);
-        } else {
+        } else if (lead) {
             /* Nothing was trained: leave no half-made run folder behind,
              * and the run --force was to replace as it was. */
             remove(log_csv);
@@ -428,7 +452,7 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args) {
             if (made_folder) rmdir(out);
         }
         code = 1;
-    } else {
+    } else if (lead) {
         printf("%s %s: %lld step%s (from %lld), loss %.4f -> %.4f, embedding std %.4f, %.1f img/s, %.0f s\n", method,
                backbone, (long long)r.steps, r.steps == 1 ? "" : "s", (long long)r.start_step, (double)r.first_loss, (double)r.final_loss,
                (double)r.embedding_std, r.img_per_s, r.seconds);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "dist/dist.h"
 
 static const gs_command COMMANDS[] = {
     {"train", "a short supervised training run on generated data (the engine's smoke run)", gs_cmd_train},
@@ -37,6 +38,14 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "--version")) return gs_cmd_version(argc - 1, argv + 1);
+    /* Under mpirun -np N every command but pretrain would run N independent
+     * copies, each writing the same files. */
+    int launched = gs_dist_launched_size();
+    if (launched > 1 && strcmp(argv[1], "pretrain")) {
+        fprintf(stderr, "geossl: started as one of %d processes, but only 'pretrain' runs across processes so far: "
+                        "run '%s' without mpirun\n", launched, argv[1]);
+        return 2;
+    }
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
     fprintf(stderr, "geossl: unknown command '%s' (run 'geossl --help' for the list)\n", argv[1]);

@@ -52,6 +52,9 @@ struct gs_context {
     gs_grad_pool grad_pool;
     bool grad_enabled;
     gs_logger log;
+    /* The data-parallel job this context trains in (harness/dist/dist.h);
+     * NULL: one process.  Owned by the command that joined the job. */
+    struct gs_dist *dist;
     /* A per-context scratch buffer for kernels (im2col, col2im, ...).  One
      * kernel uses it at a time; kernels never nest. */
     void *scratch;

@@ -10,6 +10,7 @@
 typedef struct batchnorm_saved {
     bool training;
     bool relu; /* the output is relu(batchnorm(x)) */
+    bool global; /* statistics over the ranks' global batch (--sync-bn) */
     /* Training: the batch mean and 1/sqrt(var + eps).  Eval: copies of the
      * running mean and 1/sqrt(running_var + eps) as they were in forward
      * (a later training forward may update the buffers before backward). */
@@ -34,8 +35,12 @@ static void batchnorm_backward(gs_context *ctx, const gs_tape_node *node) {
         ctx->backend->activation->relu_backward(ctx, y->numel, y->data, y->grad, masked);
         dy = masked;
     }
-    ctx->backend->batchnorm->backward(ctx, n, c, inner, s->training, x->data, gamma ? gamma->data : NULL, s->mean,
-                                      s->invstd, dy, dx, dgamma, dbeta);
+    if (s->global)
+        gs_batchnorm_sync_backward(ctx, n, c, inner, x->data, gamma ? gamma->data : NULL, s->mean, s->invstd, dy, dx,
+                                   dgamma, dbeta);
+    else
+        ctx->backend->batchnorm->backward(ctx, n, c, inner, s->training, x->data, gamma ? gamma->data : NULL, s->mean,
+                                          s->invstd, dy, dx, dgamma, dbeta);
 }
 
 static bool is_channel_vector(const gs_tensor *t, int64_t c) { return t->ndim == 1 && t->shape[0] == c; }
@@ -95,7 +100,13 @@ static gs_tensor *batchnorm_op(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, 
         return NULL;
     }
     float *mean = stats, *invstd = stats + c;
-    if (training) {
+    bool global = training && gs_batchnorm_syncs(ctx);
+    if (global) {
+        if (gs_batchnorm_sync_forward(ctx, n, c, inner, x->data, g, b, momentum, eps, y->data, mean, invstd,
+                                      running_mean ? running_mean->data : NULL,
+                                      running_var ? running_var->data : NULL) != GS_OK)
+            return NULL;
+    } else if (training) {
         ctx->backend->batchnorm->forward_train(ctx, n, c, inner, x->data, g, b, momentum, eps, y->data, mean, invstd,
                                                running_mean ? running_mean->data : NULL,
                                                running_var ? running_var->data : NULL);
@@ -114,6 +125,7 @@ static gs_tensor *batchnorm_op(gs_context *ctx, gs_tensor *x, gs_tensor *gamma, 
     }
     s->training = training;
     s->relu = relu;
+    s->global = global;
     s->mean = mean;
     s->invstd = invstd;
     if (!training)

@@ -42,6 +42,32 @@ typedef struct gs_batchnorm_kernels {
     void (*backward)(gs_context *ctx, int64_t n, int64_t c, int64_t inner, bool training, const float *x,
                      const float *gamma, const float *mean, const float *invstd, const float *dy, float *dx,
                      float *dgamma, float *dbeta);
+    /* Batchnorm over a data-parallel job's global batch (--sync-bn): this
+     * rank's per-channel sums, which the ranks add up.  out[ch] = sum of x,
+     * or with `mean` given, sum of (x - mean)^2. */
+    void (*channel_sums)(gs_context *ctx, int64_t n, int64_t c, int64_t inner, const float *x, const double *mean,
+                         double *out);
+    /* sum_dy[ch] = sum of dy, sum_dy_xhat[ch] = sum of dy * (x - mean) * invstd. */
+    void (*backward_sums)(gs_context *ctx, int64_t n, int64_t c, int64_t inner, const float *x, const float *mean,
+                          const float *invstd, const float *dy, double *sum_dy, double *sum_dy_xhat);
+    /* dx += gamma * invstd * (dy - mean_dy - xhat * mean_dy_xhat), the means
+     * taken over the global batch. */
+    void (*backward_input)(gs_context *ctx, int64_t n, int64_t c, int64_t inner, const float *x, const float *gamma,
+                           const float *mean, const float *invstd, const float *dy, const float *mean_dy,
+                           const float *mean_dy_xhat, float *dx);
 } gs_batchnorm_kernels;
+
+/* Training-mode batchnorm whose statistics are those of the global batch of
+ * the context's data-parallel job (batchnorm_sync.c): true when the job has
+ * several ranks and asked for it (--sync-bn). */
+bool gs_batchnorm_syncs(const gs_context *ctx);
+/* The forward_train and (training) backward kernels' work with the per-
+ * channel sums added up over the ranks. */
+gs_status gs_batchnorm_sync_forward(gs_context *ctx, int64_t n, int64_t c, int64_t inner, const float *x,
+                                    const float *gamma, const float *beta, float momentum, float eps, float *y,
+                                    float *save_mean, float *save_invstd, float *running_mean, float *running_var);
+void gs_batchnorm_sync_backward(gs_context *ctx, int64_t n, int64_t c, int64_t inner, const float *x,
+                                const float *gamma, const float *mean, const float *invstd, const float *dy, float *dx,
+                                float *dgamma, float *dbeta);
 
 #endif

@@ -103,7 +103,60 @@ static void backward(gs_context *ctx, int64_t n, int64_t c, int64_t inner, bool 
     }
 }
 
+static void channel_sums(gs_context *ctx, int64_t n, int64_t c, int64_t inner, const float *x, const double *mean,
+                         double *out) {
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n * c * inner > GS_BN_PARALLEL_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        if (!mean) {
+            out[ch] = channel_sum(n, c, inner, x, ch);
+            continue;
+        }
+        double sq = 0.0, mu = mean[ch];
+        for (int64_t i = 0; i < n; i++) {
+            const float *p = x + (i * c + ch) * inner;
+            for (int64_t k = 0; k < inner; k++) sq += (p[k] - mu) * (p[k] - mu);
+        }
+        out[ch] = sq;
+    }
+}
+
+static void backward_sums(gs_context *ctx, int64_t n, int64_t c, int64_t inner, const float *x, const float *mean,
+                          const float *invstd, const float *dy, double *sum_dy, double *sum_dy_xhat) {
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n * c * inner > GS_BN_PARALLEL_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        float mu = mean[ch], s = invstd[ch];
+        double a = 0.0, b = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const float *p = x + (i * c + ch) * inner, *g = dy + (i * c + ch) * inner;
+            for (int64_t k = 0; k < inner; k++) {
+                a += g[k];
+                b += (double)g[k] * ((p[k] - mu) * s);
+            }
+        }
+        sum_dy[ch] = a;
+        sum_dy_xhat[ch] = b;
+    }
+}
+
+static void backward_input(gs_context *ctx, int64_t n, int64_t c, int64_t inner, const float *x, const float *gamma,
+                           const float *mean, const float *invstd, const float *dy, const float *mean_dy,
+                           const float *mean_dy_xhat, float *dx) {
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n * c * inner > GS_BN_PARALLEL_MIN)
+    for (int64_t ch = 0; ch < c; ch++) {
+        float mu = mean[ch], s = invstd[ch], scale = (gamma ? gamma[ch] : 1.0f) * s;
+        for (int64_t i = 0; i < n; i++) {
+            const float *p = x + (i * c + ch) * inner, *g = dy + (i * c + ch) * inner;
+            float *q = dx + (i * c + ch) * inner;
+            for (int64_t k = 0; k < inner; k++)
+                q[k] += scale * (g[k] - mean_dy[ch] - (p[k] - mu) * s * mean_dy_xhat[ch]);
+        }
+    }
+}
+
 const gs_batchnorm_kernels gs_cpu_batchnorm_kernels = {
+    .channel_sums = channel_sums,
+    .backward_sums = backward_sums,
+    .backward_input = backward_input,
     .forward_train = forward_train,
     .forward_eval = forward_eval,
     .backward = backward,
