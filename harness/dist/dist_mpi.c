@@ -12,6 +12,8 @@
 
 #define TAG_CHECK_IN 7101
 #define TAG_VERDICT 7102
+#define TAG_PING 7103 /* "are you there?", asked by a rank whose wait ran out */
+#define TAG_PONG 7104
 
 struct gs_dist_pending {
     MPI_Request request;
@@ -38,23 +40,77 @@ const char *gs_dist_library(void) {
 
 static mpi_job *job(gs_dist *d) { return d ? d->impl : NULL; }
 
+/* A rank that waits answers other ranks' pings, so that a rank whose own
+ * wait ran out can tell the ranks that are waiting too from the one that
+ * died or hangs. */
+static void answer_pings(MPI_Comm comm) {
+    for (;;) {
+        int flag = 0;
+        MPI_Status status;
+        MPI_Iprobe(MPI_ANY_SOURCE, TAG_PING, comm, &flag, &status);
+        if (!flag) return;
+        char byte;
+        MPI_Recv(&byte, 1, MPI_CHAR, status.MPI_SOURCE, TAG_PING, comm, MPI_STATUS_IGNORE);
+        MPI_Send(&byte, 1, MPI_CHAR, status.MPI_SOURCE, TAG_PONG, comm);
+    }
+}
+
 /* Waits for n requests until the deadline: spins briefly (a sum of a few
  * values answers within microseconds), then sleeps between tests so a
  * waiting rank leaves the cores to the ranks still computing. */
-static bool wait_until(MPI_Request *requests, int n, double timeout_s) {
+static bool wait_until(MPI_Comm comm, MPI_Request *requests, int n, double timeout_s) {
     double start = MPI_Wtime();
     for (long spins = 0;; spins++) {
         int done = 0;
         MPI_Testall(n, requests, &done, MPI_STATUSES_IGNORE);
         if (done) return true;
         if (MPI_Wtime() - start > timeout_s) return false;
-        if (spins > 200) nanosleep(&(struct timespec){.tv_nsec = 50000}, NULL);
+        if (spins > 200) {
+            answer_pings(comm);
+            nanosleep(&(struct timespec){.tv_nsec = 50000}, NULL);
+        }
     }
 }
 
+/* Pings every other rank and names those that do not answer within `window`
+ * seconds into `names`; false when every rank answered. */
+static bool silent_ranks(gs_dist *d, double window, char *names, size_t size) {
+    mpi_job *j = d->impl;
+    int others = d->size - 1;
+    MPI_Request *r = calloc((size_t)(2 * others), sizeof *r);
+    char *bytes = calloc((size_t)(2 * others), 1);
+    names[0] = '\0';
+    if (!r || !bytes) {
+        free(r), free(bytes);
+        return false;
+    }
+    for (int k = 0, peer = 0; peer < d->size; peer++) {
+        if (peer == d->rank) continue;
+        MPI_Isend(&bytes[k], 1, MPI_CHAR, peer, TAG_PING, j->comm, &r[k]);
+        MPI_Irecv(&bytes[others + k], 1, MPI_CHAR, peer, TAG_PONG, j->comm, &r[others + k]);
+        k++;
+    }
+    wait_until(j->comm, r + others, others, window);
+    size_t used = 0;
+    for (int k = 0, peer = 0; peer < d->size; peer++) {
+        if (peer == d->rank) continue;
+        int done = 0;
+        MPI_Test(&r[others + k], &done, MPI_STATUS_IGNORE);
+        if (!done && used + 16 < size) used += (size_t)snprintf(names + used, size - used, "%s%d", used ? ", " : "", peer);
+        k++;
+    }
+    free(r), free(bytes);
+    return used > 0;
+}
+
 static gs_status timed_out(gs_dist *d, const char *what, gs_error *err) {
-    return gs_error_set(err, GS_ERR_IO, "rank %d: %s waited %.0f s for the other ranks: one of them died or hangs "
-                        "(--dist-timeout sets the wait)", d->rank, what, d->timeout_s);
+    char names[256];
+    double window = d->timeout_s < 10 ? d->timeout_s : 10;
+    if (silent_ranks(d, window, names, sizeof names))
+        return gs_error_set(err, GS_ERR_IO, "rank %d: %s waited %.0f s, and rank %s does not answer: it died or hangs "
+                            "(--dist-timeout sets the wait)", d->rank, what, d->timeout_s, names);
+    return gs_error_set(err, GS_ERR_IO, "rank %d: %s waited %.0f s although every rank answers: the ranks are not "
+                        "running the same step (--dist-timeout sets the wait)", d->rank, what, d->timeout_s);
 }
 
 gs_status gs_dist_init(gs_dist *d, double timeout_s, gs_error *err) {
@@ -105,7 +161,7 @@ static gs_status sum(gs_dist *d, void *buf, int64_t n, MPI_Datatype type, const 
     if (n > 0x7fffffff) return gs_error_set(err, GS_ERR_ARGUMENT, "%s of %lld values: too many for one call", what, (long long)n);
     MPI_Request r;
     MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, type, MPI_SUM, j->comm, &r);
-    return wait_until(&r, 1, d->timeout_s) ? GS_OK : timed_out(d, what, err);
+    return wait_until(j->comm, &r, 1, d->timeout_s) ? GS_OK : timed_out(d, what, err);
 }
 
 gs_status gs_dist_sum_f32(gs_dist *d, float *buf, int64_t n, gs_error *err) {
@@ -124,7 +180,7 @@ gs_status gs_dist_gather_f32(gs_dist *d, const float *mine, int64_t n, float *al
     }
     MPI_Request r;
     MPI_Iallgather(mine, (int)n, MPI_FLOAT, all, (int)n, MPI_FLOAT, j->comm, &r);
-    return wait_until(&r, 1, d->timeout_s) ? GS_OK : timed_out(d, "a gather", err);
+    return wait_until(j->comm, &r, 1, d->timeout_s) ? GS_OK : timed_out(d, "a gather", err);
 }
 
 gs_status gs_dist_broadcast_bytes(gs_dist *d, void *buf, int64_t n, int root, gs_error *err) {
@@ -132,7 +188,7 @@ gs_status gs_dist_broadcast_bytes(gs_dist *d, void *buf, int64_t n, int root, gs
     if (!j || n == 0) return GS_OK;
     MPI_Request r;
     MPI_Ibcast(buf, (int)n, MPI_BYTE, root, j->comm, &r);
-    return wait_until(&r, 1, d->timeout_s) ? GS_OK : timed_out(d, "a broadcast", err);
+    return wait_until(j->comm, &r, 1, d->timeout_s) ? GS_OK : timed_out(d, "a broadcast", err);
 }
 
 gs_status gs_dist_broadcast_f32(gs_dist *d, float *buf, int64_t n, int root, gs_error *err) {
@@ -151,7 +207,7 @@ gs_status gs_dist_check_in(gs_dist *d, int64_t step, gs_error *err) {
         MPI_Request r[2];
         MPI_Isend(&mine, 1, MPI_LONG_LONG, 0, TAG_CHECK_IN, j->comm, &r[0]);
         MPI_Irecv(&verdict, 1, MPI_LONG_LONG, 0, TAG_VERDICT, j->comm, &r[1]);
-        if (!wait_until(r, 2, d->timeout_s))
+        if (!wait_until(j->comm, r, 2, d->timeout_s))
             return gs_error_set(err, GS_ERR_IO, "rank %d: rank 0 did not answer within %.0f s at step %lld: it died "
                                 "or hangs (--dist-timeout sets the wait)", d->rank, d->timeout_s, mine);
         if (verdict != 0)
@@ -167,7 +223,7 @@ gs_status gs_dist_check_in(gs_dist *d, int64_t step, gs_error *err) {
         return gs_error_set(err, GS_ERR_MEMORY, "out of memory checking the ranks in");
     }
     for (int i = 0; i < others; i++) MPI_Irecv(&steps[i], 1, MPI_LONG_LONG, i + 1, TAG_CHECK_IN, j->comm, &r[i]);
-    wait_until(r, others, d->timeout_s);
+    wait_until(j->comm, r, others, d->timeout_s);
     char missing[256] = "";
     size_t used = 0;
     long long failed = 0;
@@ -217,7 +273,7 @@ gs_status gs_dist_finish_all(gs_dist *d, gs_error *err) {
     while (j->pending) {
         gs_dist_pending *p = j->pending;
         double left = d->timeout_s - (MPI_Wtime() - start);
-        if (status == GS_OK && !wait_until(&p->request, 1, left > 0 ? left : 0))
+        if (status == GS_OK && !wait_until(j->comm, &p->request, 1, left > 0 ? left : 0))
             status = timed_out(d, "the gradient sum", err);
         j->pending = p->next;
         free(p);
