@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist/data_parallel.h"
 #include "method.h"
 #include "nn/dino_head.h"
 #include "ops/ops.h"
@@ -137,6 +138,8 @@ static gs_tensor *dino_loss(gs_context *ctx, gs_method *m, gs_tensor *const *vie
     for (int64_t i = 0; i < teacher->shape[0]; i++)
         for (int64_t j = 0; j < out; j++) d->teacher_mean[j] += teacher->data[i * out + j];
     for (int64_t j = 0; j < out; j++) d->teacher_mean[j] /= (float)teacher->shape[0];
+    /* Across ranks the center follows the global batch's mean, as in the paper's all-reduce. */
+    if (gs_data_parallel_mean_values(ctx, d->teacher_mean, out) != GS_OK) return NULL;
 
     /* The cross-entropy is linear in its target, so each student crop is
      * scored once against the sum of the teacher crops it is paired with:
@@ -188,6 +191,7 @@ static void dino_free(gs_method *m) {
 const gs_method_ops gs_method_dino = {
     .name = "dino",
     .settings = GS_METHOD_USES_TEMPERATURE | GS_METHOD_USES_EMA | GS_METHOD_USES_HEAD | GS_METHOD_USES_LOCAL_CROPS,
+    .data_parallel = true,
     .summary = "DINO: self-distillation with multi-crop, centering and sharpening (Caron et al. 2021)",
     .optimizer = GS_OPTIM_ADAMW,
     .lr = 0.0005f, /* x batch / 256 */

@@ -63,6 +63,7 @@
 #include <string.h>
 
 #include "false.h"
+#include "dist/data_parallel.h"
 #include "method.h"
 #include "optim/warm_restart.h"
 #include "nn/layers.h"
@@ -236,7 +237,9 @@ static gs_tensor *false_loss(gs_context *ctx, gs_method *m, gs_tensor *const *vi
     gs_tensor *z = gs_linear_layer_forward(ctx, &f->fc2, h);
     if (!z) return NULL;
     m->embedding_std = gs_embedding_std(z);
-    gs_tensor *zn = gs_l2_normalize(ctx, z, 1e-12f);
+    /* Across ranks the false negatives are sought in the whole global batch:
+     * every rank's embeddings, first views then second views. */
+    gs_tensor *zn = gs_l2_normalize(ctx, gs_gather_rows(ctx, z, 2), 1e-12f);
     gs_tensor *logits = gs_scale(ctx, gs_matmul(ctx, zn, zn, false, true), 1.0f / f->settings.temperature);
     return gs_false_loss(ctx, logits, &f->settings, &f->stats);
 }
@@ -259,6 +262,7 @@ static double false_lr_at(double peak, int64_t step, int64_t total_steps) {
 const gs_method_ops gs_method_false = {
     .name = "false",
     .settings = GS_METHOD_USES_TEMPERATURE | GS_METHOD_USES_HEAD,
+    .data_parallel = true,
     .summary = "FALSE: SimCLR-style with false-negative self-determination and calibration (Zhang et al. 2022)",
     .optimizer = GS_OPTIM_LARC,
     .lr = 4.8f, /* the released peak at batch 256 (auto_scale off there); x batch / 256 here */

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "dist/data_parallel.h"
 #include "method.h"
 #include "nn/mlp_head.h"
 #include "ops/ops.h"
@@ -83,14 +84,25 @@ static gs_tensor *moco_loss(gs_context *ctx, gs_method *m, gs_tensor *const *vie
     gs_tensor *z = gs_mlp_head_forward(ctx, &mo->projector, gs_backbone_forward(ctx, &m->encoder, views[0], true), true);
     gs_tensor *q = gs_l2_normalize(ctx, z, 1e-12f);
     bool previous = gs_set_grad_enabled(ctx, false);
+    /* Across ranks without --sync-bn, the key encoder sees a shuffle of the
+     * global batch (the paper's shuffling BN), so a query and its key are
+     * not normalized with the same shard's statistics. */
+    bool shuffle = gs_data_parallel_shuffles_bn(ctx);
+    int64_t *order = NULL;
+    gs_tensor *key_input = shuffle ? gs_shuffle_rows(ctx, views[1], 0x5A0C0ULL ^ (uint64_t)step, &order) : views[1];
     gs_tensor *k = gs_l2_normalize(
         ctx,
-        gs_mlp_head_forward(ctx, &mo->key_projector, gs_backbone_forward(ctx, &mo->key.encoder, views[1], true), true),
+        gs_mlp_head_forward(ctx, &mo->key_projector, gs_backbone_forward(ctx, &mo->key.encoder, key_input, true), true),
         1e-12f);
+    /* Every rank enqueues every rank's keys in the global batch's order, so
+     * the ranks' queues stay one queue (the paper's concat_all_gather). */
+    gs_tensor *all_keys = NULL;
+    if (shuffle) k = gs_unshuffle_rows(ctx, k, order, &all_keys);
+    else all_keys = gs_gather_rows(ctx, k, 1);
     gs_set_grad_enabled(ctx, previous);
-    if (!q || !k) return NULL;
+    if (!q || !k || !all_keys) return NULL;
     m->embedding_std = gs_embedding_std(z);
-    mo->keys = k;
+    mo->keys = all_keys;
     /* Logit 0 of each row is its positive key, the rest the queue's negatives. */
     gs_tensor *positive = gs_reshape(ctx, gs_sum_last(ctx, gs_mul(ctx, q, k)), GS_DIMS(n, 1));
     gs_tensor *negatives = gs_matmul(ctx, q, mo->queue, false, true);
@@ -136,6 +148,7 @@ static void moco_free(gs_method *m) {
 const gs_method_ops gs_method_moco = {
     .name = "mocov2", /* "moco" is accepted as an alias (registry.c) */
     .settings = GS_METHOD_USES_TEMPERATURE | GS_METHOD_USES_QUEUE | GS_METHOD_USES_EMA | GS_METHOD_USES_HEAD,
+    .data_parallel = true,
     .summary = "MoCo v2: momentum key encoder, queue of negatives, InfoNCE (He et al. 2020, Chen et al. 2020)",
     .optimizer = GS_OPTIM_SGD,
     .lr = 0.03f, /* x batch / 256 */

@@ -648,6 +648,7 @@ static void satmae_free(gs_method *m) {
 const gs_method_ops gs_method_satmae = {
     .name = "satmae",
     .settings = 0,
+    .data_parallel = true, /* masks drawn over the global batch (satmae_masks.c), a per-sample loss */
     .summary = "SatMAE: masked autoencoding of spectral groups or dates (Cong et al. 2022); variant=rgb|group|temporal",
     .optimizer = GS_OPTIM_ADAMW,
     .multi_date = true, /* temporal takes dates; rgb and group take each date as an image */

@@ -12,6 +12,11 @@
 
 bool gs_data_parallel(const gs_context *ctx) { return ctx->dist && ctx->dist->size > 1; }
 
+void gs_data_parallel_rank(const gs_context *ctx, int *rank, int *ranks) {
+    *rank = gs_data_parallel(ctx) ? ctx->dist->rank : 0;
+    *ranks = gs_data_parallel(ctx) ? ctx->dist->size : 1;
+}
+
 static gs_status dist_fail(gs_context *ctx, const gs_error *err) { return gs_fail(ctx, err->status, "%s", err->message); }
 
 gs_status gs_data_parallel_mean(gs_context *ctx, float *value) {
@@ -20,6 +25,14 @@ gs_status gs_data_parallel_mean(gs_context *ctx, float *value) {
     double v = *value;
     if (gs_dist_sum_f64(ctx->dist, &v, 1, &err) != GS_OK) return dist_fail(ctx, &err);
     *value = (float)(v / ctx->dist->size);
+    return GS_OK;
+}
+
+gs_status gs_data_parallel_mean_values(gs_context *ctx, float *values, int64_t n) {
+    if (!gs_data_parallel(ctx)) return GS_OK;
+    gs_error err = {0};
+    if (gs_dist_sum_f32(ctx->dist, values, n, &err) != GS_OK) return dist_fail(ctx, &err);
+    for (int64_t i = 0; i < n; i++) values[i] /= (float)ctx->dist->size;
     return GS_OK;
 }
 

@@ -14,8 +14,14 @@
 
 /* True when ctx trains in a job of more than one process. */
 bool gs_data_parallel(const gs_context *ctx);
+/* This process's rank and the job's size (0 and 1 for one process): for
+ * random draws over the global batch, each rank keeping its share. */
+void gs_data_parallel_rank(const gs_context *ctx, int *rank, int *ranks);
 /* *value = its mean over the ranks. */
 gs_status gs_data_parallel_mean(gs_context *ctx, float *value);
+/* values[0..n) = their means over the ranks (a batch mean of equal shards:
+ * DINO's center). */
+gs_status gs_data_parallel_mean_values(gs_context *ctx, float *values, int64_t n);
 /* Every parameter's gradient = its mean over the ranks, summed in buckets
  * of about 4 M values (a gradient missing on this rank counts as zeros). */
 gs_status gs_data_parallel_average_gradients(gs_context *ctx, const gs_param_list *params);
@@ -30,5 +36,18 @@ gs_status gs_data_parallel_share_batchnorm_stats(gs_context *ctx, const gs_param
  * reads every row, so the gradient is summed over the ranks and each rank
  * takes its own rows.  One process: x itself. */
 gs_tensor *gs_gather_rows(gs_context *ctx, gs_tensor *x, int blocks);
+
+/* MoCo's shuffling batchnorm across ranks (He et al. 2020, section 3.3):
+ * without --sync-bn each rank's batchnorm sees only its own shard, and the
+ * key encoder would let queries and their keys share those statistics.
+ * True when that applies (several ranks, no --sync-bn). */
+bool gs_data_parallel_shuffles_bn(const gs_context *ctx);
+/* Every rank's rows of x, permuted by an order drawn from `seed` (the same
+ * on every rank), and this rank's share of them; no gradient.  *order
+ * receives the permutation for gs_unshuffle_rows.  One process: x. */
+gs_tensor *gs_shuffle_rows(gs_context *ctx, gs_tensor *x, uint64_t seed, int64_t **order);
+/* The inverse: y holds this rank's share of the shuffled rows; returns this
+ * rank's rows in the original order, and *all every rank's (for a queue). */
+gs_tensor *gs_unshuffle_rows(gs_context *ctx, gs_tensor *y, const int64_t *order, gs_tensor **all);
 
 #endif
