@@ -134,8 +134,7 @@ gs_tensor *gs_method_step(gs_context *ctx, gs_method *m, gs_optimizer *opt, gs_t
         return NULL;
     }
     if (check_state(ctx, m->encoder.params, "model", step, "in the forward pass of") != GS_OK) return NULL;
-    if (gs_backward(ctx, loss) != GS_OK) return NULL;
-    if (gs_data_parallel_average_gradients(ctx, &m->trainable) != GS_OK) return NULL;
+    if (gs_data_parallel_backward(ctx, loss, &m->trainable) != GS_OK) return NULL;
     if (ops->before_update && ops->before_update(ctx, m, opt, step) != GS_OK) return NULL;
     if (gs_optimizer_step(ctx, opt, lr) != GS_OK) {
         /* The optimizer checks every gradient before it moves anything and

@@ -58,12 +58,17 @@ static int replay(gs_context *ctx) {
     for (size_t i = tape->count; i-- > 0;) {
         const gs_tape_node *node = &tape->nodes[i];
         /* No gradient reached this output: nothing to propagate. */
-        if (!node->out->grad) continue;
-        node->backward(ctx, node);
+        if (node->out->grad) {
+            node->backward(ctx, node);
+            if (gs_failed(ctx)) break;
+            /* Every consumer of node->out ran earlier in this reverse replay. */
+            gs_tensor_release_grad(ctx, node->out);
+        }
+        if (tape->after_node) tape->after_node(ctx, i, tape->hook_user);
         if (gs_failed(ctx)) break;
-        /* Every consumer of node->out ran earlier in this reverse replay. */
-        gs_tensor_release_grad(ctx, node->out);
     }
+    tape->after_node = NULL;
+    tape->hook_user = NULL;
     gs_tape_clear(tape);
     return ctx->status;
 }

@@ -31,10 +31,17 @@ struct gs_tape_node {
     void *saved;             /* op-specific data in the activation arena */
 };
 
+/* Called by backward after node `index` ran (or was skipped): gradients
+ * that no earlier node adds to are final from here on (data-parallel
+ * training starts their sums while backward goes on). */
+typedef void (*gs_tape_hook)(gs_context *ctx, size_t index, void *user);
+
 typedef struct gs_tape {
     gs_tape_node *nodes;
     size_t count;
     size_t capacity;
+    gs_tape_hook after_node; /* NULL: none; cleared by backward */
+    void *hook_user;
 } gs_tape;
 
 void gs_tape_init(gs_tape *tape);

@@ -36,85 +36,132 @@ gs_status gs_data_parallel_mean_values(gs_context *ctx, float *values, int64_t n
     return GS_OK;
 }
 
-/* Copies the gradients of items [first, last) into `bucket` (or back out of
- * it, scaled), a missing gradient as zeros. */
-static void pack(const gs_param_list *params, int first, int last, float *bucket) {
-    for (int i = first; i < last; i++) {
-        const gs_tensor *t = params->items[i].tensor;
-        if (t->grad) memcpy(bucket, t->grad, (size_t)t->numel * sizeof *bucket);
-        else memset(bucket, 0, (size_t)t->numel * sizeof *bucket);
-        bucket += t->numel;
-    }
-}
-
-static void unpack(const gs_param_list *params, int first, int last, const float *bucket, float scale) {
-    for (int i = first; i < last; i++) {
-        const gs_tensor *t = params->items[i].tensor;
-        if (t->grad)
-            for (int64_t k = 0; k < t->numel; k++) t->grad[k] = bucket[k] * scale;
-        bucket += t->numel;
-    }
-}
-
 static bool trained(const gs_param *p) { return p->kind != GS_PARAM_BUFFER && p->tensor->requires_grad; }
 
-gs_status gs_data_parallel_average_gradients(gs_context *ctx, const gs_param_list *params) {
-    if (!gs_data_parallel(ctx) || gs_failed(ctx)) return ctx->status;
-    int64_t total = 0;
-    for (int i = 0; i < params->count; i++)
-        if (trained(&params->items[i])) total += params->items[i].tensor->numel;
-    float *all = gs_arena_alloc(&ctx->activations, (size_t)(total > 0 ? total : 1) * sizeof *all);
-    if (!all) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for %lld gradient values to average", (long long)total);
-    gs_error err = {0};
-    /* Buckets of consecutive trained parameters, each summed as soon as it is
-     * packed; every rank lists the same parameters, so the buckets agree. */
-    typedef struct bucket {
-        int first, last;
-        float *values;
-    } bucket;
-    int n_buckets = 0, capacity = 16;
-    bucket *buckets = gs_arena_alloc(&ctx->activations, (size_t)capacity * sizeof *buckets);
-    float *cursor = all;
-    for (int i = 0; i < params->count && buckets;) {
-        if (!trained(&params->items[i])) {
-            i++;
-            continue;
-        }
-        int first = i;
-        int64_t values = 0;
-        while (i < params->count && (values == 0 || values + params->items[i].tensor->numel <= BUCKET_VALUES)) {
-            if (trained(&params->items[i])) values += params->items[i].tensor->numel;
-            i++;
-        }
-        if (n_buckets == capacity) {
-            bucket *more = gs_arena_alloc(&ctx->activations, (size_t)(capacity * 2) * sizeof *more);
-            if (!more) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for gradient buckets");
-            memcpy(more, buckets, (size_t)n_buckets * sizeof *buckets);
-            buckets = more, capacity *= 2;
-        }
-        bucket *b = &buckets[n_buckets++];
-        b->first = first, b->last = i, b->values = cursor;
-        float *p = cursor;
-        for (int k = first; k < i; k++)
-            if (trained(&params->items[k])) {
-                pack(params, k, k + 1, p);
-                p += params->items[k].tensor->numel;
-            }
+/* A run of consecutive trained parameters whose gradients are summed in one
+ * call, started as soon as backward has finished all of them. */
+typedef struct bucket {
+    int first, last; /* params [first, last) of the list */
+    int64_t values;
+    float *sum;      /* packed gradients, summed in place */
+    int waiting;     /* parameters whose gradient is not final yet */
+} bucket;
+
+typedef struct gradient_sync {
+    const gs_param_list *params;
+    bucket *buckets;
+    int n_buckets, started;
+    int *bucket_of;      /* per parameter: its bucket, or -1 (not trained) */
+    int64_t *final_at;   /* per parameter: the tape node after which its gradient is final; -1: no node */
+} gradient_sync;
+
+static void pack(const bucket *b, const gs_param_list *params) {
+    float *to = b->sum;
+    for (int i = b->first; i < b->last; i++) {
+        const gs_param *p = &params->items[i];
+        if (!trained(p)) continue;
+        if (p->tensor->grad) memcpy(to, p->tensor->grad, (size_t)p->tensor->numel * sizeof *to);
+        else memset(to, 0, (size_t)p->tensor->numel * sizeof *to); /* no gradient reached it: zeros */
+        to += p->tensor->numel;
+    }
+}
+
+static void unpack(const bucket *b, const gs_param_list *params, float scale) {
+    const float *from = b->sum;
+    for (int i = b->first; i < b->last; i++) {
+        const gs_param *p = &params->items[i];
+        if (!trained(p)) continue;
+        if (p->tensor->grad)
+            for (int64_t k = 0; k < p->tensor->numel; k++) p->tensor->grad[k] = from[k] * scale;
+        from += p->tensor->numel;
+    }
+}
+
+/* Starts the buckets that are complete, in bucket order: every rank starts
+ * the same sums in the same order, which MPI's matching needs. */
+static void start_ready(gs_context *ctx, gradient_sync *g) {
+    while (!gs_failed(ctx) && g->started < g->n_buckets && g->buckets[g->started].waiting == 0) {
+        bucket *b = &g->buckets[g->started++];
+        pack(b, g->params);
         gs_dist_pending *pending;
-        if (gs_dist_sum_f32_start(ctx->dist, cursor, values, &pending, &err) != GS_OK) return dist_fail(ctx, &err);
-        cursor += values;
+        gs_error err = {0};
+        if (gs_dist_sum_f32_start(ctx->dist, b->sum, b->values, &pending, &err) != GS_OK) dist_fail(ctx, &err);
     }
-    if (!buckets) return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for gradient buckets");
-    if (gs_dist_finish_all(ctx->dist, &err) != GS_OK) return dist_fail(ctx, &err);
+}
+
+static void after_node(gs_context *ctx, size_t index, void *user) {
+    gradient_sync *g = user;
+    for (int i = 0; i < g->params->count; i++)
+        if (g->final_at[i] == (int64_t)index && g->bucket_of[i] >= 0) g->buckets[g->bucket_of[i]].waiting--;
+    start_ready(ctx, g);
+    gs_dist_progress(ctx->dist);
+}
+
+/* Buckets over the parameters from the last to the first (the order
+ * backward finishes them), each about BUCKET_VALUES values. */
+static gs_status plan(gs_context *ctx, const gs_param_list *params, gradient_sync *g) {
+    int n = params->count;
+    g->params = params;
+    g->bucket_of = gs_arena_alloc(&ctx->activations, (size_t)(n ? n : 1) * sizeof *g->bucket_of);
+    g->final_at = gs_arena_alloc(&ctx->activations, (size_t)(n ? n : 1) * sizeof *g->final_at);
+    g->buckets = gs_arena_alloc(&ctx->activations, (size_t)(n ? n : 1) * sizeof *g->buckets);
+    int64_t total = 0;
+    for (int i = 0; i < n; i++)
+        if (trained(&params->items[i])) total += params->items[i].tensor->numel;
+    float *sums = gs_arena_alloc(&ctx->activations, (size_t)(total ? total : 1) * sizeof *sums);
+    if (!g->bucket_of || !g->final_at || !g->buckets || !sums)
+        return gs_fail(ctx, GS_ERR_MEMORY, "out of memory for %lld gradient values to average", (long long)total);
+    /* The earliest node that reads a parameter is the last backward runs for it. */
+    const gs_tape *tape = &ctx->tape;
+    for (int i = 0; i < n; i++) g->final_at[i] = -1;
+    for (size_t k = tape->count; k-- > 0;)
+        for (int j = 0; j < tape->nodes[k].n_in; j++)
+            for (int i = 0; i < n; i++)
+                if (tape->nodes[k].in[j] == params->items[i].tensor) g->final_at[i] = (int64_t)k;
+    g->n_buckets = g->started = 0;
+    for (int last = n; last > 0;) {
+        bucket *b = &g->buckets[g->n_buckets];
+        b->last = last;
+        b->values = 0;
+        b->waiting = 0;
+        int first = last;
+        while (first > 0 && (b->values == 0 || b->values + params->items[first - 1].tensor->numel <= BUCKET_VALUES)) {
+            first--;
+            g->bucket_of[first] = -1;
+            if (!trained(&params->items[first])) continue;
+            g->bucket_of[first] = g->n_buckets;
+            b->values += params->items[first].tensor->numel;
+            if (g->final_at[first] >= 0) b->waiting++;
+        }
+        b->first = first;
+        last = first;
+        if (b->values == 0) continue; /* nothing trained in this run of parameters */
+        b->sum = sums;
+        sums += b->values;
+        g->n_buckets++;
+    }
+    return GS_OK;
+}
+
+gs_status gs_data_parallel_backward(gs_context *ctx, gs_tensor *loss, const gs_param_list *params) {
+    if (!gs_data_parallel(ctx)) return gs_backward(ctx, loss);
+    if (gs_failed(ctx)) return ctx->status;
+    gradient_sync g;
+    if (plan(ctx, params, &g) != GS_OK) return ctx->status;
+    start_ready(ctx, &g); /* buckets no node writes to (frozen layers) go first */
+    ctx->tape.after_node = after_node;
+    ctx->tape.hook_user = &g;
+    gs_backward(ctx, loss);
+    ctx->tape.after_node = NULL;
+    ctx->tape.hook_user = NULL;
+    /* A bucket can still wait here only if backward stopped early. */
+    for (int b = g.started; b < g.n_buckets; b++) g.buckets[b].waiting = 0;
+    start_ready(ctx, &g);
+    gs_error err = {0};
+    if (gs_dist_finish_all(ctx->dist, &err) != GS_OK && !gs_failed(ctx)) dist_fail(ctx, &err);
+    if (gs_failed(ctx)) return ctx->status;
     float scale = 1.0f / (float)ctx->dist->size;
-    for (int b = 0; b < n_buckets; b++) {
-        const float *p = buckets[b].values;
-        for (int k = buckets[b].first; k < buckets[b].last; k++)
-            if (trained(&params->items[k])) {
-                unpack(params, k, k + 1, p, scale);
-                p += params->items[k].tensor->numel;
-            }
-    }
+    for (int b = 0; b < g.n_buckets; b++) unpack(&g.buckets[b], params, scale);
     return GS_OK;
 }
 

@@ -22,9 +22,11 @@ gs_status gs_data_parallel_mean(gs_context *ctx, float *value);
 /* values[0..n) = their means over the ranks (a batch mean of equal shards:
  * DINO's center). */
 gs_status gs_data_parallel_mean_values(gs_context *ctx, float *values, int64_t n);
-/* Every parameter's gradient = its mean over the ranks, summed in buckets
- * of about 4 M values (a gradient missing on this rank counts as zeros). */
-gs_status gs_data_parallel_average_gradients(gs_context *ctx, const gs_param_list *params);
+/* gs_backward from `loss`, then every parameter's gradient = its mean over
+ * the ranks.  The sums run in buckets of about 4 M values, each started as
+ * soon as backward has finished its parameters, so communication overlaps
+ * the rest of backward (a gradient no node produced counts as zeros). */
+gs_status gs_data_parallel_backward(gs_context *ctx, gs_tensor *loss, const gs_param_list *params);
 /* Without --sync-bn: rank 0's batchnorm running statistics in `list` on
  * every rank (with it they agree already). */
 gs_status gs_data_parallel_share_batchnorm_stats(gs_context *ctx, const gs_param_list *list);
