@@ -377,7 +377,8 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
     if (cfg.config_json) {
         gs_run_record record = {.cfg = &cfg, .method = &m, .optimizer = &oc, .data = ds, .views = lc.views,
                                 .n_views = lc.n_views, .train_samples = n_train, .steps_per_epoch = per_epoch,
-                                .start_step = step, .threads = ctx->n_threads, .warmup_steps = warmup_steps};
+                                .start_step = step, .threads = ctx->n_threads, .warmup_steps = warmup_steps,
+                                .ranks = ranks, .sync_bn = dist && dist->sync_bn};
         if (gs_run_record_write(cfg.config_json, &record, err) != GS_OK) goto done;
     }
     gs_cosine_schedule schedule = {.base = oc.lr, .final = 0.0, .warmup_steps = warmup_steps,

@@ -64,6 +64,9 @@ gs_status gs_run_record_write(const char *path, const gs_run_record *r, gs_error
     cJSON_AddNumberToObject(run, "start_step", (double)r->start_step);
     cJSON_AddNumberToObject(run, "seed", (double)c->seed);
     cJSON_AddNumberToObject(run, "threads", r->threads);
+    /* Across ranks each rank runs `threads`; --batch is the global batch. */
+    cJSON_AddNumberToObject(run, "ranks", r->ranks > 0 ? r->ranks : 1);
+    cJSON_AddBoolToObject(run, "sync_bn", r->sync_bn);
     cJSON_AddNumberToObject(run, "workers", c->workers);
     cJSON_AddNumberToObject(run, "keep_every", c->keep_every);
 

@@ -19,6 +19,8 @@ typedef struct gs_run_record {
     int64_t train_samples, steps_per_epoch, start_step;
     int64_t warmup_steps; /* of the default schedule (ignored for a method's own) */
     int threads;
+    int ranks;    /* processes of a data-parallel job (1: one process) */
+    bool sync_bn; /* batchnorm over the global batch across them */
 } gs_run_record;
 
 /* Writes path atomically (a temporary file renamed over it). */

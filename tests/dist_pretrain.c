@@ -64,6 +64,20 @@ static void same_trajectory(const char *method, const char *extra, bool batchnor
     pretrain(&w, 0, method, sync, "one", one);
     pretrain(&w, 2, method, sync, "two", two);
     pretrain(&w, 2, method, extra, "two-local-bn", per_rank_bn);
+    /* The record says how it ran: a global batch of 64 over 2 ranks. */
+    char path[600], record[16384] = "";
+    snprintf(path, sizeof path, "%s/two/config.json", w.dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    record[fread(record, 1, sizeof record - 1, f)] = '\0';
+    fclose(f);
+    char compact[16384];
+    size_t used = 0;
+    for (const char *c = record; *c && used < sizeof compact - 1; c++)
+        if (*c != ' ' && *c != '\t' && *c != '\n') compact[used++] = *c;
+    compact[used] = '\0';
+    cr_expect(strstr(compact, "\"ranks\":2") && strstr(compact, "\"sync_bn\":true") && strstr(compact, "\"batch\":64"),
+              "%s", record);
     for (int i = 0; i < STEPS; i++)
         cr_log_info("%s step %d: one process %.7f, two ranks %.7f, two ranks without --sync-bn %.7f", method, i + 1,
                     one[i], two[i], per_rank_bn[i]);

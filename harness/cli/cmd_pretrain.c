@@ -138,6 +138,8 @@ static const gs_config_key CONFIG_KEYS[] = {
     {"training.steps_per_epoch", NULL, GS_KEY_RECORD, false},
     {"training.total_steps", NULL, GS_KEY_RECORD, false},
     {"training.start_step", NULL, GS_KEY_RECORD, false},
+    {"training.ranks", NULL, GS_KEY_RECORD, false},   /* mpirun -np sets it, not a file */
+    {"training.sync_bn", NULL, GS_KEY_RECORD, false}, /* a flag: given on the command line */
     {"optimizer.kind", "optimizer", GS_KEY_OPTION, false},
     {"optimizer.lr", "lr", GS_KEY_OPTION, false},
     {"optimizer.weight_decay", "weight-decay", GS_KEY_OPTION, false},
