@@ -111,6 +111,7 @@
 #include <string.h>
 
 #include "glcnet.h"
+#include "dist/data_parallel.h"
 #include "method.h"
 #include "simclr.h"
 #include "nn/deeplab.h"
@@ -360,6 +361,13 @@ static gs_status find_regions(gs_context *ctx, gs_method *m, glcnet *g, int64_t 
         return GS_OK;
     }
     if (reserve_boxes(ctx, g, pairs) != GS_OK) return ctx->status;
+    /* Each image's regions come from its own generator, seeded by one draw
+     * of the run's and the image's place in the global batch: the same
+     * regions whichever rank holds the image (and the run's generator moves
+     * by one draw per step, whatever the matching consumed). */
+    uint64_t step_seed = gs_rng_next_u64(&ctx->rng);
+    int rank, ranks;
+    gs_data_parallel_rank(ctx, &rank, &ranks);
     const gs_batch *b = m->batch;
     if (b && (b->n != n || b->n_views < 2 || !b->views[0].records || !b->views[1].records))
         return gs_fail(ctx, GS_ERR_INTERNAL, "GLCNet: the batch does not describe its two views");
@@ -368,8 +376,9 @@ static gs_status find_regions(gs_context *ctx, gs_method *m, glcnet *g, int64_t 
         const gs_augment_record *r1 = b ? &b->views[0].records[i] : &same1;
         const gs_augment_record *r2 = b ? &b->views[1].records[i] : &same2;
         gs_box *b1 = g->boxes + i * g->patches, *b2 = g->boxes + g->capacity + i * g->patches;
-        int exact = gs_glcnet_match_regions(r1, h1, w1, r2, h2, w2, g->patch, g->patches, (int32_t)i, &ctx->rng,
-                                            b1, b2);
+        gs_rng own;
+        gs_rng_seed(&own, step_seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)((int64_t)rank * n + i + 1)));
+        int exact = gs_glcnet_match_regions(r1, h1, w1, r2, h2, w2, g->patch, g->patches, (int32_t)i, &own, b1, b2);
         if (exact < 0)
             return gs_fail(ctx, GS_ERR_ARGUMENT, "GLCNet: %d px regions do not fit %dx%d and %dx%d views (patch_size)",
                            g->patch, w1, h1, w2, h2);
@@ -415,14 +424,26 @@ static gs_tensor *glcnet_loss(gs_context *ctx, gs_method *m, gs_tensor *const *v
         gs_tensor *gray = gs_activation_like(ctx, x2);
         if (!gray) return NULL;
         memcpy(gray->data, x2->data, (size_t)x2->numel * sizeof *gray->data);
-        g->stats.grayed = gs_glcnet_band_to_gray(gray->data, n, (int)x2->shape[1], x2->shape[2] * x2->shape[3],
-                                                 g->gray_p, &ctx->rng);
+        /* Per image, from a generator seeded by its place in the global
+         * batch, as the regions (find_regions). */
+        int rank, ranks;
+        gs_data_parallel_rank(ctx, &rank, &ranks);
+        uint64_t step_seed = gs_rng_next_u64(&ctx->rng);
+        int64_t plane = x2->shape[2] * x2->shape[3], image = x2->shape[1] * plane;
+        for (int64_t i = 0; i < n; i++) {
+            gs_rng own;
+            gs_rng_seed(&own, step_seed ^ (0xD1B54A32D192ED03ULL * (uint64_t)((int64_t)rank * n + i + 1)));
+            g->stats.grayed += gs_glcnet_band_to_gray(gray->data + i * image, 1, (int)x2->shape[1], plane, g->gray_p, &own);
+        }
         x2 = gray;
     }
     gs_tensor *global[2], *local[2];
     forward_view(ctx, m, g, x1, g->boxes, pairs, &global[0], &local[0]);
     forward_view(ctx, m, g, x2, g->boxes + g->capacity, pairs, &global[1], &local[1]);
-    gs_tensor *zg = gs_concat(ctx, global, 2, 0), *zl = gs_concat(ctx, local, 2, 0);
+    /* Across ranks both contrasts run over the global batch: every rank's
+     * embeddings, view 1's then view 2's (data_parallel.h). */
+    gs_tensor *zg = gs_gather_rows(ctx, gs_concat(ctx, global, 2, 0), 2);
+    gs_tensor *zl = gs_gather_rows(ctx, gs_concat(ctx, local, 2, 0), 2);
     if (!zg || !zl) return NULL;
     m->embedding_std = gs_embedding_std(zg);
     const float temperature = m->config.temperature;
@@ -616,6 +637,7 @@ static double glcnet_lr_at(double peak, int64_t step, int64_t total_steps) {
 const gs_method_ops gs_method_glcnet = {
     .name = "glcnet",
     .settings = GS_METHOD_USES_TEMPERATURE,
+    .data_parallel = true,
     .summary = "GLCNet: global style and local matching contrast on a DeepLabv3+ network (Li et al. 2022)",
     .optimizer = GS_OPTIM_ADAMW, /* as torch's Adam: see glcnet_before_update */
     .lr = 1e-3f,                 /* x batch / 256 */

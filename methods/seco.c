@@ -75,6 +75,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist/data_parallel.h"
 #include "nn/mlp_head.h"
 #include "ops/ops.h"
 
@@ -307,7 +308,11 @@ static gs_tensor *seco_loss(gs_context *ctx, gs_method *m, gs_tensor *const *vie
                 (long long)expected);
         return NULL;
     }
-    if (reserve_dates(ctx, s, n) != GS_OK) return NULL;
+    /* Across ranks the dates of the whole global batch are drawn on every
+     * rank, which keeps its own shard's: one process's draws. */
+    int rank, ranks;
+    gs_data_parallel_rank(ctx, &rank, &ranks);
+    if (reserve_dates(ctx, s, s->forced ? n : n * ranks) != GS_OK) return NULL;
     if (s->forced) {
         if (s->n_dates != n) {
             gs_fail(ctx, GS_ERR_MISMATCH, "SeCo: %lld dates set for a batch of %lld", (long long)s->n_dates,
@@ -321,7 +326,8 @@ static gs_tensor *seco_loss(gs_context *ctx, gs_method *m, gs_tensor *const *vie
             }
         s->forced = false;
     } else {
-        draw_dates(&ctx->rng, s->date_sampling, n, dates, s->dates);
+        draw_dates(&ctx->rng, s->date_sampling, n * ranks, dates, s->dates);
+        memmove(s->dates, s->dates + (int64_t)rank * n * SECO_SPACES, (size_t)(n * SECO_SPACES) * sizeof *s->dates);
         s->n_dates = n;
     }
     gs_tensor *x[4];
@@ -337,12 +343,26 @@ static gs_tensor *seco_loss(gs_context *ctx, gs_method *m, gs_tensor *const *vie
     }
     /* Keys: the key encoder once per key view (each with its own batch
      * statistics), every key head on each. */
-    gs_tensor *k[SECO_SPACES][SECO_SPACES]; /* [head i][view j] */
+    gs_tensor *k[SECO_SPACES][SECO_SPACES];     /* [head i][view j]: this rank's keys */
+    gs_tensor *k_all[SECO_SPACES][SECO_SPACES]; /* every rank's, in the global batch's order */
     bool previous = gs_set_grad_enabled(ctx, false);
+    /* Across ranks without --sync-bn, each key view goes through the key
+     * encoder shuffled over the ranks (MoCo's shuffling BN, which SeCo keeps). */
+    bool shuffle = gs_data_parallel_shuffles_bn(ctx);
     for (int j = 0; j < SECO_SPACES; j++) {
-        gs_tensor *f = gs_backbone_forward(ctx, &s->key.encoder, x[1 + j], true);
-        for (int i = 0; i < SECO_SPACES; i++)
-            k[i][j] = gs_l2_normalize(ctx, gs_mlp_head_forward(ctx, &s->key_heads[i], f, true), 1e-12f);
+        int64_t *order = NULL;
+        gs_tensor *input = shuffle ? gs_shuffle_rows(ctx, x[1 + j], 0x5EC0ULL ^ ((uint64_t)step << 2) ^ (uint64_t)j, &order)
+                                   : x[1 + j];
+        gs_tensor *f = gs_backbone_forward(ctx, &s->key.encoder, input, true);
+        for (int i = 0; i < SECO_SPACES; i++) {
+            gs_tensor *key = gs_l2_normalize(ctx, gs_mlp_head_forward(ctx, &s->key_heads[i], f, true), 1e-12f);
+            if (shuffle) {
+                k[i][j] = gs_unshuffle_rows(ctx, key, order, &k_all[i][j]);
+            } else {
+                k[i][j] = key;
+                k_all[i][j] = gs_gather_rows(ctx, key, 1);
+            }
+        }
     }
     gs_set_grad_enabled(ctx, previous);
     if (gs_failed(ctx)) return NULL;
@@ -371,13 +391,13 @@ static gs_tensor *seco_loss(gs_context *ctx, gs_method *m, gs_tensor *const *vie
             gs_tensor *others[2];
             int n_others = 0;
             for (int j = 0; j < SECO_SPACES; j++)
-                if (j != i) others[n_others++] = k[i][j];
+                if (j != i) others[n_others++] = k_all[i][j]; /* the whole global batch's */
             parts[n_parts++] = gs_matmul(ctx, q[i], gs_concat(ctx, others, n_others, 0), false, true);
         }
         gs_tensor *logits = gs_scale(ctx, gs_concat(ctx, parts, n_parts, 1), 1.0f / m->config.temperature);
         gs_tensor *term = gs_cross_entropy(ctx, logits, labels, GS_NO_IGNORE_INDEX);
         loss = loss ? gs_add(ctx, loss, term) : term;
-        s->positives[i] = k[i][i];
+        s->positives[i] = k_all[i][i]; /* every rank enqueues every rank's keys: one queue */
     }
     free(labels);
     return loss;
@@ -457,6 +477,7 @@ static double seco_lr_at(double peak, int64_t step, int64_t total_steps) {
 const gs_method_ops gs_method_seco = {
     .name = "seco",
     .settings = GS_METHOD_USES_TEMPERATURE | GS_METHOD_USES_QUEUE | GS_METHOD_USES_EMA | GS_METHOD_USES_HEAD,
+    .data_parallel = true,
     .summary = "SeCo: seasonal contrast, MoCo v2 with 3 heads and queues over dates of one place (Mañas et al. 2021)",
     .optimizer = GS_OPTIM_SGD,
     .lr = 0.03f, /* x batch / 256 */
