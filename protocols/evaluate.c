@@ -153,8 +153,11 @@ static void format_settings(const gs_dataset *ds, const gs_eval_config *cfg, int
         }
         char decay[40] = "";
         if (fc.layer_decay > 0.0f) snprintf(decay, sizeof decay, ";layer_decay=%g", (double)fc.layer_decay);
-        snprintf(out, size, "%s;batch=%d;lr=%g;weight_decay=%g%s%s%s;splits=%s", length, fc.batch, (double)fc.lr,
-                 (double)fc.weight_decay, decay, fc.freeze_encoder ? ";encoder=frozen" : "", head, ds->split_source);
+        char shards[48] = "";
+        if (cfg->ranks > 1 && !cfg->sync_bn) snprintf(shards, sizeof shards, ";batchnorm=per-rank;ranks=%d", cfg->ranks);
+        snprintf(out, size, "%s;batch=%d;lr=%g;weight_decay=%g%s%s%s%s;splits=%s", length, fc.batch, (double)fc.lr,
+                 (double)fc.weight_decay, decay, fc.freeze_encoder ? ";encoder=frozen" : "", head, shards,
+                 ds->split_source);
     } else if (cfg->protocol == GS_PROTOCOL_KNN) {
         int64_t k = cfg->knn_k > 0 ? cfg->knn_k : GS_KNN_DEFAULT_K;
         snprintf(out, size, "k=%lld;knn_temperature=%g;splits=%s", (long long)(k < n_train ? k : n_train),

@@ -60,6 +60,11 @@ typedef struct gs_eval_config {
      * early or initial (0) checkpoint is never read as the trained method's. */
     bool from_checkpoint;
     int64_t pretrain_steps;
+    /* Fine-tuning across the ranks of a data-parallel job (mpirun): without
+     * sync_bn batchnorm saw each rank's shard, which changes the numbers, so
+     * the settings say batchnorm=per-rank;ranks=N.  0: one process. */
+    int ranks;
+    bool sync_bn;
     FILE *progress;
 } gs_eval_config;
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist/data_parallel.h"
 #include "loader.h"
 #include "io/checkpoint.h"
 #include "ops/ops.h"
@@ -275,6 +276,14 @@ gs_status gs_finetune_model_train(gs_context *ctx, gs_finetune_model *m, const g
                 (long long)n_train, cfg.batch, (long long)n_train);
         cfg.batch = (int)n_train;
     }
+    /* Across ranks (mpirun) each rank trains on its shard of every global
+     * batch and the gradients are averaged, as in pretraining; every rank
+     * then scores the whole test split with the same weights. */
+    int rank, ranks;
+    gs_data_parallel_rank(ctx, &rank, &ranks);
+    if (ranks > 1 && cfg.batch % ranks)
+        return gs_error_set(err, GS_ERR_ARGUMENT, "fine-tuning: the batch of %d is the global batch and must divide by "
+                            "the %d ranks", cfg.batch, ranks);
     gs_optimizer opt = {0};
     bool opt_ready = false;
     if (m->aspp_from_checkpoint && cfg.progress)
@@ -318,7 +327,8 @@ gs_status gs_finetune_model_train(gs_context *ctx, gs_finetune_model *m, const g
      * loop stops after exactly that many steps, mid-epoch if need be. */
     gs_loader_config lc = {.dataset = ds, .indices = train, .n_indices = n_train, .batch_size = cfg.batch,
                            .workers = cfg.workers, .shuffle = true, .seed = cfg.seed, .drop_last = true,
-                           .epochs = cfg.iterations ? 0 : cfg.epochs, .n_views = 1, .normalize = stats};
+                           .epochs = cfg.iterations ? 0 : cfg.epochs, .n_views = 1, .normalize = stats,
+                           .shard = rank, .shards = ranks};
     lc.views[0] = finetune_augment();
     gs_loader *loader;
     if (gs_loader_create(&lc, &loader, err) == GS_OK) {
@@ -341,8 +351,12 @@ gs_status gs_finetune_model_train(gs_context *ctx, gs_finetune_model *m, const g
             gs_optimizer_zero_grad(&opt);
             gs_tensor *loss =
                 batch_loss(ctx, ds, b, gs_finetune_model_forward(ctx, m, gs_batch_view_tensor(ctx, b, 0), true));
-            if (!loss || gs_backward(ctx, loss) != GS_OK ||
-                gs_optimizer_step(ctx, &opt, (float)gs_cosine_lr(&schedule, step)) != GS_OK) {
+            if (!loss || gs_data_parallel_mean(ctx, &loss->data[0]) != GS_OK ||
+                gs_data_parallel_backward(ctx, loss, &m->trained) != GS_OK ||
+                gs_optimizer_step(ctx, &opt, (float)gs_cosine_lr(&schedule, step)) != GS_OK ||
+                gs_data_parallel_share_batchnorm_stats(ctx, m->encoder->params) != GS_OK ||
+                gs_data_parallel_share_batchnorm_stats(ctx, &m->head_params) != GS_OK ||
+                gs_data_parallel_share_batchnorm_stats(ctx, &m->aspp_params) != GS_OK) {
                 gs_error_set(err, ctx->status, "fine-tuning: %s", ctx->error);
                 break;
             }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "dist/dist.h"
 #include "dataset.h"
 #include "evaluate.h"
 #include "eval_common.h"
@@ -18,9 +19,9 @@
 typedef struct eval_args {
     const char *checkpoint, *weights, *backbone, *protocol, *labels, *data, *results, *method, *pretrain, *stem,
         *splits, *decoder, *bands;
-    bool random_init, force, freeze_encoder, json;
+    bool random_init, force, freeze_encoder, json, sync_bn;
     long long seeds, seed, threads, epochs, iterations, batch, workers, patch, width, k, tile;
-    double knn_temperature, layer_decay;
+    double knn_temperature, layer_decay, dist_timeout;
 } eval_args;
 
 /* A checkpoint knows its method, backbone and pretraining data: they fill
@@ -60,7 +61,7 @@ static bool take_checkpoint_settings(eval_args *a, const gs_cli_checkpoint *c) {
     return true;
 }
 
-static int eval_parsed(eval_args *ap, gs_parsed_args *argsp);
+static int eval_parsed(eval_args *ap, gs_parsed_args *argsp, gs_dist *dist);
 
 int gs_cmd_eval(int argc, char **argv) {
     /* epochs and batch start unset: the protocol's defaults (gs_cli_eval_job reads 0 as those). */
@@ -68,7 +69,7 @@ int gs_cmd_eval(int argc, char **argv) {
     eval_args a = {.backbone = NULL, .protocol = "knn", .labels = "100%", .method = NULL, .pretrain = NULL,
                    .stem = NULL, .seeds = 1, .seed = 0, .threads = 0, .epochs = GS_UNSET_INT, .iterations = GS_UNSET_INT, .tile = GS_UNSET_INT,
                    .batch = GS_UNSET_INT, .workers = 2, .patch = GS_UNSET_INT, .width = GS_UNSET_INT,
-                   .k = 20, .knn_temperature = 0.07, .layer_decay = GS_UNSET_FLOAT};
+                   .k = 20, .knn_temperature = 0.07, .layer_decay = GS_UNSET_FLOAT, .dist_timeout = 60};
     const gs_option options[] = {
         {"checkpoint", GS_OPT_STRING, &a.checkpoint, "PATH",
          "a pretrain run folder or its checkpoint file; method, backbone, bands and pretraining data come from it",
@@ -123,6 +124,12 @@ int gs_cmd_eval(int argc, char **argv) {
         {"method", GS_OPT_STRING, &a.method, "NAME", "method name for the results [the checkpoint's; random; imported]",
          GS_ANY_TEXT},
         {"pretrain-data", GS_OPT_STRING, &a.pretrain, "NAME", "pretraining data for the results [the checkpoint's; none]", GS_ANY_TEXT},
+        {"sync-bn", GS_OPT_FLAG, &a.sync_bn, "",
+         "fine-tuning across processes (under mpirun): batchnorm statistics over the global batch, as one process "
+         "would compute them (without it each rank's shard, and the settings say batchnorm=per-rank)", GS_NO_VALUE},
+        {"dist-timeout", GS_OPT_FLOAT, &a.dist_timeout, "S",
+         "across processes: a rank that has not answered for S seconds (died, hangs) stops the job, naming it [60]",
+         GS_BETWEEN(1, 86400)},
         GS_JSON_OPTION(a.json),
     };
     const char *summary = "Evaluates an encoder with one protocol on one dataset and appends the metrics to a "
@@ -138,12 +145,16 @@ int gs_cmd_eval(int argc, char **argv) {
         gs_parsed_args_free(&args);
         return parsed == 1 ? 0 : 2;
     }
-    int code = eval_parsed(&a, &args);
+    gs_dist dist = {.rank = 0, .size = 1};
+    int code = eval_parsed(&a, &args, &dist);
     gs_parsed_args_free(&args); /* option values may point into it */
+    /* A rank that stops with an error stops the job (the others would wait for it). */
+    if (dist.size > 1 && code != 0) gs_dist_abort(&dist, code);
+    gs_dist_finish(&dist);
     return code;
 }
 
-static int eval_parsed(eval_args *ap, gs_parsed_args *argsp) {
+static int eval_parsed(eval_args *ap, gs_parsed_args *argsp, gs_dist *dist) {
     eval_args a = *ap;
     gs_parsed_args args = *argsp;
     gs_protocol protocol;
@@ -179,6 +190,25 @@ static int eval_parsed(eval_args *ap, gs_parsed_args *argsp) {
         fprintf(stderr, "geossl eval: --iterations %lld and --epochs %lld both say how long to train: give one\n",
                 a.iterations, a.epochs);
         return 2;
+    }
+    /* Under mpirun only the protocols that train a network share the work;
+     * the others would compute the same numbers N times. */
+    if (gs_dist_launched_size() > 1 && !trains) {
+        fprintf(stderr, "geossl eval: --protocol %s runs in one process (only finetune and segment run across "
+                        "processes): run it without mpirun\n", a.protocol);
+        return 2;
+    }
+    gs_error join_err = {0};
+    if (gs_dist_init(dist, a.dist_timeout, &join_err) != GS_OK) {
+        fprintf(stderr, "geossl eval: %s\n", join_err.message);
+        return 2;
+    }
+    dist->sync_bn = a.sync_bn;
+    bool lead = dist->rank == 0; /* the rank that writes results and prints */
+    if (!lead) {
+        args.quiet = true;
+        a.results = NULL;
+        a.json = false;
     }
     gs_segment_decoder decoder = a.decoder ? (gs_segment_decoder)gs_option_choice(GS_SEGMENT_DECODER_NAMES, a.decoder)
                                            : GS_SEGMENT_DECODER_FPN;
@@ -262,7 +292,8 @@ static int eval_parsed(eval_args *ap, gs_parsed_args *argsp) {
         .threads = (int)a.threads, .batch = (int)gs_option_int_or(a.batch, 0), .workers = (int)a.workers,
         .finetune_epochs = (int)gs_option_int_or(a.epochs, 0), .iterations = (int)gs_option_int_or(a.iterations, 0),
         .freeze_encoder = a.freeze_encoder, .decoder = decoder, .aspp_checkpoint = aspp_checkpoint, .knn_k = (int)a.k,
-        .knn_temperature = (float)a.knn_temperature, .results = a.results, .replace = a.force, .progress = args.quiet ? NULL : stderr};
+        .knn_temperature = (float)a.knn_temperature, .results = a.results, .replace = a.force, .progress = args.quiet ? NULL : stderr,
+        .dist = dist->size > 1 ? dist : NULL};
     gs_cli_eval_job_from_checkpoint(&job, a.checkpoint ? &ckpt : NULL,
                                     (float)gs_option_float_or(a.layer_decay, -1.0));
     if (job.layer_decay > 0.0f && job.layer_decay < 1.0f && protocol == GS_PROTOCOL_FINETUNE &&
@@ -297,7 +328,9 @@ static int eval_parsed(eval_args *ap, gs_parsed_args *argsp) {
     gs_cli_format_fraction(fraction, labels, sizeof labels);
     int exit_code = 0;
     gs_eval_result r = {0};
-    FILE *text = gs_cli_text_stream(a.json);
+    /* Every rank scores the test split; rank 0 alone says so. */
+    FILE *text = lead ? gs_cli_text_stream(a.json) : fopen("/dev/null", "w");
+    if (!text) text = stderr;
     int threads = a.threads > 0 ? (int)a.threads : gs_backend_default_threads();
     for (long long s = 0; s < a.seeds && exit_code == 0; s++) {
         job.id.seed = (uint64_t)(a.seed + s);
@@ -325,5 +358,6 @@ static int eval_parsed(eval_args *ap, gs_parsed_args *argsp) {
     gs_dataset_close(&ds);
     if (exit_code == 0 && r.n_metrics > 0)
         fprintf(text, "%s %.2f\n", r.headline_label, r.metrics[r.headline].value);
+    if (!lead && text != stderr) fclose(text);
     return exit_code;
 }

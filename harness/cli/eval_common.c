@@ -1,4 +1,5 @@
 #include "eval_common.h"
+#include "dist/dist.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,7 +224,9 @@ gs_eval_config gs_cli_eval_config(const gs_cli_eval_job *job) {
                                          .batch = job->batch, .freeze_encoder = job->freeze_encoder,
                                          .decoder = job->decoder, .aspp_checkpoint = job->aspp_checkpoint,
                                          .deeplab_dilation = uses_deeplab_dilation(job),
-                                         .layer_decay = job->layer_decay}};
+                                         .layer_decay = job->layer_decay},
+                            .ranks = job->dist ? job->dist->size : 1,
+                            .sync_bn = job->dist && job->dist->sync_bn};
 }
 
 static gs_tensor *method_features(gs_context *ctx, void *owner, gs_tensor *x) {
@@ -259,6 +262,7 @@ gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double 
     gs_context ctx;
     gs_context_options co = {.n_threads = job->threads, .seed = job->id.seed};
     gs_context_init(&ctx, &co);
+    ctx.dist = job->dist;
     double t0 = gs_now_s();
     gs_backbone_config bc = job->backbone;
     bc.bands = job->ds->bands;

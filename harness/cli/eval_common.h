@@ -84,6 +84,7 @@ typedef struct gs_cli_eval_job {
     const gs_cli_checkpoint *pretrained; /* the checkpoint's own record, when checkpoint is a geossl one */
     gs_feature_extractor features;       /* name set: kNN / linear probe on the method's features */
     float layer_decay;                   /* fine-tuning a ViT: layer-wise lr decay; 0: none */
+    struct gs_dist *dist;                /* fine-tuning across processes (mpirun); NULL: one process */
 } gs_cli_eval_job;
 
 /* The checkpoint's method decides how its encoder is evaluated where its
