@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "dist/dist.h"
+
 static const char *or_default(const char *s, const char *fallback) { return s && *s ? s : fallback; }
 
 /* One view's recipe as gs_augment_print writes it, one "key = value" per line. */
@@ -67,6 +69,7 @@ gs_status gs_run_record_write(const char *path, const gs_run_record *r, gs_error
     /* Across ranks each rank runs `threads`; --batch is the global batch. */
     cJSON_AddNumberToObject(run, "ranks", r->ranks > 0 ? r->ranks : 1);
     cJSON_AddBoolToObject(run, "sync_bn", r->sync_bn);
+    if (r->ranks > 1) cJSON_AddStringToObject(run, "collectives", gs_dist_library());
     cJSON_AddNumberToObject(run, "workers", c->workers);
     cJSON_AddNumberToObject(run, "keep_every", c->keep_every);
 

@@ -140,6 +140,7 @@ static const gs_config_key CONFIG_KEYS[] = {
     {"training.start_step", NULL, GS_KEY_RECORD, false},
     {"training.ranks", NULL, GS_KEY_RECORD, false},   /* mpirun -np sets it, not a file */
     {"training.sync_bn", NULL, GS_KEY_RECORD, false}, /* a flag: given on the command line */
+    {"training.collectives", NULL, GS_KEY_RECORD, false},
     {"optimizer.kind", "optimizer", GS_KEY_OPTION, false},
     {"optimizer.lr", "lr", GS_KEY_OPTION, false},
     {"optimizer.weight_decay", "weight-decay", GS_KEY_OPTION, false},
@@ -362,6 +363,7 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args, gs_dist
         fprintf(stderr, "geossl pretrain: %s\n", err.message);
         return 2;
     }
+    if (print_config && !lead) return 0; /* rank 0 prints the recipe once */
     if (print_config && !data) {
         int code = print_recipe(&pc, NULL, &err);
         if (code) fprintf(stderr, "geossl pretrain: %s\n", err.message);
