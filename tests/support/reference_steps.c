@@ -42,7 +42,16 @@ void reference_expect_losses(const fixture *fx, gs_optimizer_kind kind, const fl
     double worst = 0.0;
     for (int i = 0; i < 5; i++) {
         double rel = fabs((double)losses[i] - (double)ref->data[i]) / fabs((double)ref->data[i]);
-        cr_expect_leq(rel, 1e-4, "%s step %d: loss %.7g, torch %.7g (relative %.2g)",
+        /* The first steps are held to 1e-4.  The last two sit near relu
+         * kinks that rounding may or may not cross: in torch's own float64,
+         * eight random nudges of 1e-6 of every weight moved these 5-step
+         * losses by up to 2.5e-3 (SGD, ImageNet stem) and 1.6e-3 (AdamW,
+         * small stem), and oneDNN's AVX-512 convolutions (an AMD EPYC with
+         * AVX-512) land the small stem's AdamW step 5 2.5e-4 away where its
+         * AVX2 ones land 2e-6 away.  A wrong update rule misses by far more
+         * (tests/optim_updates.c checks the rules themselves). */
+        double tolerance = i < 3 ? 1e-4 : 3e-3;
+        cr_expect_leq(rel, tolerance, "%s step %d: loss %.7g, torch %.7g (relative %.2g)",
                       kind == GS_OPTIM_SGD ? "SGD" : "AdamW", i, (double)losses[i], (double)ref->data[i], rel);
         if (rel > worst) worst = rel;
         if (getenv("GEOSSL_VERBOSE")) fprintf(stderr, "  step %d: %.8g vs torch %.8g\n", i, (double)losses[i], (double)ref->data[i]);
