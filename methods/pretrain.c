@@ -436,6 +436,9 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         }
         if (cfg.stop_after > 0 && step >= cfg.stop_after) break;
     }
+    /* No rank leaves before rank 0 has written the last checkpoint: the
+     * next thing a caller does (geossl run's evaluation) may read it. */
+    if (ranks > 1 && err->status == GS_OK) gs_dist_check_in(dist, step, err);
     out->steps = step;
     out->seconds = gs_now_s() - t_start;
     out->img_per_s = out->seconds > 0 ? (double)images / out->seconds : 0.0;

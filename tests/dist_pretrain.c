@@ -136,7 +136,7 @@ Test(dist_pretrain, what_cannot_run_across_ranks_is_refused_up_front, .timeout =
     snprintf(args, sizeof args, "data check %s", w.spec);
     dist_command(command, sizeof command, 2, args);
     cr_expect_neq(dist_shell(command, out, sizeof out), 0, "%s", out);
-    cr_expect(strstr(out, "only 'pretrain' and 'eval --protocol finetune|segment' run across processes") != NULL, "%s",
-              out);
+    cr_expect(strstr(out, "only 'pretrain', 'eval --protocol finetune|segment' and 'run' run across processes") != NULL,
+              "%s", out);
     test_remove_tree(w.dir);
 }

@@ -31,6 +31,7 @@
 #include "io/durable_file.h"
 #include "options.h"
 #include "pretrain.h"
+#include "dist/dist.h"
 #include "report.h"
 #include "results_store.h"
 #include "suite_config.h"
@@ -49,6 +50,12 @@ typedef struct suite_run {
     data_state pretrain_state;
     int n_cells, n_failed, n_skipped, n_run;
     FILE *progress; /* pretraining's and evaluations' progress lines; NULL: --quiet */
+    /* Under mpirun: pretraining and fine-tuning run across the ranks; rank 0
+     * (lead) alone writes the run folder, the results and the report.
+     * Every rank decides what to run from the files as they were at the
+     * start (a barrier follows the reading), so the ranks stay in step. */
+    gs_dist *dist;
+    bool lead;
 } suite_run;
 
 /* One cell's coordinates in the grid, in run order (method outermost). */
@@ -270,7 +277,7 @@ static gs_status pretrain(suite_run *s, int method, char *checkpoint, size_t siz
     pretrain_path(s, method, "log.csv", log_csv, sizeof log_csv);
     pretrain_path(s, method, "checkpoint.h5", checkpoint, size);
     pretrain_path(s, method, "done", done_path, sizeof done_path);
-    if (!gs_cli_make_folder("run", dir)) return gs_error_set(err, GS_ERR_IO, "cannot write in %s", dir);
+    if (s->lead && !gs_cli_make_folder("run", dir)) return gs_error_set(err, GS_ERR_IO, "cannot write in %s", dir);
     if (file_exists(done_path)) {
         printf("[pretrain %s] finished earlier: %s\n", name, checkpoint);
         return GS_OK;
@@ -284,6 +291,7 @@ static gs_status pretrain(suite_run *s, int method, char *checkpoint, size_t siz
     gs_context ctx;
     gs_context_options co = {.n_threads = c->threads, .seed = (unsigned long long)c->seeds[0]};
     gs_context_init(&ctx, &co);
+    ctx.dist = s->dist;
     gs_pretrain_config pc = {
         .method = name,
         .backbone = {.name = c->backbone, .width = c->width, .patch = c->patch, .pos = GS_POS_LEARNED,
@@ -299,10 +307,31 @@ static gs_status pretrain(suite_run *s, int method, char *checkpoint, size_t siz
                  r.seconds);
         if (r.steps == r.start_step) /* killed after its last checkpoint */
             snprintf(summary, sizeof summary, "its last checkpoint was final (step %lld)\n", (long long)r.steps);
-        if (write_small_file(done_path, summary, err) == GS_OK) printf("[pretrain %s] done: %s", name, summary);
+        if (!s->lead) printf("[pretrain %s] done: %s", name, summary);
+        else if (write_small_file(done_path, summary, err) == GS_OK) printf("[pretrain %s] done: %s", name, summary);
     }
     gs_context_free(&ctx);
     return err->status;
+}
+
+/* Across ranks: every rank is at cell `index` (an error naming a rank that
+ * is not stops this cell everywhere before any collective of it). */
+static bool ranks_in_step(suite_run *s, int index, const char *label) {
+    gs_error err = {0};
+    if (gs_dist_check_in(s->dist, -2 - (int64_t)index, &err) == GS_OK) return true;
+    printf("%s: failed: %s\n", label, err.message);
+    s->n_failed++;
+    return false;
+}
+
+/* Across ranks a cell counts as failed when it failed on any rank, so the
+ * ranks keep the same counts and exit code. */
+static bool failed_anywhere(suite_run *s, bool failed_here) {
+    if (!s->dist || s->dist->size < 2) return failed_here;
+    double failed = failed_here ? 1.0 : 0.0;
+    gs_error err = {0};
+    if (gs_dist_sum_f64(s->dist, &failed, 1, &err) != GS_OK) return true;
+    return failed > 0;
 }
 
 /* Evaluates one cell and appends its rows; prints its line. */
@@ -314,8 +343,15 @@ static void evaluate_cell(suite_run *s, int index, const char *checkpoint) {
     spec_format(c->eval_data[cell.data], eval_format, sizeof eval_format);
     spec_format(c->pretrain_data, pretrain_format, sizeof pretrain_format);
     gs_dataset *ds = eval_dataset(s, cell.data);
-    if (!ds) {
-        printf("%s: failed: %s\n", label, s->eval_error[cell.data]);
+    /* The pretrained method says how its encoder is evaluated (SatMAE's pooled tokens). */
+    gs_cli_checkpoint ckpt;
+    bool ready = ds && !(checkpoint && !gs_cli_checkpoint_read("run", checkpoint, &ckpt));
+    if (!ds) printf("%s: failed: %s\n", label, s->eval_error[cell.data]);
+    else if (!ready) printf("%s: failed: cannot read the checkpoint %s\n", label, checkpoint);
+    /* Across ranks a cell runs everywhere or nowhere: one rank entering its
+     * collectives without the others would wait on them, or worse. */
+    if (failed_anywhere(s, !ready)) {
+        if (ready) printf("%s: failed on another rank (its error is above)\n", label);
         s->n_failed++;
         return;
     }
@@ -331,14 +367,8 @@ static void evaluate_cell(suite_run *s, int index, const char *checkpoint) {
                .protocol = c->protocols[cell.protocol], .label_fraction = c->label_fractions[cell.fraction],
                .seed = (uint64_t)c->seeds[cell.seed]},
         .threads = c->threads, .batch = c->eval_batch, .workers = c->workers, .finetune_epochs = c->finetune_epochs,
-        .results = s->results, .progress = s->progress};
-    /* The pretrained method says how its encoder is evaluated (SatMAE's pooled tokens). */
-    gs_cli_checkpoint ckpt;
-    if (checkpoint && !gs_cli_checkpoint_read("run", checkpoint, &ckpt)) {
-        printf("%s: failed: cannot read the checkpoint %s\n", label, checkpoint);
-        s->n_failed++;
-        return;
-    }
+        .results = s->lead ? s->results : NULL, .progress = s->progress,
+        .dist = s->dist && s->dist->size > 1 ? s->dist : NULL};
     gs_cli_eval_job_from_checkpoint(&job, checkpoint ? &ckpt : NULL, -1.0f);
     gs_eval_result *r = malloc(sizeof *r);
     gs_error err = {0};
@@ -347,12 +377,9 @@ static void evaluate_cell(suite_run *s, int index, const char *checkpoint) {
         gs_error_set(&err, GS_ERR_MEMORY, "out of memory");
     else if (gs_cli_evaluate(&job, r, &wall, &err) == GS_OK)
         printf("%s: %s %.2f (%.0f s)\n", label, r->headline_label, r->metrics[r->headline].value, wall);
-    if (err.status != GS_OK) {
-        printf("%s: failed: %s\n", label, err.message);
-        s->n_failed++;
-    } else {
-        s->n_run++;
-    }
+    if (err.status != GS_OK) printf("%s: failed: %s\n", label, err.message);
+    if (failed_anywhere(s, err.status != GS_OK)) s->n_failed++;
+    else s->n_run++;
     fflush(stdout);
     free(r);
 }
@@ -377,7 +404,7 @@ static void run_method(suite_run *s, int method, int first, int count) {
         } else if (!encoder_ready) {
             printf("%s: failed: no pretrained %s encoder\n", label, s->cfg->methods[method]);
             s->n_failed++;
-        } else {
+        } else if (ranks_in_step(s, i, label)) {
             evaluate_cell(s, i, is_random(s->cfg->methods[method]) ? NULL : checkpoint);
         }
         fflush(stdout);
@@ -427,21 +454,32 @@ static int write_report(const suite_run *s) {
     return 0;
 }
 
-static int run_command(int argc, char **argv, gs_parsed_args *args);
+static int run_command(int argc, char **argv, gs_parsed_args *args, gs_dist *dist);
 
 int gs_cmd_run(int argc, char **argv) {
     gs_parsed_args args;
-    int code = run_command(argc, argv, &args);
+    gs_dist dist = {.rank = 0, .size = 1};
+    int code = run_command(argc, argv, &args, &dist);
     gs_parsed_args_free(&args);
+    /* Failed cells are a normal ending (exit 1, rerun to retry); the ranks
+     * leave together, since they ran the same cells. */
+    gs_dist_finish(&dist);
     return code;
 }
 
-static int run_command(int argc, char **argv, gs_parsed_args *args) {
+static int run_command(int argc, char **argv, gs_parsed_args *args, gs_dist *dist) {
     const char *out = NULL;
-    bool dry = false;
+    bool dry = false, sync_bn = false;
+    double dist_timeout = 60;
     const gs_option options[] = {
         {"dry-run", GS_OPT_FLAG, &dry, "", "list the cells and which are done; run nothing", GS_NO_VALUE},
         {"out", GS_OPT_STRING, &out, "DIR", "run folder [the suite's out]", GS_ANY_TEXT},
+        {"sync-bn", GS_OPT_FLAG, &sync_bn, "",
+         "across processes (under mpirun): batchnorm statistics over the global batch in pretraining and "
+         "fine-tuning, as one process would compute them", GS_NO_VALUE},
+        {"dist-timeout", GS_OPT_FLOAT, &dist_timeout, "S",
+         "across processes: a rank that has not answered for S seconds (died, hangs) stops the job, naming it [60]",
+         GS_BETWEEN(1, 86400)},
     };
     const int n_options = (int)(sizeof options / sizeof *options);
     const char *summary = "Runs a suite's grid: every method x eval dataset x protocol x label fraction x seed,\n"
@@ -454,6 +492,16 @@ static int run_command(int argc, char **argv, gs_parsed_args *args) {
     if (parsed == 1) printf("\n%s", GS_SUITE_CONFIG_HELP);
     if (parsed) return parsed == 1 ? 0 : 2;
     const char *suite_path = args->operands[0];
+    gs_error join_err = {0};
+    if (gs_dist_init(dist, dist_timeout, &join_err) != GS_OK) {
+        fprintf(stderr, "geossl run: %s\n", join_err.message);
+        return 2;
+    }
+    dist->sync_bn = sync_bn;
+    bool lead = dist->rank == 0;
+    /* The other ranks compute alongside rank 0 and say nothing. */
+    if (!lead && !freopen("/dev/null", "w", stdout)) return 1;
+    if (!lead) args->quiet = true;
     setvbuf(stdout, NULL, _IOLBF, 0); /* cell lines in order with the progress on stderr */
 
     gs_suite_config *cfg = malloc(sizeof *cfg);
@@ -476,6 +524,8 @@ static int run_command(int argc, char **argv, gs_parsed_args *args) {
     if (code) goto done;
     if (out) memcpy(cfg->out, out, strlen(out) + 1);
     s->cfg = cfg;
+    s->dist = dist;
+    s->lead = lead;
     s->progress = args->quiet ? NULL : stderr;
     s->n_cells = cfg->n_methods * cfg->n_eval_data * cfg->n_protocols * cfg->n_label_fractions * cfg->n_seeds;
     snprintf(s->results, sizeof s->results, "%s/results.csv", cfg->out);
@@ -499,7 +549,14 @@ static int run_command(int argc, char **argv, gs_parsed_args *args) {
         dry_run(s);
         goto done;
     }
-    if (!gs_cli_make_folder("run", cfg->out) || !check_settings(cfg, suite_path, true)) {
+    if (lead && (!gs_cli_make_folder("run", cfg->out) || !check_settings(cfg, suite_path, true))) {
+        if (dist->size > 1) gs_dist_abort(dist, 1); /* the others would wait for rank 0 at the barrier */
+        code = 1;
+        goto done;
+    }
+    /* Every rank has read the results before rank 0 appends to them. */
+    if (gs_dist_check_in(dist, -1, &err) != GS_OK) {
+        fprintf(stderr, "geossl run: %s\n", err.message);
         code = 1;
         goto done;
     }
@@ -508,7 +565,7 @@ static int run_command(int argc, char **argv, gs_parsed_args *args) {
     for (int m = 0; m < cfg->n_methods; m++) run_method(s, m, m * per_method, per_method);
     printf("%d cells: %d run, %d skipped (in results), %d failed, %.0f s\n", s->n_cells, s->n_run, s->n_skipped,
            s->n_failed, gs_now_s() - t0);
-    code = (write_report(s) != 0 || s->n_failed > 0) ? 1 : 0;
+    code = ((lead && write_report(s) != 0) || s->n_failed > 0) ? 1 : 0;
     if (s->n_failed) printf("%d cells failed: run the same command again to retry them\n", s->n_failed);
 done:
     if (s) {

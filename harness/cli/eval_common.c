@@ -314,7 +314,8 @@ gs_status gs_cli_evaluate(const gs_cli_eval_job *job, gs_eval_result *r, double 
                  (unsigned long long)job->id.seed, ctx.n_threads);
     gs_cache_default_dir(cache_dir, sizeof cache_dir);
     gs_error dir_err = {0};
-    bool use_cache = gs_cache_make_dir(cache_dir, &dir_err) == GS_OK;
+    /* Across ranks rank 0 alone writes the feature cache (the others would write the same files). */
+    bool use_cache = !(job->dist && job->dist->rank != 0) && gs_cache_make_dir(cache_dir, &dir_err) == GS_OK;
     ec.feature_cache_dir = use_cache ? cache_dir : NULL;
     ec.encoder_key = encoder_key;
     if (gs_evaluate(&ctx, encoder, job->ds, &ec, r, err) == GS_OK) {

@@ -41,9 +41,10 @@ int main(int argc, char **argv) {
     /* Under mpirun -np N the other commands would run N independent copies,
      * each writing the same files. */
     int launched = gs_dist_launched_size();
-    if (launched > 1 && strcmp(argv[1], "pretrain") && strcmp(argv[1], "eval")) {
-        fprintf(stderr, "geossl: started as one of %d processes, but only 'pretrain' and 'eval --protocol "
-                        "finetune|segment' run across processes: run '%s' without mpirun\n", launched, argv[1]);
+    if (launched > 1 && strcmp(argv[1], "pretrain") && strcmp(argv[1], "eval") && strcmp(argv[1], "run")) {
+        fprintf(stderr, "geossl: started as one of %d processes, but only 'pretrain', 'eval --protocol "
+                        "finetune|segment' and 'run' run across processes: run '%s' without mpirun\n", launched,
+                argv[1]);
         return 2;
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
