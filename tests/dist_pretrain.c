@@ -117,7 +117,7 @@ Test(dist_pretrain, seco_two_ranks_follow_one_process, .timeout = 300) {
 }
 /* The masks are drawn over the global batch; a ViT, no batchnorm. */
 Test(dist_pretrain, satmae_two_ranks_follow_one_process, .timeout = 300) {
-    same_trajectory("satmae", "--backbone vit-tiny --patch 8", false);
+    same_trajectory("satmae", "--backbone vit-tiny --patch 8 --width 48 --method-options decoder_width=64,decoder_depth=2,decoder_heads=4", false);
 }
 /* The center follows the global batch's teacher mean. */
 Test(dist_pretrain, dino_two_ranks_follow_one_process, .timeout = 300) { same_trajectory("dino", "--width 16 --head-dim 256 --local-crops 2", true); }
