@@ -15,7 +15,9 @@ const char *dist_unavailable(void) {
 
 void dist_command(char *buf, size_t size, int ranks, const char *args) {
     /* CI runs as root, which Open MPI refuses unless told; vader is shared
-     * memory, self the loopback to a rank's own messages.  In the sanitizer
+     * memory, self the loopback to a rank's own messages, and vader's
+     * single-copy (cross-memory attach) is off because containers often
+     * forbid the ptrace it needs.  In the sanitizer
      * build the ranks run without LeakSanitizer: Open MPI's plugins leak at
      * exit and are unloaded by then, so their leaks cannot be named to be
      * suppressed (memory errors are still caught; the one-process runs
@@ -24,7 +26,8 @@ void dist_command(char *buf, size_t size, int ranks, const char *args) {
         snprintf(buf, size,
                  "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
                  "ASAN_OPTIONS=\"${ASAN_OPTIONS:-}:detect_leaks=0\" "
-                 "mpirun --oversubscribe -np %d --mca btl self,vader '%s' %s",
+                 "mpirun --oversubscribe -np %d --mca btl self,vader --mca btl_vader_single_copy_mechanism none "
+                 "'%s' %s",
                  ranks, GEOSSL_BINARY, args);
     else
         snprintf(buf, size, "'%s' %s", GEOSSL_BINARY, args);
