@@ -51,6 +51,13 @@ static void describe_run(const gs_pretrain_config *cfg, const gs_method *m, cons
     snprintf(number, sizeof number, "%llu", (unsigned long long)cfg->seed);
     gs_run_config_add(text, size, "seed", number);
     gs_run_config_add(text, size, "options", cfg->method_options ? cfg->method_options : "");
+    /* Batchnorm over each rank's shard is another recipe than one process's
+     * (its statistics see batch / ranks images): evaluation names it in
+     * every row of this encoder.  --sync-bn is one process's recipe. */
+    if (cfg->ranks > 1 && !cfg->sync_bn) {
+        snprintf(number, sizeof number, "per-rank:%d", cfg->ranks);
+        gs_run_config_add(text, size, "batchnorm", number);
+    }
 }
 
 static gs_status save(gs_context *ctx, const gs_pretrain_config *cfg, gs_method *m, gs_optimizer *opt,
@@ -320,6 +327,8 @@ gs_status gs_pretrain(gs_context *ctx, gs_dataset *ds, const gs_pretrain_config 
         if (cfg.dump_views)
             return gs_error_set(err, GS_ERR_ARGUMENT, "--dump-views writes one process's views: run it as one process");
     }
+    cfg.ranks = ranks;
+    cfg.sync_bn = dist && dist->sync_bn;
     if (rank != 0) {
         cfg.progress = NULL;
         cfg.config_json = NULL;

@@ -46,6 +46,10 @@ typedef struct gs_pretrain_config {
     const char *dump_views;  /* a folder: each step's views as step-NNNNNN-view-V.npy, (n, channels, h, w)
                               * float32 as normalized and augmented, for training another implementation
                               * on the same pixels; NULL: none */
+    /* Set by gs_pretrain from the context's job (callers leave them 0):
+     * the ranks it trains on and whether batchnorm spans them. */
+    int ranks;
+    bool sync_bn;
 } gs_pretrain_config;
 
 typedef struct gs_pretrain_result {

@@ -183,6 +183,10 @@ static void format_settings(const gs_dataset *ds, const gs_eval_config *cfg, int
     if (cfg->from_checkpoint) {
         size_t used = strlen(out);
         snprintf(out + used, size - used, ";pretrain_steps=%lld", (long long)cfg->pretrain_steps);
+        if (cfg->pretrain_batchnorm && *cfg->pretrain_batchnorm) {
+            used = strlen(out);
+            snprintf(out + used, size - used, ";pretrain_batchnorm=%s", cfg->pretrain_batchnorm);
+        }
     }
     /* Which data: the format's name alone does not tell two folders (a
      * sample and the full set, or two generations of synthetic images)

@@ -33,7 +33,7 @@ typedef struct gs_eval_result {
     /* Every setting that changes the numbers, defaults resolved, as the
      * results' settings column holds it: "k=20;knn_temperature=0.07;
      * splits=official" (KEY=VALUE joined by ';'). */
-    char settings[320];
+    char settings[512];
 } gs_eval_result;
 
 typedef struct gs_eval_config {
@@ -60,6 +60,10 @@ typedef struct gs_eval_config {
      * early or initial (0) checkpoint is never read as the trained method's. */
     bool from_checkpoint;
     int64_t pretrain_steps;
+    /* "per-rank:N" when the checkpoint was pretrained on N ranks with
+     * batchnorm over each rank's shard (another recipe than one process's):
+     * the settings say pretrain_batchnorm=per-rank:N.  NULL: not so. */
+    const char *pretrain_batchnorm;
     /* Fine-tuning across the ranks of a data-parallel job (mpirun): without
      * sync_bn batchnorm saw each rank's shard, which changes the numbers, so
      * the settings say batchnorm=per-rank;ranks=N.  0: one process. */

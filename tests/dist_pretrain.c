@@ -122,6 +122,34 @@ Test(dist_pretrain, satmae_two_ranks_follow_one_process, .timeout = 300) {
 /* The center follows the global batch's teacher mean. */
 Test(dist_pretrain, dino_two_ranks_follow_one_process, .timeout = 300) { same_trajectory("dino", "--width 16 --head-dim 256 --local-crops 2", true); }
 
+/* An encoder pretrained with batchnorm over each rank's shard is another
+ * recipe than one process's: every row evaluated from it says so, and one
+ * pretrained with --sync-bn does not (its numbers are one process's). */
+Test(dist_pretrain, rows_of_an_encoder_with_per_rank_batchnorm_say_so, .timeout = 300) {
+    work w;
+    make_data(&w);
+    double loss[STEPS];
+    pretrain(&w, 2, "simclr", "--width 8", "per-rank", loss);
+    pretrain(&w, 2, "simclr", "--width 8 --sync-bn", "synced", loss);
+    const char *runs[2] = {"per-rank", "synced"};
+    for (int i = 0; i < 2; i++) {
+        char args[2048], command[4096], out[16384], results[600], row[4096] = "";
+        snprintf(results, sizeof results, "%s/%s.csv", w.dir, runs[i]);
+        snprintf(args, sizeof args, "eval --protocol knn --checkpoint %s/%s --data %s --threads 1 -q --results %s",
+                 w.dir, runs[i], w.spec, results);
+        dist_command(command, sizeof command, 0, args);
+        cr_assert_eq(dist_shell(command, out, sizeof out), 0, "%s\n%s", command, out);
+        FILE *f = fopen(results, "r");
+        cr_assert_not_null(f, "%s", results);
+        cr_assert_not_null(fgets(row, sizeof row, f)); /* header */
+        cr_assert_not_null(fgets(row, sizeof row, f));
+        fclose(f);
+        bool labelled = strstr(row, "pretrain_batchnorm=per-rank:2") != NULL;
+        cr_expect_eq(labelled, i == 0, "%s: %s", runs[i], row);
+    }
+    test_remove_tree(w.dir);
+}
+
 Test(dist_pretrain, what_cannot_run_across_ranks_is_refused_up_front, .timeout = 300) {
     work w;
     make_data(&w);

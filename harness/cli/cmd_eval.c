@@ -310,7 +310,7 @@ static int eval_parsed(eval_args *ap, gs_parsed_args *argsp, gs_dist *dist) {
     for (long long s = 0; a.results && s < a.seeds; s++) {
         job.id.seed = (uint64_t)(a.seed + s);
         gs_eval_config ec = gs_cli_eval_config(&job);
-        char settings[320];
+        char settings[512];
         if (gs_evaluate_settings(&ds, &ec, settings, sizeof settings, &err) != GS_OK) {
             fprintf(stderr, "geossl eval: %s\n", err.message);
             gs_dataset_close(&ds);

@@ -74,6 +74,7 @@ bool gs_cli_checkpoint_read(const char *command, const char *path, gs_cli_checkp
         out->band_names[0] = '\0';
     out->deeplab_dilation = info.architecture && strstr(info.architecture, "dilation=deeplab");
     out->step = info.step;
+    if (!gs_run_config_get(info.config, "batchnorm", out->batchnorm, sizeof out->batchnorm)) out->batchnorm[0] = '\0';
     gs_checkpoint_info_free(&info);
     out->has_aspp = heads_hold_aspp(out->path);
     return true;
@@ -220,6 +221,9 @@ gs_eval_config gs_cli_eval_config(const gs_cli_eval_job *job) {
                             .features = per_image && job->features.name ? &job->features : NULL,
                             .from_checkpoint = job->checkpoint && job->pretrained,
                             .pretrain_steps = job->checkpoint && job->pretrained ? job->pretrained->step : 0,
+                            .pretrain_batchnorm = job->checkpoint && job->pretrained && job->pretrained->batchnorm[0]
+                                                      ? job->pretrained->batchnorm
+                                                      : NULL,
                             .finetune = {.epochs = job->finetune_epochs, .iterations = job->iterations,
                                          .batch = job->batch, .freeze_encoder = job->freeze_encoder,
                                          .decoder = job->decoder, .aspp_checkpoint = job->aspp_checkpoint,

@@ -32,6 +32,7 @@ typedef struct gs_cli_checkpoint {
     bool has_aspp;     /* its "heads" group holds a DeepLab ASPP ("aspp.*", e.g. GLCNet's pretraining) */
     bool deeplab_dilation; /* its encoder's architecture says dilation=deeplab (GLCNet's default) */
     int64_t step;          /* optimizer steps it was written after (0: the initial weights) */
+    char batchnorm[32];    /* "per-rank:N": pretrained on N ranks, batchnorm over each one's shard; "": one process's */
 } gs_cli_checkpoint;
 
 /* Reads `path` (a checkpoint file or the run folder holding checkpoint.h5).
