@@ -24,6 +24,10 @@ typedef struct mpi_job {
     MPI_Comm comm;
     bool started_mpi; /* this process called MPI_Init (and so MPI_Finalize) */
     gs_dist_pending *pending;
+    /* The check-in's message buffers live with the job, not on a stack
+     * frame: after a timeout a late message may still land in them. */
+    long long check_step, check_verdict;
+    long long *check_steps; /* rank 0: one per other rank */
 } mpi_job;
 
 bool gs_dist_available(void) { return true; }
@@ -145,6 +149,7 @@ void gs_dist_finish(gs_dist *d) {
     gs_dist_finish_all(d, &ignored);
     MPI_Comm_free(&j->comm);
     if (j->started_mpi) MPI_Finalize();
+    free(j->check_steps);
     free(j);
     d->impl = NULL;
 }
@@ -202,24 +207,26 @@ gs_status gs_dist_check_in(gs_dist *d, int64_t step, gs_error *err) {
     mpi_job *j = job(d);
     if (!j) return GS_OK;
     long long mine = (long long)step;
+    j->check_step = mine;
     if (d->rank != 0) {
-        long long verdict = -1;
+        j->check_verdict = -1;
         MPI_Request r[2];
-        MPI_Isend(&mine, 1, MPI_LONG_LONG, 0, TAG_CHECK_IN, j->comm, &r[0]);
-        MPI_Irecv(&verdict, 1, MPI_LONG_LONG, 0, TAG_VERDICT, j->comm, &r[1]);
+        MPI_Isend(&j->check_step, 1, MPI_LONG_LONG, 0, TAG_CHECK_IN, j->comm, &r[0]);
+        MPI_Irecv(&j->check_verdict, 1, MPI_LONG_LONG, 0, TAG_VERDICT, j->comm, &r[1]);
         if (!wait_until(j->comm, r, 2, d->timeout_s))
             return gs_error_set(err, GS_ERR_IO, "rank %d: rank 0 did not answer within %.0f s at step %lld: it died "
                                 "or hangs (--dist-timeout sets the wait)", d->rank, d->timeout_s, mine);
-        if (verdict != 0)
+        if (j->check_verdict != 0)
             return gs_error_set(err, GS_ERR_IO, "rank %d: stopping at step %lld: rank %lld did not reach it", d->rank,
-                                mine, verdict - 1);
+                                mine, j->check_verdict - 1);
         return GS_OK;
     }
     int others = d->size - 1;
-    long long *steps = calloc((size_t)others, sizeof *steps);
+    if (!j->check_steps) j->check_steps = calloc((size_t)others, sizeof *j->check_steps);
+    long long *steps = j->check_steps;
     MPI_Request *r = calloc((size_t)others, sizeof *r);
     if (!steps || !r) {
-        free(steps), free(r);
+        free(r);
         return gs_error_set(err, GS_ERR_MEMORY, "out of memory checking the ranks in");
     }
     for (int i = 0; i < others; i++) MPI_Irecv(&steps[i], 1, MPI_LONG_LONG, i + 1, TAG_CHECK_IN, j->comm, &r[i]);
@@ -237,7 +244,7 @@ gs_status gs_dist_check_in(gs_dist *d, int64_t step, gs_error *err) {
                                      done ? " (at another step)" : "");
     }
     for (int i = 0; i < others; i++) MPI_Send(&failed, 1, MPI_LONG_LONG, i + 1, TAG_VERDICT, j->comm);
-    free(steps), free(r);
+    free(r); /* a receive still open writes into check_steps, which the job keeps */
     if (failed)
         return gs_error_set(err, GS_ERR_IO, "rank 0: rank %s did not report in within %.0f s at step %lld: it died "
                             "or hangs (--dist-timeout sets the wait)", missing, d->timeout_s, mine);
