@@ -348,6 +348,17 @@ gs_glcnet_stats gs_glcnet_last_stats(const struct gs_method *m) {
     return g ? g->stats : (gs_glcnet_stats){0};
 }
 
+/* Image i's own generator for this step: seeded by one draw of the run's
+ * (the same on every rank), a salt per use, and the image's place in the
+ * global batch, so an image gets the same draws whichever rank holds it. */
+static gs_rng image_rng(const gs_context *ctx, uint64_t step_seed, uint64_t salt, int64_t n, int64_t i) {
+    int rank, ranks;
+    gs_data_parallel_rank(ctx, &rank, &ranks);
+    gs_rng own;
+    gs_rng_seed(&own, step_seed ^ (salt * (uint64_t)((int64_t)rank * n + i + 1)));
+    return own;
+}
+
 /* The regions of this step: set by a test, or matched from the views'
  * geometry (the batch's records in pretraining; identical views otherwise). */
 static gs_status find_regions(gs_context *ctx, gs_method *m, glcnet *g, int64_t n, int h1, int w1, int h2, int w2) {
@@ -361,13 +372,9 @@ static gs_status find_regions(gs_context *ctx, gs_method *m, glcnet *g, int64_t 
         return GS_OK;
     }
     if (reserve_boxes(ctx, g, pairs) != GS_OK) return ctx->status;
-    /* Each image's regions come from its own generator, seeded by one draw
-     * of the run's and the image's place in the global batch: the same
-     * regions whichever rank holds the image (and the run's generator moves
-     * by one draw per step, whatever the matching consumed). */
+    /* Each image's regions from its own generator (image_rng): the run's
+     * generator moves by one draw per step, whatever the matching consumed. */
     uint64_t step_seed = gs_rng_next_u64(&ctx->rng);
-    int rank, ranks;
-    gs_data_parallel_rank(ctx, &rank, &ranks);
     const gs_batch *b = m->batch;
     if (b && (b->n != n || b->n_views < 2 || !b->views[0].records || !b->views[1].records))
         return gs_fail(ctx, GS_ERR_INTERNAL, "GLCNet: the batch does not describe its two views");
@@ -376,8 +383,7 @@ static gs_status find_regions(gs_context *ctx, gs_method *m, glcnet *g, int64_t 
         const gs_augment_record *r1 = b ? &b->views[0].records[i] : &same1;
         const gs_augment_record *r2 = b ? &b->views[1].records[i] : &same2;
         gs_box *b1 = g->boxes + i * g->patches, *b2 = g->boxes + g->capacity + i * g->patches;
-        gs_rng own;
-        gs_rng_seed(&own, step_seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)((int64_t)rank * n + i + 1)));
+        gs_rng own = image_rng(ctx, step_seed, 0x9E3779B97F4A7C15ULL, n, i);
         int exact = gs_glcnet_match_regions(r1, h1, w1, r2, h2, w2, g->patch, g->patches, (int32_t)i, &own, b1, b2);
         if (exact < 0)
             return gs_fail(ctx, GS_ERR_ARGUMENT, "GLCNet: %d px regions do not fit %dx%d and %dx%d views (patch_size)",
@@ -424,15 +430,11 @@ static gs_tensor *glcnet_loss(gs_context *ctx, gs_method *m, gs_tensor *const *v
         gs_tensor *gray = gs_activation_like(ctx, x2);
         if (!gray) return NULL;
         memcpy(gray->data, x2->data, (size_t)x2->numel * sizeof *gray->data);
-        /* Per image, from a generator seeded by its place in the global
-         * batch, as the regions (find_regions). */
-        int rank, ranks;
-        gs_data_parallel_rank(ctx, &rank, &ranks);
+        /* Per image, from its own generator, as the regions. */
         uint64_t step_seed = gs_rng_next_u64(&ctx->rng);
         int64_t plane = x2->shape[2] * x2->shape[3], image = x2->shape[1] * plane;
         for (int64_t i = 0; i < n; i++) {
-            gs_rng own;
-            gs_rng_seed(&own, step_seed ^ (0xD1B54A32D192ED03ULL * (uint64_t)((int64_t)rank * n + i + 1)));
+            gs_rng own = image_rng(ctx, step_seed, 0xD1B54A32D192ED03ULL, n, i);
             g->stats.grayed += gs_glcnet_band_to_gray(gray->data + i * image, 1, (int)x2->shape[1], plane, g->gray_p, &own);
         }
         x2 = gray;

@@ -41,9 +41,7 @@ gs_status satmae_draw_masks(gs_context *ctx, satmae *s, int64_t n) {
     /* Across ranks each rank draws the noise of the whole global batch and
      * keeps its own shard's: the masks, and the RNG after them, are those of
      * one process. */
-    int rank, ranks;
-    gs_data_parallel_rank(ctx, &rank, &ranks);
-    for (int64_t skip = 0; skip < (int64_t)rank * n * units; skip++) gs_rng_uniform(&ctx->rng);
+    gs_data_parallel_skip_before(ctx, &ctx->rng, n * units);
     for (int64_t i = 0; i < n; i++) {
         for (int64_t u = 0; u < units; u++) order[u] = (noisy_index){gs_rng_uniform(&ctx->rng), (int32_t)u};
         qsort(order, (size_t)units, sizeof *order, by_noise);
@@ -56,7 +54,7 @@ gs_status satmae_draw_masks(gs_context *ctx, satmae *s, int64_t n) {
             for (int g = 0; g < s->n_groups; g++) keep[u * s->n_groups + g] = (int32_t)(g * s->per_image + order[u].index);
         }
     }
-    for (int64_t skip = 0; skip < (int64_t)(ranks - 1 - rank) * n * units; skip++) gs_rng_uniform(&ctx->rng);
+    gs_data_parallel_skip_after(ctx, &ctx->rng, n * units);
     return GS_OK;
 }
 

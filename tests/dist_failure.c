@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "dist_runs.h"
-#include "synthetic.h"
 #include "test_paths.h"
 
 typedef struct job {
@@ -29,17 +28,9 @@ static double now_s(void) {
 static void pause_ms(long ms) { nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000}, NULL); }
 
 static void make_data(job *j) {
-    const char *why = dist_unavailable();
-    if (why) cr_skip_test("%s", why);
-    cr_assert(test_temp_dir(j->dir, sizeof j->dir)[0]);
-    char data[300];
-    snprintf(data, sizeof data, "%s/eurosat", j->dir);
-    snprintf(j->spec, sizeof j->spec, "eurosat-rgb:%s", data);
+    dist_make_data("eurosat-rgb", j->dir, sizeof j->dir, j->spec, sizeof j->spec);
     snprintf(j->run, sizeof j->run, "%s/run", j->dir);
     snprintf(j->output, sizeof j->output, "%s/output.txt", j->dir);
-    gs_synth_options so = {.seed = 2, .count = 60};
-    gs_error err = {0};
-    cr_assert_eq(gs_synth_write("eurosat-rgb", data, &so, &err), GS_OK, "%s", err.message);
 }
 
 /* 40 epochs of 5 steps: long enough to be stopped in the middle. */

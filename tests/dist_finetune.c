@@ -9,24 +9,13 @@
 #include <string.h>
 
 #include "dist_runs.h"
-#include "synthetic.h"
 #include "test_paths.h"
 
 typedef struct work {
     char dir[256], spec[320];
 } work;
 
-static void make_data(work *w) {
-    const char *why = dist_unavailable();
-    if (why) cr_skip_test("%s", why);
-    cr_assert(test_temp_dir(w->dir, sizeof w->dir)[0]);
-    char data[300];
-    snprintf(data, sizeof data, "%s/data", w->dir);
-    snprintf(w->spec, sizeof w->spec, "eurosat-rgb:%s", data);
-    gs_synth_options so = {.seed = 2, .count = 60};
-    gs_error err = {0};
-    cr_assert_eq(gs_synth_write("eurosat-rgb", data, &so, &err), GS_OK, "%s", err.message);
-}
+static void make_data(work *w) { dist_make_data("eurosat-rgb", w->dir, sizeof w->dir, w->spec, sizeof w->spec); }
 
 /* Two steps: beyond them SGD at the protocol's lr lifts rounding (a
  * different oneDNN ISA moves one process's loss as much). */

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "dist_runs.h"
-#include "synthetic.h"
 #include "test_paths.h"
 
 #define STEPS 5
@@ -18,20 +17,8 @@ typedef struct work {
     char dir[256], spec[320];
 } work;
 
-/* eurosat-rgb: 360 training images (60 per class, 60/20/20), 5 steps of 64
- * per epoch; seco: 400 locations of 3 dates (some held out), 5 steps. */
 static void make_data_in(work *w, const char *format) {
-    const char *why = dist_unavailable();
-    if (why) cr_skip_test("%s", why);
-    cr_assert(test_temp_dir(w->dir, sizeof w->dir)[0]);
-    char data[300];
-    snprintf(data, sizeof data, "%s/data", w->dir);
-    snprintf(w->spec, sizeof w->spec, "%s:%s", format, data);
-    bool seasonal = !strcmp(format, "seco");
-    gs_synth_options so = seasonal ? (gs_synth_options){.seed = 2, .count = 400, .size = 36, .dates = 3}
-                                   : (gs_synth_options){.seed = 2, .count = 60};
-    gs_error err = {0};
-    cr_assert_eq(gs_synth_write(format, data, &so, &err), GS_OK, "%s", err.message);
+    dist_make_data(format, w->dir, sizeof w->dir, w->spec, sizeof w->spec);
 }
 
 static void make_data(work *w) { make_data_in(w, "eurosat-rgb"); }

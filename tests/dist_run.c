@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "dist_runs.h"
-#include "synthetic.h"
 #include "test_paths.h"
 
 static char *slurp(const char *path) {
@@ -47,14 +46,9 @@ static char *rows_of(const char *results) {
 }
 
 Test(dist_run, a_suite_on_two_ranks_writes_what_one_process_writes, .timeout = 300) {
-    const char *why = dist_unavailable();
-    if (why) cr_skip_test("%s", why);
-    char dir[256], data[300], suite[300], command[4096], args[1024], out[1 << 15];
-    cr_assert(test_temp_dir(dir, sizeof dir)[0]);
-    snprintf(data, sizeof data, "%s/data", dir);
-    gs_synth_options so = {.seed = 2, .count = 60};
-    gs_error err = {0};
-    cr_assert_eq(gs_synth_write("eurosat-rgb", data, &so, &err), GS_OK, "%s", err.message);
+    char dir[256], spec[320], suite[300], command[4096], args[1024], out[1 << 15];
+    dist_make_data("eurosat-rgb", dir, sizeof dir, spec, sizeof spec);
+    const char *data = strchr(spec, ':') + 1;
     snprintf(suite, sizeof suite, "%s/suite.conf", dir);
     FILE *f = fopen(suite, "w");
     cr_assert_not_null(f);

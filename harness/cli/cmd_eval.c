@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "dist/dist.h"
+#include "dist_options.h"
 #include "dataset.h"
 #include "evaluate.h"
 #include "eval_common.h"
@@ -124,12 +124,8 @@ int gs_cmd_eval(int argc, char **argv) {
         {"method", GS_OPT_STRING, &a.method, "NAME", "method name for the results [the checkpoint's; random; imported]",
          GS_ANY_TEXT},
         {"pretrain-data", GS_OPT_STRING, &a.pretrain, "NAME", "pretraining data for the results [the checkpoint's; none]", GS_ANY_TEXT},
-        {"sync-bn", GS_OPT_FLAG, &a.sync_bn, "",
-         "fine-tuning across processes (under mpirun): batchnorm statistics over the global batch, as one process "
-         "would compute them (without it each rank's shard, and the settings say batchnorm=per-rank)", GS_NO_VALUE},
-        {"dist-timeout", GS_OPT_FLOAT, &a.dist_timeout, "S",
-         "across processes: a rank that has not answered for S seconds (died, hangs) stops the job, naming it [60]",
-         GS_BETWEEN(1, 86400)},
+        GS_SYNC_BN_OPTION(a.sync_bn),
+        GS_DIST_TIMEOUT_OPTION(a.dist_timeout),
         GS_JSON_OPTION(a.json),
     };
     const char *summary = "Evaluates an encoder with one protocol on one dataset and appends the metrics to a "
@@ -198,12 +194,7 @@ static int eval_parsed(eval_args *ap, gs_parsed_args *argsp, gs_dist *dist) {
                         "processes): run it without mpirun\n", a.protocol);
         return 2;
     }
-    gs_error join_err = {0};
-    if (gs_dist_init(dist, a.dist_timeout, &join_err) != GS_OK) {
-        fprintf(stderr, "geossl eval: %s\n", join_err.message);
-        return 2;
-    }
-    dist->sync_bn = a.sync_bn;
+    if (!gs_cli_join_job("eval", dist, a.dist_timeout, a.sync_bn)) return 2;
     bool lead = dist->rank == 0; /* the rank that writes results and prints */
     if (!lead) {
         args.quiet = true;

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "dist/dist.h"
+#include "dist_options.h"
 #include "options.h"
 #include "provenance.h"
 #include "evaluate.h"
@@ -258,12 +258,8 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args, gs_dist
          "also write each step's views (normalized and augmented, as the method gets them) to DIR as "
          "step-NNNNNN-view-V.npy, to train another implementation on the same pixels (large: "
          "batch x bands x size^2 x 4 bytes per view and step)", GS_ANY_TEXT},
-        {"sync-bn", GS_OPT_FLAG, &sync_bn, "",
-         "across processes (under mpirun): batchnorm statistics over the global batch, as one "
-         "process would compute them (without it, each rank's own shard)", GS_NO_VALUE},
-        {"dist-timeout", GS_OPT_FLOAT, &dist_timeout, "S",
-         "across processes: a rank that has not answered for S seconds (died, hangs) stops the job, naming it [60]",
-         GS_BETWEEN(1, 86400)},
+        GS_SYNC_BN_OPTION(sync_bn),
+        GS_DIST_TIMEOUT_OPTION(dist_timeout),
         {"print-config", GS_OPT_FLAG, &print_config, "", "print the resolved recipe (views included) and exit",
          GS_NO_VALUE},
         {"resume", GS_OPT_FLAG, &resume, "", "continue from DIR/checkpoint.h5 on the same batches", GS_NO_VALUE},
@@ -283,12 +279,7 @@ static int pretrain_command(int argc, char **argv, gs_parsed_args *args, gs_dist
     }
     /* Started by mpirun: join the job before any work, so every rank
      * refuses a bad setting alike. */
-    gs_error join_err = {0};
-    if (gs_dist_init(dist, dist_timeout, &join_err) != GS_OK) {
-        fprintf(stderr, "geossl pretrain: %s\n", join_err.message);
-        return 2;
-    }
-    dist->sync_bn = sync_bn;
+    if (!gs_cli_join_job("pretrain", dist, dist_timeout, sync_bn)) return 2;
     bool lead = dist->rank == 0; /* the rank that writes files and prints */
     if (!lead) args->quiet = true;
     if (resume && force) {

@@ -31,7 +31,7 @@
 #include "io/durable_file.h"
 #include "options.h"
 #include "pretrain.h"
-#include "dist/dist.h"
+#include "dist_options.h"
 #include "report.h"
 #include "results_store.h"
 #include "suite_config.h"
@@ -474,12 +474,8 @@ static int run_command(int argc, char **argv, gs_parsed_args *args, gs_dist *dis
     const gs_option options[] = {
         {"dry-run", GS_OPT_FLAG, &dry, "", "list the cells and which are done; run nothing", GS_NO_VALUE},
         {"out", GS_OPT_STRING, &out, "DIR", "run folder [the suite's out]", GS_ANY_TEXT},
-        {"sync-bn", GS_OPT_FLAG, &sync_bn, "",
-         "across processes (under mpirun): batchnorm statistics over the global batch in pretraining and "
-         "fine-tuning, as one process would compute them", GS_NO_VALUE},
-        {"dist-timeout", GS_OPT_FLOAT, &dist_timeout, "S",
-         "across processes: a rank that has not answered for S seconds (died, hangs) stops the job, naming it [60]",
-         GS_BETWEEN(1, 86400)},
+        GS_SYNC_BN_OPTION(sync_bn),
+        GS_DIST_TIMEOUT_OPTION(dist_timeout),
     };
     const int n_options = (int)(sizeof options / sizeof *options);
     const char *summary = "Runs a suite's grid: every method x eval dataset x protocol x label fraction x seed,\n"
@@ -492,12 +488,7 @@ static int run_command(int argc, char **argv, gs_parsed_args *args, gs_dist *dis
     if (parsed == 1) printf("\n%s", GS_SUITE_CONFIG_HELP);
     if (parsed) return parsed == 1 ? 0 : 2;
     const char *suite_path = args->operands[0];
-    gs_error join_err = {0};
-    if (gs_dist_init(dist, dist_timeout, &join_err) != GS_OK) {
-        fprintf(stderr, "geossl run: %s\n", join_err.message);
-        return 2;
-    }
-    dist->sync_bn = sync_bn;
+    if (!gs_cli_join_job("run", dist, dist_timeout, sync_bn)) return 2;
     bool lead = dist->rank == 0;
     /* The other ranks compute alongside rank 0 and say nothing. */
     if (!lead && !freopen("/dev/null", "w", stdout)) return 1;

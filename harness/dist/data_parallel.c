@@ -17,6 +17,18 @@ void gs_data_parallel_rank(const gs_context *ctx, int *rank, int *ranks) {
     *ranks = gs_data_parallel(ctx) ? ctx->dist->size : 1;
 }
 
+static void skip(gs_rng *rng, int64_t values) {
+    for (int64_t i = 0; i < values; i++) gs_rng_next_u64(rng);
+}
+
+void gs_data_parallel_skip_before(const gs_context *ctx, gs_rng *rng, int64_t per_rank) {
+    if (gs_data_parallel(ctx)) skip(rng, (int64_t)ctx->dist->rank * per_rank);
+}
+
+void gs_data_parallel_skip_after(const gs_context *ctx, gs_rng *rng, int64_t per_rank) {
+    if (gs_data_parallel(ctx)) skip(rng, (int64_t)(ctx->dist->size - 1 - ctx->dist->rank) * per_rank);
+}
+
 static gs_status dist_fail(gs_context *ctx, const gs_error *err) { return gs_fail(ctx, err->status, "%s", err->message); }
 
 gs_status gs_data_parallel_mean(gs_context *ctx, float *value) {

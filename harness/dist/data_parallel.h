@@ -10,6 +10,7 @@
 #define GS_DIST_DATA_PARALLEL_H
 
 #include "core/context.h"
+#include "core/rng.h"
 #include "nn/params.h"
 
 /* True when ctx trains in a job of more than one process. */
@@ -17,6 +18,14 @@ bool gs_data_parallel(const gs_context *ctx);
 /* This process's rank and the job's size (0 and 1 for one process): for
  * random draws over the global batch, each rank keeping its share. */
 void gs_data_parallel_rank(const gs_context *ctx, int *rank, int *ranks);
+/* A random draw over the global batch, one value per row, from a generator
+ * every rank holds alike: each rank draws only its own shard's values
+ * between these two calls, and they step the generator past the other
+ * ranks' `per_rank` values (one next_u64 each) before and after, so the
+ * values and the generator's state afterwards are one process's.  No-ops
+ * for one process. */
+void gs_data_parallel_skip_before(const gs_context *ctx, gs_rng *rng, int64_t per_rank);
+void gs_data_parallel_skip_after(const gs_context *ctx, gs_rng *rng, int64_t per_rank);
 /* *value = its mean over the ranks. */
 gs_status gs_data_parallel_mean(gs_context *ctx, float *value);
 /* values[0..n) = their means over the ranks (a batch mean of equal shards:

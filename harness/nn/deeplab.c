@@ -110,11 +110,9 @@ gs_tensor *gs_dropout(gs_context *ctx, gs_tensor *x, float p, bool training) {
      * Across ranks x holds this rank's shard of the global batch's rows;
      * each rank draws past the other shards' values, so the masks and the
      * generator are one process's (one draw per value). */
-    int rank, ranks;
-    gs_data_parallel_rank(ctx, &rank, &ranks);
-    for (int64_t i = 0; i < (int64_t)rank * mask->numel; i++) gs_rng_next_u64(&ctx->rng);
+    gs_data_parallel_skip_before(ctx, &ctx->rng, mask->numel);
     for (int64_t i = 0; i < mask->numel; i++) mask->data[i] = gs_rng_uniform(&ctx->rng) < p ? 0.0f : keep_scale;
-    for (int64_t i = 0; i < (int64_t)(ranks - 1 - rank) * mask->numel; i++) gs_rng_next_u64(&ctx->rng);
+    gs_data_parallel_skip_after(ctx, &ctx->rng, mask->numel);
     return gs_mul(ctx, x, mask);
 }
 

@@ -6,7 +6,6 @@
  * this rank's (the training step averages every parameter's gradient over
  * the ranks afterwards). */
 #include <math.h>
-#include <stdlib.h>
 
 #include "batchnorm.h"
 #include "dist/dist.h"
@@ -24,21 +23,21 @@ gs_status gs_batchnorm_sync_forward(gs_context *ctx, int64_t n, int64_t c, int64
                                     const float *gamma, const float *beta, float momentum, float eps, float *y,
                                     float *save_mean, float *save_invstd, float *running_mean, float *running_var) {
     const gs_batchnorm_kernels *k = ctx->backend->batchnorm;
-    /* c sums, then the value count (ranks may hold different shard sizes). */
-    double *sums = calloc((size_t)(2 * c + 1), sizeof *sums), *mean = sums + c + 1;
-    float *var = malloc((size_t)c * sizeof *var);
-    if (!sums || !var) {
-        free(sums), free(var);
+    /* c sums, then the value count (ranks may hold different shard sizes);
+     * the step's arena, as every op's temporaries. */
+    double *sums = gs_arena_alloc(&ctx->activations, (size_t)(2 * c + 1) * sizeof *sums);
+    float *var = gs_arena_alloc(&ctx->activations, (size_t)c * sizeof *var);
+    if (!sums || !var)
         return gs_fail(ctx, GS_ERR_MEMORY, "batchnorm: out of memory for %lld channel sums", (long long)c);
-    }
+    double *mean = sums + c + 1;
     k->channel_sums(ctx, n, c, inner, x, NULL, sums);
     sums[c] = (double)(n * inner);
-    if (sum_over_ranks(ctx, sums, c + 1) != GS_OK) goto done;
+    if (sum_over_ranks(ctx, sums, c + 1) != GS_OK) return ctx->status;
     double m = sums[c];
     for (int64_t ch = 0; ch < c; ch++) mean[ch] = sums[ch] / m;
     /* A second pass over the centred values, as the one-process kernel does. */
     k->channel_sums(ctx, n, c, inner, x, mean, sums);
-    if (sum_over_ranks(ctx, sums, c) != GS_OK) goto done;
+    if (sum_over_ranks(ctx, sums, c) != GS_OK) return ctx->status;
     for (int64_t ch = 0; ch < c; ch++) {
         double biased = sums[ch] / m;
         save_mean[ch] = (float)mean[ch];
@@ -51,8 +50,6 @@ gs_status gs_batchnorm_sync_forward(gs_context *ctx, int64_t n, int64_t c, int64
         }
     }
     k->forward_eval(ctx, n, c, inner, x, gamma, beta, save_mean, var, eps, y);
-done:
-    free(sums), free(var);
     return ctx->status;
 }
 
@@ -60,10 +57,9 @@ void gs_batchnorm_sync_backward(gs_context *ctx, int64_t n, int64_t c, int64_t i
                                 const float *gamma, const float *mean, const float *invstd, const float *dy, float *dx,
                                 float *dgamma, float *dbeta) {
     const gs_batchnorm_kernels *k = ctx->backend->batchnorm;
-    double *sums = calloc((size_t)(2 * c + 1), sizeof *sums);
-    float *means = malloc((size_t)(2 * c) * sizeof *means);
+    double *sums = gs_arena_alloc(&ctx->activations, (size_t)(2 * c + 1) * sizeof *sums);
+    float *means = gs_arena_alloc(&ctx->activations, (size_t)(2 * c) * sizeof *means);
     if (!sums || !means) {
-        free(sums), free(means);
         gs_fail(ctx, GS_ERR_MEMORY, "batchnorm: out of memory for %lld channel sums", (long long)c);
         return;
     }
@@ -82,5 +78,4 @@ void gs_batchnorm_sync_backward(gs_context *ctx, int64_t n, int64_t c, int64_t i
         }
         k->backward_input(ctx, n, c, inner, x, gamma, mean, invstd, dy, means, means + c, dx);
     }
-    free(sums), free(means);
 }

@@ -5,12 +5,29 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <criterion/criterion.h>
+
 #include "dist/dist.h"
+#include "synthetic.h"
+#include "test_paths.h"
 
 const char *dist_unavailable(void) {
     if (!gs_dist_available()) return "this geossl is built without MPI (apt-get install libopenmpi-dev, rebuild)";
     if (system("command -v mpirun >/dev/null 2>&1") != 0) return "mpirun is not installed (apt-get install openmpi-bin)";
     return NULL;
+}
+
+void dist_make_data(const char *format, char *dir, size_t dir_size, char *spec, size_t spec_size) {
+    const char *why = dist_unavailable();
+    if (why) cr_skip_test("%s", why);
+    cr_assert(test_temp_dir(dir, dir_size)[0]);
+    char data[1024];
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(spec, spec_size, "%s:%s", format, data);
+    gs_synth_options so = !strcmp(format, "seco") ? (gs_synth_options){.seed = 2, .count = 400, .size = 36, .dates = 3}
+                                                  : (gs_synth_options){.seed = 2, .count = 60};
+    gs_error err = {0};
+    cr_assert_eq(gs_synth_write(format, data, &so, &err), GS_OK, "%s", err.message);
 }
 
 void dist_command(char *buf, size_t size, int ranks, const char *args) {
